@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: kernels ← formats ← models ← engine ← CLI.
+let package = Package(
+    name: "swift-vllm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vllm", targets: ["vllm"]),
+        .library(name: "VLLMEngine", targets: ["VLLMEngine"]),
+        .library(name: "VLLMModels", targets: ["VLLMModels"]),
+        .library(name: "VLLMModelFormats", targets: ["VLLMModelFormats"]),
+        .library(name: "VLLMTokenizers", targets: ["VLLMTokenizers"]),
+        .library(name: "VLLMChatTemplates", targets: ["VLLMChatTemplates"]),
+        .library(name: "VLLMKernels", targets: ["VLLMKernels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CVLLMKernels"),
+        .target(name: "VLLMKernels", dependencies: ["CVLLMKernels"]),
+        .target(name: "VLLMModelFormats"),
+        .target(name: "VLLMTokenizers", dependencies: ["VLLMModelFormats"]),
+        .target(name: "VLLMChatTemplates"),
+        .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
+        .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers", "VLLMChatTemplates"]),
+        .executableTarget(name: "vllm", dependencies: [
+            "VLLMEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMModelFormatsTests", dependencies: ["VLLMModelFormats"]),
+        .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMModelFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMChatTemplatesTests", dependencies: ["VLLMChatTemplates"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

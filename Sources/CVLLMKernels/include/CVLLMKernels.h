@@ -1,0 +1,145 @@
+// CVLLMKernels: the SIMD loops Swift cannot express well.
+// Every hot function has a scalar reference (`*_ref`) that tests compare against, a portable path,
+// and AVX2 / AVX-512 paths picked at run time from the CPU's features (per-function `target` attributes,
+// no global compiler flags). All data is little-endian; block layouts are ggml's (shared/notes/GGUF-FACTS.md).
+#ifndef CVLLMKERNELS_H
+#define CVLLMKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// CPU features and dispatch
+enum {
+    VK_ISA_SCALAR = 0,   // portable C
+    VK_ISA_AVX2 = 1,     // AVX2 + FMA + F16C
+    VK_ISA_AVX512 = 2,   // AVX-512 F/BW/VL/DQ (+ VNNI, BF16 when present)
+};
+/// The best ISA level this CPU supports.
+int vk_cpu_isa(void);
+/// Whether the CPU has AVX-512 VNNI / AVX-512 BF16.
+int vk_cpu_has_avx512_vnni(void);
+int vk_cpu_has_avx512_bf16(void);
+/// Forces the ISA level used by the dispatching entry points (clamped to what the CPU supports).
+/// Returns the level now in force. Tests use it to compare every path with the scalar reference.
+int vk_set_isa(int isa);
+int vk_get_isa(void);
+
+// ---------------------------------------------------------------------------------------------
+// ggml tensor types (ids as in GGUF)
+enum {
+    VK_F32 = 0, VK_F16 = 1, VK_Q4_0 = 2, VK_Q4_1 = 3, VK_Q5_0 = 6, VK_Q5_1 = 7,
+    VK_Q8_0 = 8, VK_Q8_1 = 9, VK_Q4_K = 12, VK_Q5_K = 13, VK_Q6_K = 14, VK_Q8_K = 15, VK_BF16 = 30,
+};
+/// Weights per block (1 for F32/F16/BF16, 32 or 256 for quantized types); 0 for unsupported types.
+int64_t vk_type_block_size(int type);
+/// Bytes per block; 0 for unsupported types.
+int64_t vk_type_block_bytes(int type);
+/// Bytes of one row of `n` elements (`n` must be a multiple of the block size).
+int64_t vk_row_bytes(int type, int64_t n);
+/// The activation type a weight type's dot product consumes: Q8_0, Q8_1 or Q8_K for quantized weights,
+/// F32 for F32/F16/BF16 weights (activations stay f32). -1 for unsupported types.
+int vk_activation_type(int weight_type);
+
+// ---------------------------------------------------------------------------------------------
+// Scalar conversions
+float vk_f16_to_f32(uint16_t h);
+uint16_t vk_f32_to_f16(float f);      // round to nearest even; NaN keeps its sign
+float vk_bf16_to_f32(uint16_t h);
+uint16_t vk_f32_to_bf16(float f);     // round to nearest even; NaN -> (bits>>16)|0x40
+
+/// Dequantizes one row of `n` elements of `type` (any weight type above) to f32, bit-exact with ggml's `to_float`.
+void vk_dequantize_row(int type, const void *src, float *dst, int64_t n);
+
+/// Quantizes one f32 activation row of `n` elements to `act_type` (VK_Q8_0, VK_Q8_1, VK_Q8_K, or VK_F32 = copy),
+/// with llama.cpp's x86 numerics (Q8_0/Q8_1: id = 127/amax, ties to even; Q8_K: the reference quantizer).
+void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Matrix multiplication against weights stored as rows (one row per output feature, as in GGUF).
+//
+//   out[t * ldo + r] = dot(W row r, X row t)     for r in [r0, r1), t in [0, nt)
+//
+// W row r starts at `w + r * w_row_bytes` and holds `k` elements of `wtype`.
+// X row t starts at `x + t * x_row_bytes`, already converted with vk_quantize_row to vk_activation_type(wtype).
+// Batch invariance: the value of each out[t, r] depends only on W row r and X row t, never on nt, r0, r1,
+// or which other rows are computed in the same call (the summation order is fixed per ISA level).
+void vk_matmul(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
+               const void *x, int64_t x_row_bytes, int64_t nt,
+               float *out, int64_t ldo, int64_t r0, int64_t r1);
+/// Scalar reference of vk_matmul (ggml's generic formulas, f32 accumulation per block in index order).
+void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
+                   const void *x, int64_t x_row_bytes, int64_t nt,
+                   float *out, int64_t ldo, int64_t r0, int64_t r1);
+
+/// Copies rows of a weight matrix (e.g. token embeddings) to f32: dst[i * n + j] = W[rows[i], j].
+void vk_get_rows(int wtype, const void *w, int64_t w_row_bytes, int64_t n,
+                 const int32_t *rows, int64_t count, float *dst);
+
+// ---------------------------------------------------------------------------------------------
+// Paged attention.
+//
+// One layer's KV cache is `[num_blocks, block_size, n_kv_head, head_dim]` for K and the same for V,
+// in `kv_type` (VK_F32 or VK_F16). A sequence's token at position p lives in block
+// `block_table[p / block_size]`, slot `p % block_size`.
+//
+// For each query token i in [0, nq) and each query head h in [kvh0 * group, kvh1 * group)
+// (group = n_head / n_kv_head; query head h reads KV head h / group):
+//   out[i, h, :] = sum_{p <= q_pos[i]} softmax_p(scale * q[i, h, :] . K[p]) * V[p]
+// q and out are `[nq, n_head, head_dim]` f32 rows with row stride `q_stride` / `out_stride` floats per token.
+// Keys are visited in position order with one online-softmax algorithm, so a query's result depends only on
+// its own q and the cached K/V, never on how many queries share the call.
+void vk_paged_attention(const float *q, int64_t q_stride, float *out, int64_t out_stride,
+                        int64_t nq, const int32_t *q_pos,
+                        const void *k_cache, const void *v_cache, int kv_type,
+                        const int32_t *block_table, int64_t block_size,
+                        int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
+                        int64_t kvh0, int64_t kvh1);
+void vk_paged_attention_ref(const float *q, int64_t q_stride, float *out, int64_t out_stride,
+                            int64_t nq, const int32_t *q_pos,
+                            const void *k_cache, const void *v_cache, int kv_type,
+                            const int32_t *block_table, int64_t block_size,
+                            int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
+                            int64_t kvh0, int64_t kvh1);
+
+/// Writes one token's K and V (`n_kv_head * head_dim` f32 each) into cache slot `slot`
+/// (slot = block * block_size + offset), converting to kv_type.
+void vk_kv_write(void *k_cache, void *v_cache, int kv_type, int64_t slot, int64_t row_elems,
+                 const float *k, const float *v);
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise helpers (llama.cpp numerics where stated)
+
+/// y = x / sqrt(mean(x^2) + eps) * w; the sum of squares is accumulated in double (as ggml does). y may alias x.
+void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps);
+/// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate.
+void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// y[i] += x[i]
+void vk_add(float *y, const float *x, int64_t n);
+
+/// Rotary embedding in place on `n_heads` heads of `head_dim` values (stride head_dim) at position `pos`.
+/// inv_freq has n_rot/2 entries (angle of pair k = pos * inv_freq[k]). neox = 0: pairs (2k, 2k+1) (GGUF llama);
+/// neox = 1: pairs (k, k + n_rot/2) (Hugging Face layout, Qwen). Dimensions >= n_rot are untouched.
+void vk_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
+             const float *inv_freq, int neox);
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool: persistent workers that spin briefly, then sleep; no thread creation per call.
+typedef struct vk_pool vk_pool;
+typedef void (*vk_task_fn)(void *ctx, int64_t task);
+/// Creates a pool running `n_threads` threads in all (the caller counts as one; n_threads - 1 workers).
+vk_pool *vk_pool_create(int n_threads);
+void vk_pool_destroy(vk_pool *pool);
+int vk_pool_threads(const vk_pool *pool);
+/// Runs fn(ctx, task) for every task in [0, n_tasks) across the pool's threads (the caller included)
+/// and returns when all are done. Not reentrant: one caller at a time.
+void vk_pool_run(vk_pool *pool, vk_task_fn fn, void *ctx, int64_t n_tasks);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
