@@ -1,0 +1,78 @@
+/// How to sample one request's tokens (vLLM's `SamplingParams`; defaults as in shared/SPEC.md).
+public struct SamplingParameters: Sendable, Equatable, Codable {
+    public var n: Int = 1
+    /// 0 means greedy.
+    public var temperature: Double = 1.0
+    public var topP: Double = 1.0
+    /// 0 or -1 disables.
+    public var topK: Int = 0
+    public var minP: Double = 0.0
+    public var presencePenalty: Double = 0.0
+    public var frequencyPenalty: Double = 0.0
+    public var repetitionPenalty: Double = 1.0
+    public var seed: UInt64? = nil
+    public var stop: [String] = []
+    public var stopTokenIDs: [Int32] = []
+    public var includeStopStringInOutput: Bool = false
+    public var ignoreEOS: Bool = false
+    public var maxTokens: Int? = 16
+    public var minTokens: Int = 0
+    public var logprobs: Int? = nil
+    public var promptLogprobs: Int? = nil
+    public var logitBias: [Int32: Double]? = nil
+    public var allowedTokenIDs: [Int32]? = nil
+    public var skipSpecialTokens: Bool = true
+    public var spacesBetweenSpecialTokens: Bool = true
+
+    public init() {}
+
+    public init(temperature: Double = 1.0, topP: Double = 1.0, topK: Int = 0, maxTokens: Int? = 16, seed: UInt64? = nil) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.maxTokens = maxTokens
+        self.seed = seed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case n, temperature, topP = "top_p", topK = "top_k", minP = "min_p", presencePenalty = "presence_penalty"
+        case frequencyPenalty = "frequency_penalty", repetitionPenalty = "repetition_penalty", seed, stop
+        case stopTokenIDs = "stop_token_ids", includeStopStringInOutput = "include_stop_str_in_output"
+        case ignoreEOS = "ignore_eos", maxTokens = "max_tokens", minTokens = "min_tokens", logprobs
+        case promptLogprobs = "prompt_logprobs", logitBias = "logit_bias", allowedTokenIDs = "allowed_token_ids"
+        case skipSpecialTokens = "skip_special_tokens", spacesBetweenSpecialTokens = "spaces_between_special_tokens"
+    }
+
+    /// Whether sampling is greedy (argmax).
+    public var isGreedy: Bool { temperature == 0 }
+
+    /// Checks every field's range; the error names the parameter, as vLLM's does.
+    public func validate(maxLogprobs: Int = 20) throws(InvalidParameter) {
+        guard n >= 1 else { throw InvalidParameter("n", "n must be at least 1, got \(n)") }
+        guard temperature >= 0, temperature.isFinite else { throw InvalidParameter("temperature", "temperature must be non-negative, got \(temperature)") }
+        guard topP > 0, topP <= 1 else { throw InvalidParameter("top_p", "top_p must be in (0, 1], got \(topP)") }
+        guard topK >= -1 else { throw InvalidParameter("top_k", "top_k must be -1 (disable), 0 (disable) or at least 1, got \(topK)") }
+        guard minP >= 0, minP <= 1 else { throw InvalidParameter("min_p", "min_p must be in [0, 1], got \(minP)") }
+        guard (-2...2).contains(presencePenalty) else { throw InvalidParameter("presence_penalty", "presence_penalty must be in [-2, 2], got \(presencePenalty)") }
+        guard (-2...2).contains(frequencyPenalty) else { throw InvalidParameter("frequency_penalty", "frequency_penalty must be in [-2, 2], got \(frequencyPenalty)") }
+        guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw InvalidParameter("repetition_penalty", "repetition_penalty must be greater than zero, got \(repetitionPenalty)") }
+        if let maxTokens, maxTokens < 1 { throw InvalidParameter("max_tokens", "max_tokens must be at least 1, got \(maxTokens)") }
+        guard minTokens >= 0 else { throw InvalidParameter("min_tokens", "min_tokens must be greater than or equal to 0, got \(minTokens)") }
+        if let maxTokens, minTokens > maxTokens { throw InvalidParameter("min_tokens", "min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(minTokens)") }
+        if let logprobs, logprobs < 0 || logprobs > maxLogprobs { throw InvalidParameter("logprobs", "logprobs must be in [0, \(maxLogprobs)], got \(logprobs)") }
+        if let promptLogprobs, promptLogprobs < 0 || promptLogprobs > maxLogprobs { throw InvalidParameter("prompt_logprobs", "prompt_logprobs must be in [0, \(maxLogprobs)], got \(promptLogprobs)") }
+    }
+}
+
+/// A sampling or request parameter out of range; `parameter` is the wire name.
+public struct InvalidParameter: Error, CustomStringConvertible, Sendable, Equatable {
+    public let parameter: String
+    public let message: String
+
+    public init(_ parameter: String, _ message: String) {
+        self.parameter = parameter
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,72 @@
+import CVLLMKernels
+
+/// One product `output[t * outputStride + r] = dot(matrix row r, input row t)` of a parallel matmul region.
+public struct MatmulJob {
+    public let matrix: WeightMatrix
+    public let output: UnsafeMutablePointer<Float>
+    public let outputStride: Int
+
+    public init(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>, outputStride: Int? = nil) {
+        self.matrix = matrix
+        self.output = output
+        self.outputStride = outputStride ?? matrix.rows
+    }
+}
+
+/// Multiplies a batch of f32 activation rows by one or more weight matrices in a single parallel region.
+///
+/// The input is converted once per activation format (Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
+/// then the output rows of every job are split into chunks handed out across the pool. Chunking never
+/// changes a value: each output element is computed by the same kernel sequence whatever the batch.
+public final class MatmulRunner: @unchecked Sendable {
+    public let pool: ThreadPool
+    private var converted: [Int32: AlignedBuffer<UInt8>] = [:]
+
+    public init(pool: ThreadPool) { self.pool = pool }
+
+    /// input: `[tokens, columns]` f32 rows with stride `inputStride` floats; every job's matrix has `columns` columns.
+    public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob]) {
+        guard tokens > 0, let first = jobs.first else { return }
+        let columns = first.matrix.columns
+        var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
+        for job in jobs {
+            precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")
+            let type = job.matrix.activationTypeID
+            if sources[type] != nil { continue }
+            if type == Int32(VK_F32) {
+                sources[type] = (UnsafeRawPointer(input), inputStride * 4)
+                continue
+            }
+            let rowBytes = job.matrix.activationRowBytes
+            let buffer = converted[type] ?? AlignedBuffer<UInt8>()
+            converted[type] = buffer
+            let dst = buffer.reserve(rowBytes * tokens)
+            let quantizeRow = { (t: Int) in
+                vk_quantize_row(type, input + t * inputStride, dst + t * rowBytes, Int64(columns))
+            }
+            if tokens >= 8 { pool.parallelFor(tokens, quantizeRow) } else { for t in 0..<tokens { quantizeRow(t) } }
+            sources[type] = (UnsafeRawPointer(dst), rowBytes)
+        }
+        // Chunks of output rows: enough tasks per thread to balance, never so small that dispatch dominates.
+        let totalRows = jobs.reduce(0) { $0 + $1.matrix.rows }
+        let target = max(16, totalRows / (pool.threadCount * 8))
+        let chunk = (target + 15) / 16 * 16
+        var tasks: [(job: Int, r0: Int, r1: Int)] = []
+        for (index, job) in jobs.enumerated() {
+            var r = 0
+            while r < job.matrix.rows {
+                let end = min(job.matrix.rows, r + chunk)
+                tasks.append((index, r, end))
+                r = end
+            }
+        }
+        pool.parallelFor(tasks.count) { i in
+            let task = tasks[i]
+            let job = jobs[task.job]
+            let m = job.matrix
+            let (x, xRowBytes) = sources[m.activationTypeID]!
+            vk_matmul(m.typeID, m.base, Int64(m.rowBytes), Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
+                      job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CVLLMKernels
+
+/// A fixed pool of persistent worker threads (the caller is one of them). Workers spin briefly between
+/// parallel regions, then sleep, so a step's many small regions cost no thread wake-ups.
+///
+/// One caller at a time: the engine's loop thread owns the pool. It is `Sendable` only so that the owner
+/// can be handed from the thread that built it to the thread that runs it.
+public final class ThreadPool: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    /// The number of threads taking part in each parallel region, the caller included.
+    public let threadCount: Int
+
+    /// Creates a pool of `threadCount` threads (default: one per core).
+    public init(threadCount: Int = ThreadPool.coreCount) {
+        let count = max(1, threadCount)
+        self.threadCount = count
+        handle = vk_pool_create(Int32(count))
+    }
+
+    deinit { vk_pool_destroy(handle) }
+
+    /// The number of cores this process may run on.
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Runs `body(task)` for every task in `0..<count` across the pool and returns when all are done.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || threadCount == 1 {
+            for task in 0..<count { body(task) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            var closure = escapable
+            withUnsafeMutablePointer(to: &closure) { pointer in
+                vk_pool_run(handle, { context, task in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
+                }, pointer, Int64(count))
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,32 @@
+import CVLLMKernels
+
+/// A weight matrix used in place from a memory map: one row per output feature, each row `columns`
+/// elements of `typeID` (a ggml type id; quantized rows are sequences of blocks).
+public struct WeightMatrix: @unchecked Sendable {
+    /// ggml type id of the elements (VK_F32, VK_Q4_1, ...).
+    public let typeID: Int32
+    public let rows: Int
+    public let columns: Int
+    public let rowBytes: Int
+    /// The first byte of row 0; the storage outlives the matrix (it belongs to the model's mapped files).
+    public let base: UnsafeRawPointer
+
+    public init(typeID: Int32, rows: Int, columns: Int, base: UnsafeRawPointer) {
+        self.typeID = typeID
+        self.rows = rows
+        self.columns = columns
+        self.rowBytes = Int(vk_row_bytes(typeID, Int64(columns)))
+        self.base = base
+    }
+
+    /// The activation format this matrix's dot products consume.
+    public var activationTypeID: Int32 { vk_activation_type(typeID) }
+
+    /// Bytes of one activation row converted for this matrix.
+    public var activationRowBytes: Int { Int(vk_row_bytes(activationTypeID, Int64(columns))) }
+
+    /// Dequantizes rows `rows` to f32 (`dst` holds `rows.count * columns` floats).
+    public func gatherRows(_ rows: UnsafePointer<Int32>, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        vk_get_rows(typeID, base, Int64(rowBytes), Int64(columns), rows, Int64(count), dst)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The fields of a Hugging Face `config.json` that Llama-family models use (snake_case keys as in the file).
+public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
+    public var architectures: [String]?
+    public var modelType: String
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var maxPositionEmbeddings: Int?
+    public var rmsNormEps: Double?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeScaling?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var bosTokenID: IntOrList?
+    public var eosTokenID: IntOrList?
+    public var torchDtype: String?
+
+    /// `rope_scaling` (Llama 3 style and linear).
+    public struct RopeScaling: Sendable, Decodable, Equatable {
+        public var ropeType: String?
+        public var type: String?
+        public var factor: Double?
+        public var lowFreqFactor: Double?
+        public var highFreqFactor: Double?
+        public var originalMaxPositionEmbeddings: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case ropeType = "rope_type", type, factor, lowFreqFactor = "low_freq_factor"
+            case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
+
+        /// The scaling kind, whichever of the two keys the file used.
+        public var kind: String? { ropeType ?? type }
+    }
+
+    /// A token id given as one number or a list (`eos_token_id` often is a list).
+    public enum IntOrList: Sendable, Decodable, Equatable {
+        case one(Int), many([Int])
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Int.self) { self = .one(value) } else { self = .many(try container.decode([Int].self)) }
+        }
+
+        public var values: [Int] {
+            switch self {
+            case .one(let v): [v]
+            case .many(let v): v
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case architectures, modelType = "model_type", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads", headDim = "head_dim", vocabSize = "vocab_size"
+        case maxPositionEmbeddings = "max_position_embeddings", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling", tieWordEmbeddings = "tie_word_embeddings", attentionBias = "attention_bias"
+        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", torchDtype = "torch_dtype"
+    }
+
+    /// Reads `config.json` from a model directory.
+    public static func load(directory: String) throws(ModelFormatError) -> HuggingFaceConfig {
+        let path = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelFormatError("'\(directory)' has no readable config.json")
+        }
+        do {
+            return try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
+        } catch {
+            throw ModelFormatError("'\(path)' is not a valid model config: \(error)")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// One model step over a flattened batch: the new tokens of several sequences back to back, some in
+/// prefill (many tokens), some decoding (one token). K/V of the new tokens are written into each
+/// sequence's cache blocks, then every new token attends to all earlier positions through its block table.
+public struct ForwardBatch: Sendable {
+    /// One sequence's slice of the batch.
+    public struct Sequence: Sendable {
+        /// Index of this sequence's first token in `tokens`.
+        public var tokenStart: Int
+        /// Number of new tokens (positions `startPosition ..< startPosition + tokenCount`).
+        public var tokenCount: Int
+        /// Position of the first new token; earlier positions must already be in the cache.
+        public var startPosition: Int
+        /// Cache block ids covering positions `0 ..< startPosition + tokenCount`.
+        public var blockTable: [Int32]
+        /// Whether the last new token needs logits (the engine samples from it).
+        public var wantsLogits: Bool
+
+        public init(tokenStart: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], wantsLogits: Bool = true) {
+            self.tokenStart = tokenStart
+            self.tokenCount = tokenCount
+            self.startPosition = startPosition
+            self.blockTable = blockTable
+            self.wantsLogits = wantsLogits
+        }
+    }
+
+    /// Token ids, `[totalTokens]`.
+    public var tokens: [Int32]
+    public var sequences: [Sequence]
+    /// Extra token indices (into `tokens`) whose logits are wanted, for prompt logprobs; sorted, may be empty.
+    public var extraLogitIndices: [Int]
+
+    public init(tokens: [Int32] = [], sequences: [Sequence] = [], extraLogitIndices: [Int] = []) {
+        self.tokens = tokens
+        self.sequences = sequences
+        self.extraLogitIndices = extraLogitIndices
+    }
+
+    /// Appends one sequence's new tokens.
+    public mutating func append(tokens newTokens: [Int32], startPosition: Int, blockTable: [Int32], wantsLogits: Bool = true) {
+        sequences.append(Sequence(tokenStart: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
+                                  blockTable: blockTable, wantsLogits: wantsLogits))
+        tokens += newTokens
+    }
+
+    /// The token indices whose logits `forward` returns, in order: every sequence's last token that wants
+    /// logits, merged with `extraLogitIndices`.
+    public var logitIndices: [Int] {
+        var out = sequences.filter(\.wantsLogits).map { $0.tokenStart + $0.tokenCount - 1 }
+        if !extraLogitIndices.isEmpty { out = Array(Set(out + extraLogitIndices)).sorted() }
+        return out
+    }
+}

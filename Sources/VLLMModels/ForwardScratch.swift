@@ -1,0 +1,17 @@
+import VLLMKernels
+
+/// Activation buffers of one forward pass, grown to the largest batch seen and then reused.
+final class ForwardScratch {
+    let residual = AlignedBuffer<Float>()   // x    [tokens, hidden]
+    let normed = AlignedBuffer<Float>()     // h    [tokens, hidden]
+    let query = AlignedBuffer<Float>()      // q    [tokens, heads * headDim]
+    let key = AlignedBuffer<Float>()        // k    [tokens, kvHeads * headDim]
+    let value = AlignedBuffer<Float>()      // v    [tokens, kvHeads * headDim]
+    let attention = AlignedBuffer<Float>()  // a    [tokens, heads * headDim]
+    let projected = AlignedBuffer<Float>()  // Wo a, Wdown m   [tokens, hidden]
+    let gate = AlignedBuffer<Float>()       // [tokens, intermediate]
+    let up = AlignedBuffer<Float>()         // [tokens, intermediate]
+    let logits = AlignedBuffer<Float>()     // [logit rows, vocab]
+    let positions = AlignedBuffer<Int32>()  // [tokens]
+    let slots = AlignedBuffer<Int>()        // [tokens] cache slot of each new token
+}

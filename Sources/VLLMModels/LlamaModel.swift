@@ -1,0 +1,165 @@
+import CVLLMKernels
+import VLLMKernels
+import VLLMModelFormats
+
+/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3) computing logits for a flattened
+/// batch over a paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
+///
+/// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
+public final class LlamaModel: @unchecked Sendable {
+    public let configuration: ModelConfiguration
+    /// How the weights are stored, for logs (e.g. "Q4_1", "BF16").
+    public let weightTypeDescription: String
+    let embedding: WeightMatrix       // [vocab, hidden]
+    let output: WeightMatrix          // [vocab, hidden] (the embedding when tied)
+    let outputNorm: [Float]           // [hidden]
+    let layers: [LlamaLayer]
+    /// Keeps the memory maps the weight matrices point into alive.
+    private let storage: [AnyObject]
+    let runner: MatmulRunner
+    let scratch = ForwardScratch()
+
+    init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool) throws(ModelFormatError) {
+        let c = configuration
+        self.configuration = c
+        embedding = try store.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
+        output = store.has("output.weight") ? try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize) : embedding
+        outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
+        var layers: [LlamaLayer] = []
+        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store)) }
+        self.layers = layers
+        try store.checkAllUsed()
+        self.storage = storage
+        runner = MatmulRunner(pool: pool)
+        let types = Set(([embedding, output] + layers.flatMap { [$0.query, $0.gate, $0.down] }).map(\.typeID))
+        weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")
+    }
+
+    public var threadPool: ThreadPool { runner.pool }
+
+    /// Runs the batch and returns the logits of `batch.logitIndices` in that order, as
+    /// `[logitIndices.count, vocabularySize]` floats valid until the next call.
+    public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeBufferPointer<Float> {
+        let c = configuration
+        let count = batch.tokens.count
+        let hidden = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        let s = scratch
+        let x = s.residual.reserve(count * hidden), h = s.normed.reserve(count * hidden)
+        let q = s.query.reserve(count * qDim), k = s.key.reserve(count * kvDim), v = s.value.reserve(count * kvDim)
+        let attention = s.attention.reserve(count * qDim), projected = s.projected.reserve(count * hidden)
+        let gate = s.gate.reserve(count * c.intermediateSize), up = s.up.reserve(count * c.intermediateSize)
+        let positions = s.positions.reserve(count), slots = s.slots.reserve(count)
+        for sequence in batch.sequences {
+            precondition(sequence.blockTable.count * cache.blockSize >= sequence.startPosition + sequence.tokenCount,
+                         "block table too short for the sequence's positions")
+            for i in 0..<sequence.tokenCount {
+                let position = sequence.startPosition + i
+                positions[sequence.tokenStart + i] = Int32(position)
+                let block = Int(sequence.blockTable[position / cache.blockSize])
+                precondition(block >= 0 && block < cache.blockCount, "block id out of range")
+                slots[sequence.tokenStart + i] = block * cache.blockSize + position % cache.blockSize
+            }
+        }
+        batch.tokens.withUnsafeBufferPointer { embedding.gatherRows($0.baseAddress!, count: count, into: x) }
+
+        for (index, layer) in layers.enumerated() {
+            normalize(x, into: h, weight: layer.attentionNorm, count: count)
+            runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
+                MatmulJob(matrix: layer.query, output: q), MatmulJob(matrix: layer.key, output: k),
+                MatmulJob(matrix: layer.value, output: v),
+            ])
+            let (keyCache, valueCache) = cache.layer(index)
+            forEachToken(count) { t in
+                let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
+                if let b = layer.queryBias { add(b, to: qt) }
+                if let b = layer.keyBias { add(b, to: kt) }
+                if let b = layer.valueBias { add(b, to: vt) }
+                if let qn = layer.queryNorm, let kn = layer.keyNorm {
+                    for head in 0..<c.headCount { vk_rms_norm(qt + head * c.headDim, qn, qt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
+                    for head in 0..<c.kvHeadCount { vk_rms_norm(kt + head * c.headDim, kn, kt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
+                }
+                c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
+                    let neox: Int32 = c.ropeNeoxStyle ? 1 : 0
+                    vk_rope(qt, Int64(c.headCount), Int64(c.headDim), Int64(c.headDim), positions[t], inv.baseAddress, neox)
+                    vk_rope(kt, Int64(c.kvHeadCount), Int64(c.headDim), Int64(c.headDim), positions[t], inv.baseAddress, neox)
+                }
+                vk_kv_write(keyCache, valueCache, cache.type.typeID, Int64(slots[t]), Int64(kvDim), kt, vt)
+            }
+            attend(batch, q: q, out: attention, positions: positions, keyCache: keyCache, valueCache: valueCache, cache: cache)
+            runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
+            forEachToken(count) { t in
+                if let b = layer.attentionOutputBias { add(b, to: projected + t * hidden) }
+                vk_add(x + t * hidden, projected + t * hidden, Int64(hidden))
+            }
+            normalize(x, into: h, weight: layer.feedForwardNorm, count: count)
+            runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
+                MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
+            ])
+            forEachToken(count) { t in
+                vk_silu_mul(gate + t * c.intermediateSize, up + t * c.intermediateSize, gate + t * c.intermediateSize, Int64(c.intermediateSize))
+            }
+            runner.run(input: gate, inputStride: c.intermediateSize, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)])
+            forEachToken(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
+        }
+
+        let rows = batch.logitIndices
+        for (i, t) in rows.enumerated() {
+            outputNorm.withUnsafeBufferPointer { vk_rms_norm(x + t * hidden, $0.baseAddress, h + i * hidden, Int64(hidden), c.rmsNormEps) }
+        }
+        let logits = s.logits.reserve(max(1, rows.count) * output.rows)
+        runner.run(input: h, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
+        return UnsafeBufferPointer(start: logits, count: rows.count * output.rows)
+    }
+
+    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries).
+    private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                        positions: UnsafeMutablePointer<Int32>, keyCache: UnsafeMutableRawPointer,
+                        valueCache: UnsafeMutableRawPointer, cache: PagedKVCache) {
+        let c = configuration
+        let qDim = c.headCount * c.headDim
+        let chunk = 16
+        var tasks: [(sequence: Int, kvHead: Int, first: Int, count: Int)] = []
+        for (index, sequence) in batch.sequences.enumerated() {
+            for kvHead in 0..<c.kvHeadCount {
+                for first in stride(from: 0, to: sequence.tokenCount, by: chunk) {
+                    tasks.append((index, kvHead, first, min(chunk, sequence.tokenCount - first)))
+                }
+            }
+        }
+        let scale = 1 / Float(c.headDim).squareRoot()
+        threadPool.parallelFor(tasks.count) { i in
+            let task = tasks[i]
+            let sequence = batch.sequences[task.sequence]
+            let t0 = sequence.tokenStart + task.first
+            sequence.blockTable.withUnsafeBufferPointer { table in
+                vk_paged_attention(q + t0 * qDim, Int64(qDim), out + t0 * qDim, Int64(qDim), Int64(task.count), positions + t0,
+                                   keyCache, valueCache, cache.type.typeID, table.baseAddress, Int64(cache.blockSize),
+                                   Int64(c.headCount), Int64(c.kvHeadCount), Int64(c.headDim), scale,
+                                   Int64(task.kvHead), Int64(task.kvHead + 1))
+            }
+        }
+    }
+
+    private func normalize(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float], count: Int) {
+        let hidden = configuration.hiddenSize, eps = configuration.rmsNormEps
+        weight.withUnsafeBufferPointer { w in
+            forEachToken(count) { t in vk_rms_norm(x + t * hidden, w.baseAddress, h + t * hidden, Int64(hidden), eps) }
+        }
+    }
+
+    /// Runs a per-token element-wise step, across the pool when the batch is large enough to pay for it.
+    private func forEachToken(_ count: Int, _ body: (Int) -> Void) {
+        if count >= 16 {
+            let perTask = 8
+            threadPool.parallelFor((count + perTask - 1) / perTask) { task in
+                for t in (task * perTask)..<min(count, (task + 1) * perTask) { body(t) }
+            }
+        } else {
+            for t in 0..<count { body(t) }
+        }
+    }
+
+    private func add(_ bias: [Float], to row: UnsafeMutablePointer<Float>) {
+        bias.withUnsafeBufferPointer { vk_add(row, $0.baseAddress, Int64($0.count)) }
+    }
+}

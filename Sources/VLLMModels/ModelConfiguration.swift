@@ -1,0 +1,49 @@
+import Foundation
+import VLLMModelFormats
+
+/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3).
+public struct ModelConfiguration: Sendable, Equatable {
+    /// The architecture name as the file gives it (`llama`, `mistral`, `qwen2`, `qwen3`).
+    public var architecture: String
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var vocabularySize: Int
+    public var maxPositions: Int
+    public var rmsNormEps: Float
+    /// Rotary frequency of each dimension pair (`headDim / 2` values), scaling already applied.
+    public var ropeInverseFrequencies: [Float]
+    /// true: pairs (i, i + headDim/2) as Hugging Face computes them; false: adjacent pairs (GGUF `llama`,
+    /// whose Q/K rows were permuted at conversion so that the two layouts give the same attention).
+    public var ropeNeoxStyle: Bool
+    /// Qwen3's RMS norm on each head of Q and K before RoPE.
+    public var hasQKNorm: Bool
+
+    /// Architectures this engine runs.
+    public static let supportedArchitectures = ["llama", "mistral", "qwen2", "qwen3"]
+
+    static func unsupported(_ name: String, in file: String) -> ModelFormatError {
+        ModelFormatError("'\(file)' has architecture '\(name)', which is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
+    }
+
+    /// `1 / base^(2k/dim)` for k in 0..<dim/2, in double then rounded to f32.
+    static func baseInverseFrequencies(base: Double, dim: Int) -> [Double] {
+        (0..<(dim / 2)).map { k in 1.0 / pow(base, Double(2 * k) / Double(dim)) }
+    }
+
+    /// Llama 3's frequency-dependent scaling (Hugging Face `_compute_llama3_parameters`).
+    static func llama3Scaled(_ inv: [Double], factor: Double, low: Double, high: Double, originalContext: Double) -> [Double] {
+        let lowWavelength = originalContext / low
+        let highWavelength = originalContext / high
+        return inv.map { f in
+            let wavelength = 2 * Double.pi / f
+            if wavelength < highWavelength { return f }
+            if wavelength > lowWavelength { return f / factor }
+            let smooth = (originalContext / wavelength - low) / (high - low)
+            return (1 - smooth) * f / factor + smooth * f
+        }
+    }
+}

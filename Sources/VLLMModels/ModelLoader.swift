@@ -1,0 +1,29 @@
+import VLLMKernels
+import VLLMModelFormats
+
+/// Loads a Llama-family model from a GGUF file or a Hugging Face directory.
+public enum ModelLoader {
+    /// Opens the model at `location`, binding every tensor by name; errors name the file and the tensor.
+    public static func load(_ location: ModelLocation, pool: ThreadPool) throws(ModelFormatError) -> LlamaModel {
+        switch location {
+        case .gguf(let path):
+            let file = try GGUFFile(path: path)
+            let configuration = try ModelConfiguration(gguf: file)
+            return try LlamaModel(configuration: configuration, store: WeightStore(gguf: file), storage: [file], pool: pool)
+        case .huggingFaceDirectory(let path):
+            let config = try HuggingFaceConfig.load(directory: path)
+            let configuration = try ModelConfiguration(huggingFace: config, directory: path)
+            let checkpoint = try SafetensorsCheckpoint(directory: path)
+            return try LlamaModel(configuration: configuration, store: WeightStore(safetensors: checkpoint, directory: path),
+                                  storage: checkpoint.files, pool: pool)
+        }
+    }
+}
+
+extension ModelLoader {
+    /// Loads the model of an already opened GGUF file (its tokenizer reads the same file).
+    public static func load(gguf file: GGUFFile, pool: ThreadPool) throws(ModelFormatError) -> LlamaModel {
+        let configuration = try ModelConfiguration(gguf: file)
+        return try LlamaModel(configuration: configuration, store: WeightStore(gguf: file), storage: [file], pool: pool)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import VLLMEngine
+import VLLMModels
+
+/// Engine flags shared by `generate`, `bench` and `serve` (vLLM's names).
+struct EngineArguments: ParsableArguments {
+    @Option(name: .long, help: "Compute threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("kv-cache-dtype"), help: "KV cache element type: auto, f32 or f16 (also fp16/float16/float32).")
+    var kvCacheDtype: String = "auto"
+
+    @Option(name: .customLong("block-size"), help: "Tokens per KV cache block.")
+    var blockSize: Int = 16
+
+    @Option(name: .customLong("max-model-len"), help: "Context length limit (default: the model's).")
+    var maxModelLen: Int?
+
+    @Option(name: .customLong("kv-cache-space"), help: "KV cache memory in GiB.")
+    var kvCacheSpace: Double?
+
+    @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
+    var maxNumBatchedTokens: Int = 512
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
+        if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1, got \(maxModelLen)") }
+        if let kvCacheSpace, !(kvCacheSpace > 0) { throw ValidationError("--kv-cache-space must be a positive number of GiB, got \(kvCacheSpace)") }
+        guard maxNumBatchedTokens >= 1 else { throw ValidationError("--max-num-batched-tokens must be at least 1") }
+        _ = try kvCacheType()
+    }
+
+    func kvCacheType() throws -> KVCacheType? {
+        switch kvCacheDtype.lowercased() {
+        case "auto": return nil
+        case "f32", "float32", "float": return .f32
+        case "f16", "fp16", "float16", "half": return .f16
+        default: throw ValidationError("--kv-cache-dtype must be auto, f32 or f16, got '\(kvCacheDtype)'")
+        }
+    }
+
+    func options() throws -> EngineOptions {
+        var options = EngineOptions()
+        options.threads = threads
+        options.kvCacheType = try kvCacheType()
+        options.blockSize = blockSize
+        options.maxModelLength = maxModelLen
+        options.kvCacheSpaceGiB = kvCacheSpace
+        options.maxNumBatchedTokens = maxNumBatchedTokens
+        return options
+    }
+}
