@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .target(name: "CVLLMKernels"),
@@ -24,7 +25,10 @@ let package = Package(
         .target(name: "VLLMTokenizers", dependencies: ["VLLMModelFormats"]),
         .target(name: "VLLMChatTemplates"),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
-        .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers", "VLLMChatTemplates"]),
+        .target(name: "VLLMEngine", dependencies: [
+            "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         .executableTarget(name: "vllm", dependencies: [
             "VLLMEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,148 @@
+import DequeModule
+
+/// vLLM V1's scheduler as a pure state machine: every step gives each request some of its uncomputed
+/// tokens within a token budget, running requests first, then waiting ones. Chunked prefill falls out of
+/// the budget; when blocks run out, the newest running request is preempted and recomputed later.
+public struct Scheduler {
+    public let configuration: SchedulerConfiguration
+    public private(set) var cache: KVCacheManager
+    public private(set) var waiting: Deque<Request> = []
+    public private(set) var running: [Request] = []
+    public private(set) var preemptionCount = 0
+
+    public init(configuration: SchedulerConfiguration, cache: KVCacheManager) {
+        self.configuration = configuration
+        self.cache = cache
+    }
+
+    public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+
+    /// Queues a new request.
+    public mutating func add(_ request: Request) {
+        request.status = .waiting
+        enqueue(request, atFront: false)
+    }
+
+    /// Forms the next step's batch and reserves its KV slots.
+    public mutating func schedule() -> ScheduledBatch {
+        var batch = ScheduledBatch()
+        var budget = configuration.maxBatchedTokens
+        var index = 0
+        while index < running.count, budget > 0 {
+            let request = running[index]
+            let count = newTokenCount(request, budget: budget)
+            if count == 0 { index += 1; continue }
+            var scheduled = false
+            while !scheduled {
+                if cache.allocate(request, newTokenCount: count) {
+                    scheduled = true
+                } else {
+                    // Out of blocks: preempt the newest running request (possibly this one).
+                    let victim = running.removeLast()
+                    preempt(victim)
+                    batch.preempted.append(victim)
+                    if victim === request { break }
+                }
+            }
+            guard scheduled else { break }
+            batch.entries.append(.init(request: request, tokenCount: count, startPosition: request.computedTokenCount))
+            budget -= count
+            index += 1
+        }
+        // Waiting requests join only if nothing was preempted this step (there was no room).
+        while batch.preempted.isEmpty, budget > 0, running.count < configuration.maxRunningRequests, let request = waiting.first {
+            let hits = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : []
+            let cachedTokens = hits.count * cache.blockSize
+            let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
+            guard count > 0, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else { break }
+            waiting.removeFirst()
+            if request.preemptionCount == 0 { request.cachedPromptTokenCount = cachedTokens }
+            request.computedTokenCount += cachedTokens
+            request.status = .running
+            running.append(request)
+            batch.entries.append(.init(request: request, tokenCount: count, startPosition: request.computedTokenCount))
+            budget -= count
+        }
+        return batch
+    }
+
+    /// Records that a step ran: computed counts advance and sampled tokens are appended.
+    /// `sampled[i]` is the token for `batch.entries[i]` when that entry samples, else ignored.
+    /// Returns the requests that finished (their blocks are already freed).
+    public mutating func update(_ batch: ScheduledBatch, sampled: [Int32?], isFinished: (Request, Int32) -> FinishReason?) -> [Request] {
+        var finished: [Request] = []
+        for (entry, token) in zip(batch.entries, sampled) {
+            let request = entry.request
+            guard case .running = request.status else { continue }
+            request.computedTokenCount = entry.startPosition + entry.tokenCount
+            guard entry.samples, let token else { continue }
+            request.append(token)
+            if let reason = isFinished(request, token) {
+                finish(request, reason)
+                finished.append(request)
+            }
+        }
+        return finished
+    }
+
+    /// Removes a request wherever it is (client gone) and frees its blocks.
+    public mutating func abort(id: Int) -> Request? {
+        if let i = running.firstIndex(where: { $0.id == id }) {
+            let request = running[i]
+            finish(request, .abort)
+            return request
+        }
+        if let i = waiting.firstIndex(where: { $0.id == id }) {
+            let request = waiting.remove(at: i)
+            cache.free(request)
+            request.status = .finished(.abort)
+            return request
+        }
+        return nil
+    }
+
+    /// nil when block tables, reference counts and queues agree.
+    public func invariantViolation() -> String? {
+        if let problem = cache.invariantViolation() { return problem }
+        for request in running where cache.blockTables[request.id] == nil && request.computedTokenCount > 0 {
+            return "running request \(request.id) has no block table"
+        }
+        for request in waiting where cache.blockTables[request.id] != nil {
+            return "waiting request \(request.id) still holds blocks"
+        }
+        if running.count > configuration.maxRunningRequests { return "too many running requests" }
+        return nil
+    }
+
+    private func newTokenCount(_ request: Request, budget: Int, alreadyCached: Int = 0) -> Int {
+        var count = request.tokenCount - request.computedTokenCount - alreadyCached
+        if configuration.longPrefillTokenThreshold > 0 { count = min(count, configuration.longPrefillTokenThreshold) }
+        return max(0, min(count, budget))
+    }
+
+    private mutating func finish(_ request: Request, _ reason: FinishReason) {
+        running.removeAll { $0 === request }
+        cache.free(request)
+        request.status = .finished(reason)
+    }
+
+    private mutating func preempt(_ request: Request) {
+        cache.free(request)
+        request.computedTokenCount = 0
+        request.preemptionCount += 1
+        preemptionCount += 1
+        request.status = .waiting
+        enqueue(request, atFront: true)
+    }
+
+    private mutating func enqueue(_ request: Request, atFront: Bool) {
+        switch configuration.policy {
+        case .fcfs:
+            if atFront { waiting.prepend(request) } else { waiting.append(request) }
+        case .priority:
+            let index = waiting.firstIndex { ($0.priority, $0.arrival) > (request.priority, request.arrival) } ?? waiting.endIndex
+            waiting.insert(request, at: index)
+        }
+    }
+
+}
