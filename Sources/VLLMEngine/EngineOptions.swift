@@ -10,10 +10,20 @@ public struct EngineOptions: Sendable, Equatable {
     public var blockSize: Int = 16
     /// `--max-model-len`: nil = the model's context length.
     public var maxModelLength: Int? = nil
-    /// `--kv-cache-space` in GiB: nil = enough for one full-length sequence.
-    public var kvCacheSpaceGiB: Double? = nil
-    /// Largest number of prompt tokens computed in one forward pass.
-    public var maxNumBatchedTokens: Int = 512
+    /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); pages are touched only when used.
+    public var kvCacheSpaceGiB: Double = 2
+    /// `--max-num-batched-tokens`: tokens computed in one step.
+    public var maxNumBatchedTokens: Int = 2048
+    /// `--max-num-seqs`: requests running at once.
+    public var maxNumSeqs: Int = 256
+    /// `--enable-prefix-caching` / `--no-enable-prefix-caching`.
+    public var enablePrefixCaching: Bool = true
+    /// `--long-prefill-token-threshold` (0: no limit per request).
+    public var longPrefillTokenThreshold: Int = 0
+    /// `--scheduling-policy`.
+    public var schedulingPolicy: SchedulerConfiguration.Policy = .fcfs
+    /// `--seed`: seeds requests that give none, so whole runs repeat.
+    public var seed: UInt64? = nil
 
     public init() {}
 }

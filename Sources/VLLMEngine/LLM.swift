@@ -4,113 +4,98 @@ import VLLMModelFormats
 import VLLMModels
 import VLLMTokenizers
 
-/// The result of one completion.
-public struct CompletionOutput: Sendable, Equatable {
+/// One sample of a prompt's completion.
+public struct CompletionOutput: Sendable {
+    /// Which of the `n` samples this is.
+    public var index: Int
     public var text: String
     public var tokenIDs: [Int32]
-    public var promptTokenIDs: [Int32]
-    /// "stop" (end of generation or a stop string/token) or "length" (max_tokens or the context limit).
-    public var finishReason: String
+    /// "stop" (end of generation, a stop string or stop token) or "length" (max_tokens or the context).
+    public var finishReason: FinishReason
+    public var logprobs: [TokenLogprobs]
 }
 
-/// The offline API: a model, its tokenizer and a KV cache in one object.
-///
-/// This first version runs one sequence at a time over a contiguous run of cache blocks; the scheduler
-/// (continuous batching, prefix caching) replaces the loop in `generate` without changing the API.
-public final class LLM: @unchecked Sendable {
-    public let model: LlamaModel
-    public let tokenizer: Tokenizer
-    public let options: EngineOptions
-    public let maxModelLength: Int
-    let cache: PagedKVCache
+/// All samples of one prompt, in the order the prompts were given.
+public struct GenerationResult: Sendable {
+    public var promptTokenIDs: [Int32]
+    public var cachedPromptTokenCount: Int
+    public var outputs: [CompletionOutput]
+}
 
-    /// Loads `model` (a GGUF file, a Hugging Face directory or an `org/name` in the local HF cache; nil = the default model).
+/// The offline API: load a model once, then generate for batches of prompts with continuous batching.
+/// Not thread-safe: use one `LLM` from one thread at a time (the server uses `AsyncEngine`).
+public final class LLM {
+    public let core: EngineCore
+    public var tokenizer: Tokenizer { core.tokenizer }
+    public var model: LlamaModel { core.model }
+    private var nextID = 0
+
+    /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model).
     public init(model: String? = nil, options: EngineOptions = EngineOptions()) throws {
         let argument = try model ?? DefaultModel.ensure()
         let location = try ModelLocation.resolve(argument)
         let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
+        let loaded: LlamaModel, tokenizer: Tokenizer
         switch location {
         case .gguf(let path):
             let file = try GGUFFile(path: path)
-            self.model = try ModelLoader.load(gguf: file, pool: pool)
+            loaded = try ModelLoader.load(gguf: file, pool: pool)
             tokenizer = try Tokenizer(gguf: file)
         case .huggingFaceDirectory(let path):
-            self.model = try ModelLoader.load(location, pool: pool)
+            loaded = try ModelLoader.load(location, pool: pool)
             tokenizer = try Tokenizer(huggingFaceDirectory: path)
         }
-        self.options = options
-        let c = self.model.configuration
-        maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions)
-        let type = options.kvCacheType ?? (self.model.weightTypeDescription == "F32" ? .f32 : .f16)
-        let blocks: Int
-        if let gib = options.kvCacheSpaceGiB {
-            let perToken = PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
-            blocks = max(1, Int(gib * 1_073_741_824) / (perToken * options.blockSize))
-        } else {
-            blocks = (maxModelLength + options.blockSize - 1) / options.blockSize
-        }
-        cache = PagedKVCache(blockCount: blocks, blockSize: options.blockSize, layerCount: c.layerCount,
-                             kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
+        core = EngineCore(model: loaded, tokenizer: tokenizer, options: options)
     }
 
-    /// Completes `prompt`, calling `onText` with each new piece of text as soon as it is decoded.
-    public func generate(_ prompt: String, _ parameters: SamplingParameters = SamplingParameters(),
-                         onText: (String) -> Void = { _ in }) throws -> CompletionOutput {
+    /// Generates for every prompt (text) and returns results in prompt order.
+    public func generate(_ prompts: [String], _ parameters: SamplingParameters = SamplingParameters()) throws -> [GenerationResult] {
+        try generate(promptTokenIDs: prompts.map { tokenizer.encode($0, addSpecialTokens: true) }, parameters)
+    }
+
+    /// Generates for every tokenized prompt; `n` samples each, all running together.
+    public func generate(promptTokenIDs prompts: [[Int32]], _ parameters: SamplingParameters = SamplingParameters(),
+                         onOutput: (Int, RequestOutput) -> Void = { _, _ in }) throws -> [GenerationResult] {
         try parameters.validate()
-        let promptIDs = tokenizer.encode(prompt, addSpecialTokens: true)
-        return try generate(promptTokenIDs: promptIDs, parameters, onText: onText)
+        var results = prompts.map { GenerationResult(promptTokenIDs: $0, cachedPromptTokenCount: 0, outputs: []) }
+        var owner: [Int: (prompt: Int, sample: Int)] = [:]
+        var partial: [Int: CompletionOutput] = [:]
+        for (p, prompt) in prompts.enumerated() {
+            try core.validate(promptTokenIDs: prompt, parameters: parameters)
+            for sample in 0..<parameters.n {
+                var perSample = parameters
+                // Seeded requests with n > 1 draw distinct but repeatable samples.
+                if let seed = parameters.seed { perSample.seed = seed &+ UInt64(sample) }
+                let id = nextID
+                nextID += 1
+                try core.add(id: id, promptTokenIDs: prompt, parameters: perSample)
+                owner[id] = (p, sample)
+                partial[id] = CompletionOutput(index: sample, text: "", tokenIDs: [], finishReason: .length, logprobs: [])
+            }
+        }
+        while core.hasWork {
+            for output in core.step() {
+                guard let (p, _) = owner[output.requestID] else { continue }
+                onOutput(p, output)
+                partial[output.requestID]!.text += output.text
+                partial[output.requestID]!.tokenIDs += output.tokenIDs
+                partial[output.requestID]!.logprobs += output.logprobs
+                if let reason = output.finishReason {
+                    partial[output.requestID]!.finishReason = reason
+                    results[p].cachedPromptTokenCount = output.cachedPromptTokenCount
+                }
+            }
+        }
+        for (id, (p, _)) in owner.sorted(by: { $0.key < $1.key }) { results[p].outputs.append(partial[id]!) }
+        return results
     }
 
-    /// Completes a tokenized prompt.
-    public func generate(promptTokenIDs promptIDs: [Int32], _ parameters: SamplingParameters,
-                         onText: (String) -> Void = { _ in }) throws -> CompletionOutput {
-        guard !promptIDs.isEmpty else { throw EngineError("the prompt is empty") }
-        let capacity = min(maxModelLength, cache.blockCount * cache.blockSize)
-        guard promptIDs.count < capacity else {
-            throw EngineError("the prompt has \(promptIDs.count) tokens, but this model's maximum context length is \(capacity) tokens")
-        }
-        let vocabulary = model.configuration.vocabularySize
-        if let bad = promptIDs.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
-            throw EngineError("token id \(bad) is out of the vocabulary (0..<\(vocabulary))")
-        }
-        let maxNew = min(parameters.maxTokens ?? capacity, capacity - promptIDs.count)
-        let table = (0..<Int32(cache.blockCount)).map { $0 }
-        var generator = RandomGenerator(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
-        var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens)
-        var output: [Int32] = []
-        var text = ""
-        var finish = "length"
-        // Prefill in chunks of at most maxNumBatchedTokens, then one token per step.
-        var position = 0
-        var pending = promptIDs
-        while output.count < maxNew {
-            var next: Int32 = 0
-            while !pending.isEmpty {
-                let chunk = Array(pending.prefix(options.maxNumBatchedTokens))
-                pending.removeFirst(chunk.count)
-                var batch = ForwardBatch()
-                let blocksNeeded = (position + chunk.count + cache.blockSize - 1) / cache.blockSize
-                batch.append(tokens: chunk, startPosition: position, blockTable: Array(table.prefix(blocksNeeded)),
-                             wantsLogits: pending.isEmpty)
-                let logits = model.forward(batch, cache: cache)
-                position += chunk.count
-                if pending.isEmpty { next = Sampler.sample(logits, parameters: parameters, generator: &generator) }
-            }
-            output.append(next)
-            let isEnd = tokenizer.endOfGenerationIDs.contains(next) || parameters.stopTokenIDs.contains(next)
-            if isEnd && !parameters.ignoreEOS && output.count > parameters.minTokens {
-                finish = "stop"
-                break
-            }
-            let piece = detokenizer.append(next)
-            text += piece
-            onText(piece)
-            if output.count >= maxNew { break }
-            pending = [next]
-        }
-        let tail = detokenizer.finish()
-        text += tail
-        onText(tail)
-        return CompletionOutput(text: text, tokenIDs: output, promptTokenIDs: promptIDs, finishReason: finish)
+    /// Completes one prompt, calling `onText` with each piece of text as soon as it is decoded.
+    public func generate(_ prompt: String, _ parameters: SamplingParameters = SamplingParameters(),
+                         onText: (String) -> Void) throws -> GenerationResult {
+        var single = parameters
+        single.n = 1
+        let ids = tokenizer.encode(prompt, addSpecialTokens: true)
+        return try generate(promptTokenIDs: [ids], single) { _, output in onText(output.text) }[0]
     }
 }

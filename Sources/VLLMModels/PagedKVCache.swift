@@ -32,8 +32,8 @@ public final class PagedKVCache: @unchecked Sendable {
         self.headDim = headDim
         self.type = type
         let bytes = blockCount * blockSize * kvHeadCount * headDim * type.bytes
-        keys = (0..<layerCount).map { _ in Self.allocateZeroed(bytes) }
-        values = (0..<layerCount).map { _ in Self.allocateZeroed(bytes) }
+        keys = (0..<layerCount).map { _ in Self.allocateLazily(bytes) }
+        values = (0..<layerCount).map { _ in Self.allocateLazily(bytes) }
     }
 
     /// Bytes one token occupies across all layers (K and V).
@@ -53,9 +53,9 @@ public final class PagedKVCache: @unchecked Sendable {
         (keys[index], values[index])
     }
 
-    private static func allocateZeroed(_ bytes: Int) -> UnsafeMutableRawPointer {
+    /// Large allocations come straight from mmap, so untouched pages cost no memory; never-written slots are never read.
+    private static func allocateLazily(_ bytes: Int) -> UnsafeMutableRawPointer {
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: max(bytes, 64))
         return p
     }
 }

@@ -16,18 +16,39 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("max-model-len"), help: "Context length limit (default: the model's).")
     var maxModelLen: Int?
 
-    @Option(name: .customLong("kv-cache-space"), help: "KV cache memory in GiB.")
-    var kvCacheSpace: Double?
+    @Option(name: .customLong("kv-cache-space"), help: "KV cache memory in GiB (pages are touched only when used).")
+    var kvCacheSpace: Double = 2
 
     @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
-    var maxNumBatchedTokens: Int = 512
+    var maxNumBatchedTokens: Int = 2048
+
+    @Option(name: .customLong("max-num-seqs"), help: "Most requests running at once.")
+    var maxNumSeqs: Int = 256
+
+    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedEnableDisable,
+          help: "Reuse KV blocks of common prompt prefixes across requests.")
+    var enablePrefixCaching = true
+
+    @Option(name: .customLong("long-prefill-token-threshold"), help: "Most prompt tokens one request computes per step (0: no limit).")
+    var longPrefillTokenThreshold: Int = 0
+
+    @Option(name: .customLong("scheduling-policy"), help: "fcfs or priority.")
+    var schedulingPolicy: String = "fcfs"
+
+    @Option(name: .long, help: "Seed for requests that give none.")
+    var seed: UInt64?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1, got \(maxModelLen)") }
-        if let kvCacheSpace, !(kvCacheSpace > 0) { throw ValidationError("--kv-cache-space must be a positive number of GiB, got \(kvCacheSpace)") }
+        guard kvCacheSpace > 0 else { throw ValidationError("--kv-cache-space must be a positive number of GiB, got \(kvCacheSpace)") }
         guard maxNumBatchedTokens >= 1 else { throw ValidationError("--max-num-batched-tokens must be at least 1") }
+        guard maxNumSeqs >= 1 else { throw ValidationError("--max-num-seqs must be at least 1") }
+        guard longPrefillTokenThreshold >= 0 else { throw ValidationError("--long-prefill-token-threshold must be non-negative") }
+        guard SchedulerConfiguration.Policy(rawValue: schedulingPolicy) != nil else {
+            throw ValidationError("--scheduling-policy must be fcfs or priority, got '\(schedulingPolicy)'")
+        }
         _ = try kvCacheType()
     }
 
@@ -48,6 +69,11 @@ struct EngineArguments: ParsableArguments {
         options.maxModelLength = maxModelLen
         options.kvCacheSpaceGiB = kvCacheSpace
         options.maxNumBatchedTokens = maxNumBatchedTokens
+        options.maxNumSeqs = maxNumSeqs
+        options.enablePrefixCaching = enablePrefixCaching
+        options.longPrefillTokenThreshold = longPrefillTokenThreshold
+        options.schedulingPolicy = SchedulerConfiguration.Policy(rawValue: schedulingPolicy) ?? .fcfs
+        options.seed = seed
         return options
     }
 }

@@ -26,16 +26,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0 disables).")
     var topK: Int = 0
 
-    @Option(name: .long, help: "Seed of this request's generator.")
-    var seed: UInt64?
-
     @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-sequence tokens.")
     var ignoreEOS = false
 
     @OptionGroup var engine: EngineArguments
 
     func run() throws {
-        var parameters = SamplingParameters(temperature: temperature, topP: topP, topK: topK, maxTokens: maxTokens, seed: seed)
+        var parameters = SamplingParameters(temperature: temperature, topP: topP, topK: topK, maxTokens: maxTokens, seed: engine.seed)
         parameters.ignoreEOS = ignoreEOS
         do {
             try parameters.validate()
@@ -47,13 +44,14 @@ struct GenerateCommand: ParsableCommand {
         Log.info(String(format: "loaded %@ (%@, %d layers) in %.2f s", model ?? DefaultModel.fileName,
                         llm.model.weightTypeDescription, llm.model.configuration.layerCount, Date().timeIntervalSince(start)))
         let began = Date()
-        let output = try llm.generate(prompt, parameters) { piece in
+        let result = try llm.generate(prompt, parameters) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
+        let output = result.outputs[0]
         if isatty(STDOUT_FILENO) != 0 { FileHandle.standardOutput.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(began)
-        Log.info(String(format: "%d prompt + %d generated tokens in %.3f s (finish: %@)", output.promptTokenIDs.count,
-                        output.tokenIDs.count, seconds, output.finishReason))
+        Log.info(String(format: "%d prompt + %d generated tokens in %.3f s (finish: %@)", result.promptTokenIDs.count,
+                        output.tokenIDs.count, seconds, output.finishReason.rawValue))
     }
 }
 

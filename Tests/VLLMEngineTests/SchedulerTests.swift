@@ -115,7 +115,7 @@ func expectedOutput(id: Int, promptCount: Int, maxTokens: Int) -> [Int32] {
     let batch = h.scheduler.schedule()
     _ = h.scheduler.update(batch, sampled: [4]) { _, _ in nil }
     #expect(h.scheduler.cache.pool.freeCount < 16)
-    #expect(h.scheduler.abort(id: 1) === r)
+    #expect(h.scheduler.finish(id: 1, reason: .abort) === r)
     #expect(r.status == .finished(.abort))
     #expect(h.scheduler.cache.pool.freeCount == 16 && h.scheduler.invariantViolation() == nil)
 }

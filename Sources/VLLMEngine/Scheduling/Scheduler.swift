@@ -85,17 +85,18 @@ public struct Scheduler {
         return finished
     }
 
-    /// Removes a request wherever it is (client gone) and frees its blocks.
-    public mutating func abort(id: Int) -> Request? {
+    /// Ends a request wherever it is (client gone: `.abort`; stop string found: `.stop`) and frees its blocks.
+    @discardableResult
+    public mutating func finish(id: Int, reason: FinishReason) -> Request? {
         if let i = running.firstIndex(where: { $0.id == id }) {
             let request = running[i]
-            finish(request, .abort)
+            finish(request, reason)
             return request
         }
         if let i = waiting.firstIndex(where: { $0.id == id }) {
             let request = waiting.remove(at: i)
             cache.free(request)
-            request.status = .finished(.abort)
+            request.status = .finished(reason)
             return request
         }
         return nil

@@ -1,0 +1,166 @@
+import Foundation
+import VLLMModels
+import VLLMTokenizers
+
+/// The engine loop's state and its synchronous `step()`: schedule → forward → sample → update → detokenize.
+/// Owned by one thread; nothing here is shared.
+public final class EngineCore {
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+    public let options: EngineOptions
+    public let maxModelLength: Int
+    let cache: PagedKVCache
+    public private(set) var scheduler: Scheduler
+    private var streams: [Int: OutputStream] = [:]
+    /// Tokens computed by each step, for statistics.
+    public private(set) var lastStepTokenCount = 0
+
+    /// Per-request output state: generator, streaming detokenizer and stop-string matcher.
+    struct OutputStream {
+        var generator: RandomGenerator
+        var detokenizer: IncrementalDetokenizer
+        var stopChecker: StopChecker
+    }
+
+    public init(model: LlamaModel, tokenizer: Tokenizer, options: EngineOptions) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.options = options
+        let c = model.configuration
+        maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions)
+        let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
+        let perBlock = PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type) * options.blockSize
+        let blocks = max(1, Int(options.kvCacheSpaceGiB * 1_073_741_824) / perBlock)
+        cache = PagedKVCache(blockCount: blocks, blockSize: options.blockSize, layerCount: c.layerCount,
+                             kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
+        let configuration = SchedulerConfiguration(
+            maxBatchedTokens: options.maxNumBatchedTokens, maxRunningRequests: options.maxNumSeqs,
+            longPrefillTokenThreshold: options.longPrefillTokenThreshold, policy: options.schedulingPolicy,
+            maxModelLength: maxModelLength)
+        scheduler = Scheduler(configuration: configuration,
+                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching))
+    }
+
+    /// Blocks and tokens the KV cache holds.
+    public var kvCacheBlockCount: Int { cache.blockCount }
+    public var kvCacheTokenCount: Int { cache.blockCount * cache.blockSize }
+    public var hasWork: Bool { scheduler.hasWork }
+
+    /// Checks a request against the model's limits; errors name both numbers.
+    public func validate(promptTokenIDs: [Int32], parameters: SamplingParameters) throws {
+        guard !promptTokenIDs.isEmpty else { throw EngineError("the prompt is empty") }
+        let vocabulary = model.configuration.vocabularySize
+        if let bad = promptTokenIDs.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+            throw EngineError("token id \(bad) is out of vocabulary (0..<\(vocabulary))")
+        }
+        guard promptTokenIDs.count < maxModelLength else {
+            throw EngineError("This model's maximum context length is \(maxModelLength) tokens. However, your request has \(promptTokenIDs.count) input tokens. Please reduce the length of the input messages.")
+        }
+        if let maxTokens = parameters.maxTokens, promptTokenIDs.count + maxTokens > maxModelLength {
+            throw EngineError("'max_tokens' is too large: \(maxTokens). This model's maximum context length is \(maxModelLength) tokens and your request has \(promptTokenIDs.count) input tokens (\(promptTokenIDs.count) + \(maxTokens) > \(maxModelLength)).")
+        }
+        guard promptTokenIDs.count + 1 <= kvCacheTokenCount else {
+            throw EngineError("the request needs \(promptTokenIDs.count + 1) KV cache slots but the cache holds \(kvCacheTokenCount); raise --kv-cache-space")
+        }
+    }
+
+    /// Queues a request; `id` must be unique among live requests.
+    public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
+        try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
+        let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
+                              priority: priority, arrival: arrival)
+        let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
+        streams[id] = OutputStream(generator: RandomGenerator(seed: seed),
+                                   detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens),
+                                   stopChecker: StopChecker(stops: parameters.stop, includeStop: parameters.includeStopStringInOutput))
+        scheduler.add(request)
+    }
+
+    /// Ends a request (client gone); its blocks are free before the next step.
+    public func abort(id: Int) {
+        scheduler.finish(id: id, reason: .abort)
+        streams[id] = nil
+    }
+
+    /// Runs one step and returns the outputs of requests that produced tokens or finished.
+    public func step() -> [RequestOutput] {
+        let batch = scheduler.schedule()
+        lastStepTokenCount = batch.tokenCount
+        guard !batch.isEmpty else { return [] }
+        var forward = ForwardBatch()
+        for entry in batch.entries {
+            let r = entry.request
+            forward.append(tokens: Array(r.tokenIDs[entry.startPosition..<(entry.startPosition + entry.tokenCount)]),
+                           startPosition: entry.startPosition, blockTable: scheduler.cache.blockTables[r.id] ?? [],
+                           wantsLogits: entry.samples)
+        }
+        let logits = model.forward(forward, cache: cache)
+        let vocabulary = logits.count / max(1, forward.logitIndices.count)
+        var sampled: [Int32?] = []
+        var logprobs: [Int: TokenLogprobs] = [:]
+        var row = 0
+        for entry in batch.entries {
+            guard entry.samples else { sampled.append(nil); continue }
+            let r = entry.request
+            let rowLogits = UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
+            row += 1
+            var raw: [Float] = []
+            if r.parameters.logprobs != nil { raw = Array(rowLogits) }
+            LogitsProcessor.apply(rowLogits, parameters: r.parameters, promptTokens: r.promptTokenIDs[...],
+                                  outputTokens: r.outputTokenIDs, stopTokenIDs: stopIDs(r))
+            let token = Sampler.sample(UnsafeBufferPointer(rowLogits), parameters: r.parameters, generator: &streams[r.id]!.generator)
+            if let k = r.parameters.logprobs {
+                logprobs[r.id] = raw.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }
+            }
+            sampled.append(token)
+        }
+        let finished = scheduler.update(batch, sampled: sampled) { request, token in self.finishReason(request, token) }
+        let finishedIDs = Set(finished.map(\.id))
+        var outputs: [RequestOutput] = []
+        for (entry, token) in zip(batch.entries, sampled) {
+            guard let token, var stream = streams[entry.request.id] else { continue }
+            let r = entry.request
+            var reason: FinishReason? = nil
+            if finishedIDs.contains(r.id), case .finished(let why) = r.status { reason = why }
+            var text = ""
+            // End-of-generation and stop ids end the output without adding text.
+            if !(reason == .stop && isStopToken(r, token)) {
+                let (emit, stopped) = stream.stopChecker.append(stream.detokenizer.append(token))
+                text = emit
+                if stopped {
+                    if reason == nil { scheduler.finish(id: r.id, reason: .stop) }
+                    reason = .stop
+                    stream.stopChecker = StopChecker(stops: [], includeStop: false)
+                }
+            }
+            if reason != nil {
+                // Flush bytes of an unfinished character and held-back text.
+                let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
+                text += emit + stream.stopChecker.finish()
+            }
+            outputs.append(RequestOutput(requestID: r.id, text: text, tokenIDs: [token], logprobs: logprobs[r.id].map { [$0] } ?? [],
+                                         finishReason: reason, promptTokenCount: r.promptTokenIDs.count,
+                                         cachedPromptTokenCount: r.cachedPromptTokenCount))
+            streams[r.id] = reason == nil ? stream : nil
+        }
+        return outputs
+    }
+
+    /// Ids that end generation for this request: the model's end-of-generation ids (unless ignore_eos)
+    /// and the request's stop_token_ids.
+    func stopIDs(_ request: Request) -> Set<Int32> {
+        var ids = Set(request.parameters.stopTokenIDs)
+        if !request.parameters.ignoreEOS { ids.formUnion(tokenizer.endOfGenerationIDs) }
+        return ids
+    }
+
+    func isStopToken(_ request: Request, _ token: Int32) -> Bool {
+        request.parameters.stopTokenIDs.contains(token) || (!request.parameters.ignoreEOS && tokenizer.endOfGenerationIDs.contains(token))
+    }
+
+    func finishReason(_ request: Request, _ token: Int32) -> FinishReason? {
+        if isStopToken(request, token) { return .stop }
+        if request.tokenCount >= request.maxTotalTokens { return .length }
+        return nil
+    }
+}

@@ -1,0 +1,15 @@
+/// What one engine step produced for one request: new tokens and text, and the finish reason once done.
+public struct RequestOutput: Sendable {
+    public var requestID: Int
+    /// Text decoded from this step's tokens (held back while it could still be a stop string's start).
+    public var text: String
+    public var tokenIDs: [Int32]
+    /// Log-probabilities for each token in `tokenIDs`, when the request asked for them.
+    public var logprobs: [TokenLogprobs]
+    public var finishReason: FinishReason?
+    public var promptTokenCount: Int
+    /// Prompt tokens served from the prefix cache.
+    public var cachedPromptTokenCount: Int
+
+    public var isFinished: Bool { finishReason != nil }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Log-probabilities of one sampled position: the chosen token and the most likely alternatives.
+public struct TokenLogprobs: Sendable, Equatable {
+    public var tokenID: Int32
+    public var logprob: Float
+    /// Rank of the chosen token among all (1 = most likely).
+    public var rank: Int
+    /// The top-k tokens, most likely first.
+    public var top: [(id: Int32, logprob: Float)]
+
+    public static func == (a: TokenLogprobs, b: TokenLogprobs) -> Bool {
+        a.tokenID == b.tokenID && a.logprob == b.logprob && a.rank == b.rank
+            && a.top.map(\.id) == b.top.map(\.id) && a.top.map(\.logprob) == b.top.map(\.logprob)
+    }
+
+    /// Computes log-softmax over the raw `logits` (before any processing, as vLLM reports by default).
+    public init(logits: UnsafeBufferPointer<Float>, chosen: Int32, topCount: Int) {
+        var maxLogit = -Float.infinity
+        for v in logits where v > maxLogit { maxLogit = v }
+        var sum = 0.0
+        for v in logits { sum += exp(Double(v - maxLogit)) }
+        let logSum = Float(log(sum)) + maxLogit
+        tokenID = chosen
+        logprob = logits[Int(chosen)] - logSum
+        let chosenLogit = logits[Int(chosen)]
+        rank = 1 + logits.reduce(0) { $0 + ($1 > chosenLogit ? 1 : 0) }
+        // Top-k by a bounded insertion into a small sorted array.
+        var best: [(id: Int32, logit: Float)] = []
+        if topCount > 0 {
+            for i in 0..<logits.count {
+                let v = logits[i]
+                if best.count == topCount, let last = best.last, v <= last.logit { continue }
+                let at = best.firstIndex { v > $0.logit } ?? best.count
+                best.insert((Int32(i), v), at: at)
+                if best.count > topCount { best.removeLast() }
+            }
+        }
+        top = best.map { ($0.id, $0.logit - logSum) }
+    }
+}
