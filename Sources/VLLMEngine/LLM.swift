@@ -20,6 +20,9 @@ public struct GenerationResult: Sendable {
     public var promptTokenIDs: [Int32]
     public var cachedPromptTokenCount: Int
     public var outputs: [CompletionOutput]
+    /// Seconds from submission to the first generated token, and to the last sample's end.
+    public var timeToFirstToken: Double?
+    public var latency: Double = 0
 }
 
 /// The offline API: load a model once, then generate for batches of prompts with continuous batching.
@@ -53,15 +56,25 @@ public final class LLM {
         try generate(promptTokenIDs: prompts.map { tokenizer.encode($0, addSpecialTokens: true) }, parameters)
     }
 
-    /// Generates for every tokenized prompt; `n` samples each, all running together.
+    /// Generates for every tokenized prompt with the same parameters; `n` samples each, all running together.
     public func generate(promptTokenIDs prompts: [[Int32]], _ parameters: SamplingParameters = SamplingParameters(),
                          onOutput: (Int, RequestOutput) -> Void = { _, _ in }) throws -> [GenerationResult] {
-        try parameters.validate()
-        var results = prompts.map { GenerationResult(promptTokenIDs: $0, cachedPromptTokenCount: 0, outputs: []) }
+        try generate(requests: prompts.map { ($0, parameters) }, onOutput: onOutput)
+    }
+
+    /// Generates for prompts that each carry their own parameters; results in the order given.
+    /// `onOutput(promptIndex, output)` sees every step's output as it is produced.
+    public func generate(requests: [(promptTokenIDs: [Int32], parameters: SamplingParameters)],
+                         onOutput: (Int, RequestOutput) -> Void = { _, _ in }) throws -> [GenerationResult] {
+        for request in requests {
+            try request.parameters.validate()
+            try core.validate(promptTokenIDs: request.promptTokenIDs, parameters: request.parameters)
+        }
+        let start = Date()
+        var results = requests.map { GenerationResult(promptTokenIDs: $0.promptTokenIDs, cachedPromptTokenCount: 0, outputs: []) }
         var owner: [Int: (prompt: Int, sample: Int)] = [:]
         var partial: [Int: CompletionOutput] = [:]
-        for (p, prompt) in prompts.enumerated() {
-            try core.validate(promptTokenIDs: prompt, parameters: parameters)
+        for (p, (prompt, parameters)) in requests.enumerated() {
             for sample in 0..<parameters.n {
                 var perSample = parameters
                 // Seeded requests with n > 1 draw distinct but repeatable samples.
@@ -77,12 +90,14 @@ public final class LLM {
             for output in core.step() {
                 guard let (p, _) = owner[output.requestID] else { continue }
                 onOutput(p, output)
+                if results[p].timeToFirstToken == nil { results[p].timeToFirstToken = Date().timeIntervalSince(start) }
                 partial[output.requestID]!.text += output.text
                 partial[output.requestID]!.tokenIDs += output.tokenIDs
                 partial[output.requestID]!.logprobs += output.logprobs
                 if let reason = output.finishReason {
                     partial[output.requestID]!.finishReason = reason
                     results[p].cachedPromptTokenCount = output.cachedPromptTokenCount
+                    results[p].latency = Date().timeIntervalSince(start)
                 }
             }
         }

@@ -2,17 +2,24 @@ import ArgumentParser
 import Foundation
 import VLLMEngine
 
-/// `vllm generate`: complete a prompt offline and print only the generated text on stdout.
+/// `vllm generate`: offline generation, either one `--prompt` (only the generated text on stdout) or a
+/// JSONL file of requests (`--input`, results as JSONL in input order to `--output` or stdout).
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate a completion offline; prints only the generated text (logs go to stderr).")
+        abstract: "Generate offline: one --prompt (prints only the generated text), or a JSONL --input file.")
 
     @Option(name: .long, help: "A GGUF file, a Hugging Face model directory, or org/name in the local HF cache (default: SmolLM2-135M-Instruct).")
     var model: String?
 
     @Option(name: .long, help: "The prompt text.")
-    var prompt: String
+    var prompt: String?
+
+    @Option(name: .long, help: "JSONL file: one object a line with \"prompt\" (or \"prompt_token_ids\") plus any sampling field.")
+    var input: String?
+
+    @Option(name: .long, help: "Where to write results (JSONL); default stdout.")
+    var output: String?
 
     @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
     var maxTokens: Int = 16
@@ -31,27 +38,38 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineArguments
 
-    func run() throws {
+    func validate() throws {
+        guard (prompt == nil) != (input == nil) else { throw ValidationError("give exactly one of --prompt and --input") }
+        if output != nil && input == nil { throw ValidationError("--output goes with --input") }
+    }
+
+    /// The command-line sampling flags, the defaults of every request.
+    func defaultParameters() throws -> SamplingParameters {
         var parameters = SamplingParameters(temperature: temperature, topP: topP, topK: topK, maxTokens: maxTokens, seed: engine.seed)
         parameters.ignoreEOS = ignoreEOS
-        do {
-            try parameters.validate()
-        } catch {
-            throw ValidationError(error.message)
-        }
+        do { try parameters.validate() } catch { throw ValidationError(error.message) }
+        return parameters
+    }
+
+    func run() throws {
+        let defaults = try defaultParameters()
         let start = Date()
         let llm = try LLM(model: model, options: try engine.options())
-        Log.info(String(format: "loaded %@ (%@, %d layers) in %.2f s", model ?? DefaultModel.fileName,
-                        llm.model.weightTypeDescription, llm.model.configuration.layerCount, Date().timeIntervalSince(start)))
+        Log.info(String(format: "loaded %@ (%@, %d layers) in %.2f s; KV cache %d blocks (%d tokens)", model ?? DefaultModel.fileName,
+                        llm.model.weightTypeDescription, llm.model.configuration.layerCount, Date().timeIntervalSince(start),
+                        llm.core.kvCacheBlockCount, llm.core.kvCacheTokenCount))
+        if let input {
+            try BatchGeneration(llm: llm, defaults: defaults).run(inputPath: input, outputPath: output)
+            return
+        }
         let began = Date()
-        let result = try llm.generate(prompt, parameters) { piece in
+        let result = try llm.generate(prompt ?? "", defaults) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
-        let output = result.outputs[0]
         if isatty(STDOUT_FILENO) != 0 { FileHandle.standardOutput.write(Data("\n".utf8)) }
-        let seconds = Date().timeIntervalSince(began)
+        let output = result.outputs[0]
         Log.info(String(format: "%d prompt + %d generated tokens in %.3f s (finish: %@)", result.promptTokenIDs.count,
-                        output.tokenIDs.count, seconds, output.finishReason.rawValue))
+                        output.tokenIDs.count, Date().timeIntervalSince(began), output.finishReason.rawValue))
     }
 }
 
