@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vllm", targets: ["vllm"]),
+        .library(name: "VLLMServer", targets: ["VLLMServer"]),
         .library(name: "VLLMEngine", targets: ["VLLMEngine"]),
         .library(name: "VLLMModels", targets: ["VLLMModels"]),
         .library(name: "VLLMModelFormats", targets: ["VLLMModelFormats"]),
@@ -17,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(name: "CVLLMKernels"),
@@ -29,8 +32,13 @@ let package = Package(
             "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
-        .executableTarget(name: "vllm", dependencies: [
+        .target(name: "VLLMServer", dependencies: [
             "VLLMEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "vllm", dependencies: [
+            "VLLMEngine", "VLLMServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
@@ -39,6 +47,9 @@ let package = Package(
         .testTarget(name: "VLLMChatTemplatesTests", dependencies: ["VLLMChatTemplates"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+        .testTarget(name: "VLLMServerTests", dependencies: [
+            "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

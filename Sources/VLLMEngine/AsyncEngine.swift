@@ -22,7 +22,11 @@ public final class AsyncEngine: Sendable {
         public var prefixQueryTokens = 0
         public var prefixHitTokens = 0
         public var steps = 0
+        public var promptTokens = 0
+        public var generationTokens = 0
         public var isAlive = true
+
+        public init() {}
     }
 
     private let inbox = Mutex<[Command]>([])
@@ -31,15 +35,13 @@ public final class AsyncEngine: Sendable {
     private let state = Mutex(Snapshot())
     private let stopped = DispatchSemaphore(value: 0)
     /// Model limits, readable from any thread.
-    public let maxModelLength: Int
+    public let limits: RequestLimits
     public let kvCacheBlockCount: Int
-    public let kvCacheTokenCount: Int
 
     /// Takes ownership of `core` and starts its loop thread.
     public init(core: sending EngineCore) {
-        maxModelLength = core.maxModelLength
+        limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
-        kvCacheTokenCount = core.kvCacheTokenCount
         let owner = LoopOwner(core: core)
         let thread = Thread { [self] in runLoop(owner.core) }
         thread.name = "vllm-engine"
@@ -126,6 +128,8 @@ public final class AsyncEngine: Sendable {
             $0.prefixQueryTokens = s.cache.prefixQueryTokens
             $0.prefixHitTokens = s.cache.prefixHitTokens
             $0.steps += 1
+            $0.promptTokens = core.promptTokensComputed
+            $0.generationTokens = core.tokensGenerated
         }
     }
 }

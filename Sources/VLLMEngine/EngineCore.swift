@@ -1,4 +1,6 @@
 import Foundation
+import VLLMKernels
+import VLLMModelFormats
 import VLLMModels
 import VLLMTokenizers
 
@@ -12,8 +14,10 @@ public final class EngineCore {
     let cache: PagedKVCache
     public private(set) var scheduler: Scheduler
     private var streams: [Int: OutputStream] = [:]
-    /// Tokens computed by each step, for statistics.
+    /// Tokens computed by the last step, and cumulative prompt (prefill) and generated tokens, for statistics.
     public private(set) var lastStepTokenCount = 0
+    public private(set) var promptTokensComputed = 0
+    public private(set) var tokensGenerated = 0
 
     /// Per-request output state: generator, streaming detokenizer and stop-string matcher.
     struct OutputStream {
@@ -41,27 +45,34 @@ public final class EngineCore {
                               cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching))
     }
 
+    /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model)
+    /// with its tokenizer, and sizes the KV cache from `options`.
+    public static func load(model: String?, options: EngineOptions) throws -> sending EngineCore {
+        let argument = try model ?? DefaultModel.ensure()
+        let location = try ModelLocation.resolve(argument)
+        let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
+        switch location {
+        case .gguf(let path):
+            let file = try GGUFFile(path: path)
+            return EngineCore(model: try ModelLoader.load(gguf: file, pool: pool), tokenizer: try Tokenizer(gguf: file), options: options)
+        case .huggingFaceDirectory(let path):
+            return EngineCore(model: try ModelLoader.load(location, pool: pool), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
+        }
+    }
+
     /// Blocks and tokens the KV cache holds.
     public var kvCacheBlockCount: Int { cache.blockCount }
     public var kvCacheTokenCount: Int { cache.blockCount * cache.blockSize }
     public var hasWork: Bool { scheduler.hasWork }
 
+    /// The limits every request is checked against.
+    public var limits: RequestLimits {
+        RequestLimits(maxModelLength: maxModelLength, vocabularySize: model.configuration.vocabularySize, kvCacheTokens: kvCacheTokenCount)
+    }
+
     /// Checks a request against the model's limits; errors name both numbers.
     public func validate(promptTokenIDs: [Int32], parameters: SamplingParameters) throws {
-        guard !promptTokenIDs.isEmpty else { throw EngineError("the prompt is empty") }
-        let vocabulary = model.configuration.vocabularySize
-        if let bad = promptTokenIDs.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
-            throw EngineError("token id \(bad) is out of vocabulary (0..<\(vocabulary))")
-        }
-        guard promptTokenIDs.count < maxModelLength else {
-            throw EngineError("This model's maximum context length is \(maxModelLength) tokens. However, your request has \(promptTokenIDs.count) input tokens. Please reduce the length of the input messages.")
-        }
-        if let maxTokens = parameters.maxTokens, promptTokenIDs.count + maxTokens > maxModelLength {
-            throw EngineError("'max_tokens' is too large: \(maxTokens). This model's maximum context length is \(maxModelLength) tokens and your request has \(promptTokenIDs.count) input tokens (\(promptTokenIDs.count) + \(maxTokens) > \(maxModelLength)).")
-        }
-        guard promptTokenIDs.count + 1 <= kvCacheTokenCount else {
-            throw EngineError("the request needs \(promptTokenIDs.count + 1) KV cache slots but the cache holds \(kvCacheTokenCount); raise --kv-cache-space")
-        }
+        try limits.validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
     }
 
     /// Queues a request; `id` must be unique among live requests.
@@ -113,6 +124,12 @@ public final class EngineCore {
                 logprobs[r.id] = raw.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }
             }
             sampled.append(token)
+        }
+        for (entry, token) in zip(batch.entries, sampled) {
+            // A sampling entry's last token is its newest generated token (or the last prompt token).
+            let generatedPart = max(0, entry.startPosition + entry.tokenCount - entry.request.promptTokenIDs.count)
+            promptTokensComputed += entry.tokenCount - min(entry.tokenCount, generatedPart)
+            if token != nil { tokensGenerated += 1 }
         }
         let finished = scheduler.update(batch, sampled: sampled) { request, token in self.finishReason(request, token) }
         let finishedIDs = Set(finished.map(\.id))

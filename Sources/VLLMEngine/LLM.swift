@@ -35,20 +35,7 @@ public final class LLM {
 
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model).
     public init(model: String? = nil, options: EngineOptions = EngineOptions()) throws {
-        let argument = try model ?? DefaultModel.ensure()
-        let location = try ModelLocation.resolve(argument)
-        let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
-        let loaded: LlamaModel, tokenizer: Tokenizer
-        switch location {
-        case .gguf(let path):
-            let file = try GGUFFile(path: path)
-            loaded = try ModelLoader.load(gguf: file, pool: pool)
-            tokenizer = try Tokenizer(gguf: file)
-        case .huggingFaceDirectory(let path):
-            loaded = try ModelLoader.load(location, pool: pool)
-            tokenizer = try Tokenizer(huggingFaceDirectory: path)
-        }
-        core = EngineCore(model: loaded, tokenizer: tokenizer, options: options)
+        core = try EngineCore.load(model: model, options: options)
     }
 
     /// Generates for every prompt (text) and returns results in prompt order.

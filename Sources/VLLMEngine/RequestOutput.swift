@@ -12,4 +12,15 @@ public struct RequestOutput: Sendable {
     public var cachedPromptTokenCount: Int
 
     public var isFinished: Bool { finishReason != nil }
+
+    public init(requestID: Int, text: String, tokenIDs: [Int32], logprobs: [TokenLogprobs] = [], finishReason: FinishReason? = nil,
+                promptTokenCount: Int, cachedPromptTokenCount: Int = 0) {
+        self.requestID = requestID
+        self.text = text
+        self.tokenIDs = tokenIDs
+        self.logprobs = logprobs
+        self.finishReason = finishReason
+        self.promptTokenCount = promptTokenCount
+        self.cachedPromptTokenCount = cachedPromptTokenCount
+    }
 }

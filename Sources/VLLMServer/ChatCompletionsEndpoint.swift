@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import VLLMEngine
+
+/// `POST /v1/chat/completions`: the conversation goes through the model's chat template.
+struct ChatCompletionsEndpoint: Sendable {
+    let server: ServerContext
+
+    static let knownKeys = RequestFields.samplingKeys.union([
+        "messages", "max_completion_tokens", "logprobs", "top_logprobs", "add_generation_prompt", "continue_final_message",
+        "chat_template", "chat_template_kwargs", "tools", "tool_choice", "parallel_tool_calls", "documents",
+        "echo", "metadata", "store", "service_tier", "modalities", "audio", "prediction", "reasoning_effort",
+    ])
+
+    func handle(_ fields: RequestFields) async throws -> Response {
+        try fields.rejectUnknown(Self.knownKeys)
+        let model = try server.checkModel(fields)
+        guard let messages = fields["messages"]?.array, !messages.isEmpty else {
+            throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
+        }
+        for (i, message) in messages.enumerated() {
+            guard let object = message.object, let role = object["role"]?.string else {
+                throw APIError.invalid("messages[\(i)] must be an object with a 'role'", param: "messages")
+            }
+            guard ["system", "user", "assistant", "tool", "developer"].contains(role) else {
+                throw APIError.invalid("messages[\(i)].role '\(role)' is not one of system, user, assistant, tool, developer", param: "messages")
+            }
+        }
+        if try fields.string("chat_template") != nil {
+            throw APIError.invalid("a per-request 'chat_template' is not accepted; start the server with --chat-template", param: "chat_template")
+        }
+        let chat = ChatRequest(messages: messages, tools: fields["tools"]?.array, documents: fields["documents"]?.array,
+                               addGenerationPrompt: try fields.bool("add_generation_prompt") ?? true,
+                               continueFinalMessage: try fields.bool("continue_final_message") ?? false,
+                               templateArguments: try fields.object("chat_template_kwargs") ?? [:])
+        if chat.addGenerationPrompt && chat.continueFinalMessage {
+            throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
+        }
+        let promptText: String
+        do {
+            promptText = try server.backend.renderChat(chat)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.invalid("the chat template failed: \(error)", param: "messages")
+        }
+        let promptIDs = server.backend.tokenize(promptText, addSpecialTokens: false)
+        var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])
+        let wantLogprobs = try fields.bool("logprobs") ?? false
+        let topLogprobs = try fields.int("top_logprobs")
+        if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }
+        if wantLogprobs { parameters.logprobs = topLogprobs ?? 0 }
+        let choices = try server.prepare(prompts: [promptIDs], parameters: parameters)
+        let id = Responses.newID("chatcmpl-"), created = Responses.created
+        let priority = try fields.int("priority") ?? 0
+        let runner = server.runner
+        if !(try fields.bool("stream") ?? false) {
+            let results = try await runner.gather(choices, priority: priority)
+            let body: [JSONValue] = zip(choices, results).map { choice, result in
+                .object(["index": Responses.number(choice.index),
+                         "message": .object(["role": .string("assistant"), "content": .string(result.text), "tool_calls": .array([])]),
+                         "logprobs": wantLogprobs ? logprobs(result.logprobs) : .null,
+                         "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null])
+            }
+            let completion = results.reduce(0) { $0 + $1.tokenIDs.count }
+            return Responses.json(.object(["id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(model),
+                                           "choices": .array(body), "usage": Responses.usage(prompt: promptIDs.count, completion: completion)]))
+        }
+        let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
+        return Responses.eventStream { send in
+            func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> JSONValue {
+                var object: [String: JSONValue] = ["id": .string(id), "object": .string("chat.completion.chunk"), "created": created,
+                                                   "model": .string(model), "choices": .array(choices)]
+                if includeUsage { object["usage"] = usage ?? .null }
+                return .object(object)
+            }
+            for choice in choices {
+                try await send(chunk([.object(["index": Responses.number(choice.index),
+                                               "delta": .object(["role": .string("assistant"), "content": .string("")]),
+                                               "logprobs": .null, "finish_reason": .null])]))
+            }
+            var completion = 0
+            for try await (index, output) in runner.merged(choices, priority: priority) {
+                completion += output.tokenIDs.count
+                if output.text.isEmpty && output.finishReason == nil && !wantLogprobs { continue }
+                let delta: JSONValue = output.text.isEmpty && output.finishReason != nil ? .object([:]) : .object(["content": .string(output.text)])
+                try await send(chunk([.object(["index": Responses.number(index), "delta": delta,
+                                               "logprobs": wantLogprobs ? logprobs(output.logprobs) : .null,
+                                               "finish_reason": Responses.finishReason(output.finishReason)])]))
+            }
+            if includeUsage { try await send(chunk([], usage: Responses.usage(prompt: promptIDs.count, completion: completion))) }
+        }
+    }
+
+    /// Chat-style logprobs: `{"content": [{token, logprob, bytes, top_logprobs}]}`.
+    func logprobs(_ entries: [TokenLogprobs]) -> JSONValue {
+        func item(_ id: Int32, _ logprob: Float) -> [String: JSONValue] {
+            let text = server.backend.detokenize([id], skipSpecialTokens: false)
+            return ["token": .string(text), "logprob": .number(Double(max(logprob, -9999))),
+                    "bytes": .array(Array(text.utf8).map { .number(Double($0)) })]
+        }
+        return .object(["content": .array(entries.map { entry in
+            var object = item(entry.tokenID, entry.logprob)
+            object["top_logprobs"] = .array(entry.top.map { .object(item($0.id, $0.logprob)) })
+            return .object(object)
+        })])
+    }
+}

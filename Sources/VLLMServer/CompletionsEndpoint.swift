@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import VLLMEngine
+
+/// `POST /v1/completions`.
+struct CompletionsEndpoint: Sendable {
+    let server: ServerContext
+
+    static let knownKeys = RequestFields.samplingKeys.union(["prompt", "echo", "logprobs", "suffix"])
+
+    func handle(_ fields: RequestFields) async throws -> Response {
+        try fields.rejectUnknown(Self.knownKeys)
+        let model = try server.checkModel(fields)
+        if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
+        let (prompts, texts) = try promptList(fields)
+        var sampling = try fields.samplingParameters()
+        sampling.logprobs = try fields.int("logprobs")
+        let parameters = sampling
+        let echo = try fields.bool("echo") ?? false
+        let stream = try fields.bool("stream") ?? false
+        let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
+        let choices = try server.prepare(prompts: prompts, parameters: parameters)
+        let runner = server.runner
+        let id = Responses.newID("cmpl-"), created = Responses.created
+        let promptTokens = prompts.reduce(0) { $0 + $1.count }
+        let backend = server.backend
+        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String {
+            echo ? (texts[choice.promptIndex] ?? backend.detokenize(choice.promptTokenIDs, skipSpecialTokens: false)) : ""
+        }
+        if !stream {
+            let results = try await runner.gather(choices, priority: try fields.int("priority") ?? 0)
+            var completionTokens = 0
+            let body: [JSONValue] = zip(choices, results).map { choice, result in
+                completionTokens += result.tokenIDs.count
+                return .object(["index": Responses.number(choice.index), "text": .string(echoed(choice) + result.text),
+                                "logprobs": parameters.logprobs == nil ? .null : logprobs(result.logprobs, offset: 0),
+                                "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null])
+            }
+            return Responses.json(.object(["id": .string(id), "object": .string("text_completion"), "created": created,
+                                           "model": .string(model), "choices": .array(body),
+                                           "usage": Responses.usage(prompt: promptTokens, completion: completionTokens)]))
+        }
+        let priority = try fields.int("priority") ?? 0
+        return Responses.eventStream { send in
+            func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> JSONValue {
+                var object: [String: JSONValue] = ["id": .string(id), "object": .string("text_completion"), "created": created,
+                                                   "model": .string(model), "choices": .array(choices)]
+                if includeUsage { object["usage"] = usage ?? .null }
+                return .object(object)
+            }
+            if echo {
+                for choice in choices {
+                    try await send(chunk([.object(["index": Responses.number(choice.index), "text": .string(echoed(choice)),
+                                                   "logprobs": .null, "finish_reason": .null])]))
+                }
+            }
+            var completionTokens = 0
+            for try await (index, output) in runner.merged(choices, priority: priority) {
+                completionTokens += output.tokenIDs.count
+                if output.text.isEmpty && output.finishReason == nil { continue }
+                try await send(chunk([.object(["index": Responses.number(index), "text": .string(output.text),
+                                               "logprobs": parameters.logprobs == nil ? .null : logprobs(output.logprobs, offset: 0),
+                                               "finish_reason": Responses.finishReason(output.finishReason),
+                                               "stop_reason": .null])]))
+            }
+            if includeUsage { try await send(chunk([], usage: Responses.usage(prompt: promptTokens, completion: completionTokens))) }
+        }
+    }
+
+    /// `prompt` as a string, a list of strings, a list of token ids, or a list of token-id lists.
+    func promptList(_ fields: RequestFields) throws -> (ids: [[Int32]], texts: [String?]) {
+        guard let prompt = fields["prompt"] else { throw APIError.invalid("'prompt' is required", param: "prompt") }
+        let backend = server.backend
+        func ids(_ array: [JSONValue]) throws -> [Int32] {
+            try array.map { value in
+                guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'prompt' token ids must be integers", param: "prompt") }
+                return Int32(clamping: Int64(n))
+            }
+        }
+        switch prompt {
+        case .string(let text):
+            return ([backend.tokenize(text, addSpecialTokens: true)], [text])
+        case .array(let items) where !items.isEmpty:
+            if items.allSatisfy({ $0.string != nil }) {
+                let strings = items.compactMap(\.string)
+                return (strings.map { backend.tokenize($0, addSpecialTokens: true) }, strings)
+            }
+            if items.allSatisfy({ $0.number != nil }) { return ([try ids(items)], [nil]) }
+            if items.allSatisfy({ $0.array != nil }) {
+                let lists = try items.compactMap(\.array).map(ids)
+                return (lists, lists.map { _ in nil })
+            }
+            throw APIError.invalid("'prompt' must be a string, a list of strings, a list of token ids or a list of token-id lists", param: "prompt")
+        default:
+            throw APIError.invalid("'prompt' must be a non-empty string or list", param: "prompt")
+        }
+    }
+
+    /// Completions-style logprobs: tokens, token_logprobs, top_logprobs, text_offset.
+    func logprobs(_ entries: [TokenLogprobs], offset: Int) -> JSONValue {
+        var tokens: [JSONValue] = [], values: [JSONValue] = [], tops: [JSONValue] = [], offsets: [JSONValue] = []
+        var position = offset
+        for entry in entries {
+            let text = server.backend.detokenize([entry.tokenID], skipSpecialTokens: false)
+            tokens.append(.string(text))
+            values.append(.number(Double(entry.logprob)))
+            var top: [String: JSONValue] = [:]
+            for alternative in entry.top {
+                top[server.backend.detokenize([alternative.id], skipSpecialTokens: false)] = .number(Double(alternative.logprob))
+            }
+            top[text] = .number(Double(entry.logprob))
+            tops.append(.object(top))
+            offsets.append(Responses.number(position))
+            position += text.utf16.count
+        }
+        return .object(["tokens": .array(tokens), "token_logprobs": .array(values), "top_logprobs": .array(tops), "text_offset": .array(offsets)])
+    }
+}

@@ -1,0 +1,33 @@
+import VLLMEngine
+import VLLMTokenizers
+
+/// The real backend: an `AsyncEngine` plus the model's tokenizer and chat template.
+public struct EngineBackend: GenerationBackend {
+    public let engine: AsyncEngine
+    public let tokenizer: Tokenizer
+    public let chat: ChatFormatter
+
+    public init(engine: AsyncEngine, tokenizer: Tokenizer, chat: ChatFormatter) {
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.chat = chat
+    }
+
+    public var limits: RequestLimits { engine.limits }
+    public var snapshot: AsyncEngine.Snapshot { engine.snapshot }
+
+    public func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+        // Prompts may spell special tokens (chat markup), as vLLM and Hugging Face parse them.
+        tokenizer.encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: true)
+    }
+
+    public func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
+        tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
+    }
+
+    public func renderChat(_ request: ChatRequest) throws -> String { try chat.render(request) }
+
+    public func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
+        engine.submit(promptTokenIDs: promptTokenIDs, parameters: parameters, priority: priority)
+    }
+}

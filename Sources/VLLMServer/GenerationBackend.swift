@@ -1,0 +1,36 @@
+import VLLMEngine
+
+/// What the HTTP layer needs from an engine. `EngineBackend` is the real one; tests use a fake.
+public protocol GenerationBackend: Sendable {
+    var limits: RequestLimits { get }
+    /// Engine state for /metrics and /load.
+    var snapshot: AsyncEngine.Snapshot { get }
+    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32]
+    func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String
+    /// Renders a conversation with the model's chat template into prompt text.
+    func renderChat(_ chat: ChatRequest) throws -> String
+    /// Starts generating; the stream ends with the output that carries a finish reason.
+    func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
+}
+
+/// A conversation as the chat endpoint received it, for the chat template.
+public struct ChatRequest: Sendable {
+    /// `messages` (role, content as a string or a list of parts, tool calls...).
+    public var messages: [JSONValue]
+    public var tools: [JSONValue]?
+    public var documents: [JSONValue]?
+    public var addGenerationPrompt: Bool
+    public var continueFinalMessage: Bool
+    /// `chat_template_kwargs`, passed to the template as extra variables.
+    public var templateArguments: [String: JSONValue]
+
+    public init(messages: [JSONValue], tools: [JSONValue]? = nil, documents: [JSONValue]? = nil, addGenerationPrompt: Bool = true,
+                continueFinalMessage: Bool = false, templateArguments: [String: JSONValue] = [:]) {
+        self.messages = messages
+        self.tools = tools
+        self.documents = documents
+        self.addGenerationPrompt = addGenerationPrompt
+        self.continueFinalMessage = continueFinalMessage
+        self.templateArguments = templateArguments
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import VLLMEngine
+
+/// A request body's top-level fields with typed accessors whose errors name the parameter (HTTP 400).
+struct RequestFields {
+    let values: [String: JSONValue]
+
+    init(body: Data) throws(APIError) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+            throw .invalid("The request body is not valid JSON.")
+        }
+        guard case .object(let object) = value else {
+            throw .invalid("The request body must be a JSON object.")
+        }
+        values = object
+    }
+
+    init(values: [String: JSONValue]) { self.values = values }
+
+    subscript(key: String) -> JSONValue? {
+        if let v = values[key], v != .null { return v }
+        return nil
+    }
+
+    /// OpenAI rejects arguments it does not know; we know OpenAI's and vLLM's.
+    func rejectUnknown(_ known: Set<String>) throws(APIError) {
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalid("Unrecognized request argument supplied: \(unknown)", param: unknown)
+        }
+    }
+
+    func string(_ key: String) throws(APIError) -> String? {
+        guard let v = self[key] else { return nil }
+        guard let s = v.string else { throw Self.type(key, "a string", v) }
+        return s
+    }
+
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let v = self[key] else { return nil }
+        guard let b = v.bool else { throw Self.type(key, "a boolean", v) }
+        return b
+    }
+
+    func double(_ key: String) throws(APIError) -> Double? {
+        guard let v = self[key] else { return nil }
+        guard let n = v.number else { throw Self.type(key, "a number", v) }
+        return n
+    }
+
+    func int(_ key: String) throws(APIError) -> Int? {
+        guard let v = self[key] else { return nil }
+        guard let n = v.number, n == n.rounded(), abs(n) < 1e15 else { throw Self.type(key, "an integer", v) }
+        return Int(n)
+    }
+
+    func ints(_ key: String) throws(APIError) -> [Int]? {
+        guard let v = self[key] else { return nil }
+        guard let a = v.array else { throw Self.type(key, "an array of integers", v) }
+        var out: [Int] = []
+        for element in a {
+            guard let n = element.number, n == n.rounded(), abs(n) < 1e15 else { throw Self.type(key, "an array of integers", v) }
+            out.append(Int(n))
+        }
+        return out
+    }
+
+    /// A string or a list of strings (e.g. `stop`).
+    func strings(_ key: String) throws(APIError) -> [String]? {
+        guard let v = self[key] else { return nil }
+        if let s = v.string { return [s] }
+        guard let a = v.array, a.allSatisfy({ $0.string != nil }) else { throw Self.type(key, "a string or an array of strings", v) }
+        return a.compactMap(\.string)
+    }
+
+    func object(_ key: String) throws(APIError) -> [String: JSONValue]? {
+        guard let v = self[key] else { return nil }
+        guard let o = v.object else { throw Self.type(key, "an object", v) }
+        return o
+    }
+
+    static func type(_ key: String, _ expected: String, _ value: JSONValue) -> APIError {
+        .invalid("'\(key)' must be \(expected), got \(value.typeName)", param: key)
+    }
+
+    /// The sampling fields every generation endpoint accepts (shared/SPEC.md), over `defaults`.
+    func samplingParameters(maxTokensKeys: [String] = ["max_tokens"]) throws(APIError) -> SamplingParameters {
+        var p = SamplingParameters()
+        p.maxTokens = nil
+        p.n = try int("n") ?? 1
+        p.temperature = try double("temperature") ?? 1
+        p.topP = try double("top_p") ?? 1
+        p.topK = try int("top_k") ?? 0
+        p.minP = try double("min_p") ?? 0
+        p.presencePenalty = try double("presence_penalty") ?? 0
+        p.frequencyPenalty = try double("frequency_penalty") ?? 0
+        p.repetitionPenalty = try double("repetition_penalty") ?? 1
+        if let seed = try int("seed") { p.seed = UInt64(bitPattern: Int64(seed)) }
+        p.stop = try strings("stop") ?? []
+        p.stopTokenIDs = (try ints("stop_token_ids") ?? []).map { Int32(truncatingIfNeeded: $0) }
+        p.includeStopStringInOutput = try bool("include_stop_str_in_output") ?? false
+        p.ignoreEOS = try bool("ignore_eos") ?? false
+        for key in maxTokensKeys { if let m = try int(key) { p.maxTokens = m } }
+        p.minTokens = try int("min_tokens") ?? 0
+        p.skipSpecialTokens = try bool("skip_special_tokens") ?? true
+        p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true
+        p.allowedTokenIDs = try ints("allowed_token_ids")?.map { Int32(truncatingIfNeeded: $0) }
+        p.promptLogprobs = try int("prompt_logprobs")
+        if let bias = try object("logit_bias") {
+            var parsed: [Int32: Double] = [:]
+            for (key, value) in bias {
+                guard let id = Int32(key), let v = value.number else {
+                    throw .invalid("'logit_bias' must map token ids to numbers, got key '\(key)'", param: "logit_bias")
+                }
+                parsed[id] = v
+            }
+            p.logitBias = parsed
+        }
+        return p
+    }
+
+    /// Sampling keys shared by completions and chat completions.
+    static let samplingKeys: Set<String> = [
+        "n", "temperature", "top_p", "top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty",
+        "seed", "stop", "stop_token_ids", "include_stop_str_in_output", "ignore_eos", "max_tokens", "min_tokens",
+        "skip_special_tokens", "spaces_between_special_tokens", "allowed_token_ids", "prompt_logprobs", "logit_bias",
+        "bad_words", "model", "stream", "stream_options", "user", "priority", "request_id", "cache_salt",
+        "add_special_tokens", "truncate_prompt_tokens", "best_of", "use_beam_search", "length_penalty",
+        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format",
+    ]
+}

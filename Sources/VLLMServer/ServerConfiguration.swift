@@ -1,0 +1,23 @@
+/// Settings of the OpenAI-compatible server (vLLM's flag names in comments).
+public struct ServerConfiguration: Sendable {
+    /// `--host`: all interfaces by default.
+    public var host: String = "0.0.0.0"
+    /// `--port`.
+    public var port: Int = 8000
+    /// `--api-key` / `VLLM_API_KEY`: when set, `/v1/*` needs `Authorization: Bearer KEY`.
+    public var apiKeys: [String] = []
+    /// `--served-model-name`: the names `model` may take; the first is reported.
+    public var servedModelNames: [String] = ["default"]
+    /// `--max-logprobs`.
+    public var maxLogprobs: Int = 20
+    /// Requests waiting beyond this bound get 503 instead of queueing without limit.
+    public var maxWaitingRequests: Int = 1024
+    /// `--disable-log-requests`.
+    public var logRequests: Bool = true
+    /// The engine's version string for `/version`.
+    public var version: String = "0.1.0"
+
+    public init() {}
+
+    public var primaryModelName: String { servedModelNames.first ?? "default" }
+}

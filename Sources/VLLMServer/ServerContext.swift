@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import VLLMEngine
+
+/// What every endpoint shares: the backend, the configuration, metrics, and request checks.
+public struct ServerContext: Sendable {
+    public let backend: any GenerationBackend
+    public let configuration: ServerConfiguration
+    public let metrics: ServerMetrics
+
+    public init(backend: any GenerationBackend, configuration: ServerConfiguration) {
+        self.backend = backend
+        self.configuration = configuration
+        metrics = ServerMetrics(modelName: configuration.primaryModelName)
+    }
+
+    var runner: ChoiceRunner { ChoiceRunner(backend: backend, metrics: metrics) }
+
+    /// The `model` field must name a served model (404 otherwise); absent means the first one.
+    func checkModel(_ fields: RequestFields) throws -> String {
+        guard let model = try fields.string("model") else { return configuration.primaryModelName }
+        guard configuration.servedModelNames.contains(model) else {
+            throw APIError(status: .notFound, message: "The model `\(model)` does not exist.", type: "NotFoundError", param: "model")
+        }
+        return model
+    }
+
+    /// Validates parameters and limits for every prompt and returns the choices to run.
+    /// max_tokens defaults to the rest of the context, as vLLM's server does.
+    func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
+        do {
+            try parameters.validate(maxLogprobs: configuration.maxLogprobs)
+        } catch {
+            throw APIError.invalid(error.message, param: error.parameter)
+        }
+        if backend.snapshot.waiting >= configuration.maxWaitingRequests {
+            throw APIError(status: .serviceUnavailable, message: "The server is overloaded: \(backend.snapshot.waiting) requests are waiting. Retry later.")
+        }
+        guard backend.snapshot.isAlive else {
+            throw APIError(status: .serviceUnavailable, message: "The engine is not running.")
+        }
+        let limits = backend.limits
+        var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)
+        for i in choices.indices {
+            var p = choices[i].parameters
+            if p.maxTokens == nil { p.maxTokens = max(1, limits.maxModelLength - choices[i].promptTokenIDs.count) }
+            do {
+                try limits.validate(promptTokenIDs: choices[i].promptTokenIDs, parameters: p)
+            } catch {
+                throw APIError.invalid(error.message, param: error.message.hasPrefix("'max_tokens'") ? "max_tokens" : "prompt")
+            }
+            choices[i] = ChoiceRunner.Choice(index: choices[i].index, promptIndex: choices[i].promptIndex,
+                                             promptTokenIDs: choices[i].promptTokenIDs, parameters: p)
+        }
+        return choices
+    }
+}

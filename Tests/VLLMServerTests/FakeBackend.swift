@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+import VLLMEngine
+import VLLMServer
+
+/// A backend with a byte-level "tokenizer" (token id = byte) and a "model" that spells out
+/// "hello world ..." one byte per step, honouring max_tokens and stop strings, so the HTTP layer
+/// can be tested exactly without a model.
+final class FakeBackend: GenerationBackend {
+    let limits = RequestLimits(maxModelLength: 64, vocabularySize: 256, kvCacheTokens: 10_000)
+    let state = Mutex(AsyncEngine.Snapshot())
+    let script = Array("hello world, this is a fake model speaking".utf8)
+    /// Requests whose streams are still open (to check that disconnects abort).
+    let open = Atomic<Int>(0)
+    let stepDelay: Duration
+
+    init(stepDelay: Duration = .zero) { self.stepDelay = stepDelay }
+
+    var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] { text.utf8.map { Int32($0) } }
+
+    func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
+        String(decoding: ids.map { UInt8(clamping: $0) }, as: UTF8.self)
+    }
+
+    func renderChat(_ chat: ChatRequest) throws -> String {
+        var text = ""
+        for message in chat.messages {
+            let o = message.object ?? [:]
+            text += "<\(o["role"]?.string ?? "?")>\(o["content"]?.string ?? "")"
+        }
+        return text + (chat.addGenerationPrompt ? "<assistant>" : "")
+    }
+
+    func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
+        let script = script, delay = stepDelay, open = open
+        let maxTokens = parameters.maxTokens ?? 16
+        open.add(1, ordering: .relaxed)
+        let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
+        let task = Task {
+            var checker = StopChecker(stops: parameters.stop, includeStop: parameters.includeStopStringInOutput)
+            for i in 0..<maxTokens {
+                if delay > .zero { try? await Task.sleep(for: delay) }
+                if Task.isCancelled { break }
+                let token = Int32(script[i % script.count])
+                let (emit, stopped) = checker.append(String(decoding: [UInt8(token)], as: UTF8.self))
+                let last = stopped || i == maxTokens - 1
+                let text = last ? emit + checker.finish() : emit
+                var logprobs: [TokenLogprobs] = []
+                if let k = parameters.logprobs {
+                    var row = [Float](repeating: 0, count: 256)
+                    row[Int(token)] = 2
+                    logprobs = [row.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }]
+                }
+                continuation.yield(RequestOutput(requestID: 0, text: text, tokenIDs: [token], logprobs: logprobs,
+                                                 finishReason: last ? (stopped ? .stop : .length) : nil, promptTokenCount: promptTokenIDs.count))
+                if last { break }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            task.cancel()
+            open.subtract(1, ordering: .relaxed)
+        }
+        return stream
+    }
+}
