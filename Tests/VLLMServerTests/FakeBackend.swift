@@ -34,7 +34,7 @@ final class FakeBackend: GenerationBackend {
     }
 
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
-        let script = script, delay = stepDelay, open = open
+        let script = script, delay = stepDelay
         let maxTokens = parameters.maxTokens ?? 16
         open.add(1, ordering: .relaxed)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
@@ -61,7 +61,7 @@ final class FakeBackend: GenerationBackend {
         }
         continuation.onTermination = { _ in
             task.cancel()
-            open.subtract(1, ordering: .relaxed)
+            self.open.subtract(1, ordering: .relaxed)
         }
         return stream
     }

@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import VLLMEngine
-@testable import VLLMServer
+import VLLMServer
 
 func makeApp(apiKeys: [String] = [], backend: FakeBackend = FakeBackend()) -> some ApplicationProtocol {
     var configuration = ServerConfiguration()
