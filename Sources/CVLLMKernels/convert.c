@@ -1,0 +1,226 @@
+// Scalar conversions, the type table, dequantization and activation quantization (ggml's formulas).
+#include "internal.h"
+#include <math.h>
+
+static inline float vk_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t vk_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+float vk_f16_to_f32(uint16_t h) {
+    const uint32_t w = (uint32_t)h << 16;
+    const uint32_t sign = w & 0x80000000u;
+    const uint32_t two_w = w + w;
+    const float normalized = vk_bits_f32((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float denormalized = vk_bits_f32((two_w >> 17) | (126u << 23)) - 0.5f;
+    const uint32_t result = sign | (two_w < (1u << 27) ? vk_f32_bits(denormalized) : vk_f32_bits(normalized));
+    return vk_bits_f32(result);
+}
+
+uint16_t vk_f32_to_f16(float f) {
+    float base = (fabsf(f) * 0x1.0p+112f) * 0x1.0p-110f;
+    const uint32_t w = vk_f32_bits(f);
+    const uint32_t shl1_w = w + w;
+    const uint32_t sign = w & 0x80000000u;
+    uint32_t bias = shl1_w & 0xFF000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    base = vk_bits_f32((bias >> 1) + 0x07800000u) + base;
+    const uint32_t bits = vk_f32_bits(base);
+    const uint32_t nonsign = ((bits >> 13) & 0x00007C00u) + (bits & 0x00000FFFu);
+    return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+float vk_bf16_to_f32(uint16_t h) { return vk_bits_f32((uint32_t)h << 16); }
+
+uint16_t vk_f32_to_bf16(float f) {
+    uint32_t u = vk_f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64);
+    return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+int64_t vk_type_block_size(int type) {
+    switch (type) {
+    case VK_F32: case VK_F16: case VK_BF16: return 1;
+    case VK_Q4_0: case VK_Q4_1: case VK_Q5_0: case VK_Q5_1: case VK_Q8_0: case VK_Q8_1: return 32;
+    case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: case VK_Q8_K: return 256;
+    default: return 0;
+    }
+}
+
+int64_t vk_type_block_bytes(int type) {
+    switch (type) {
+    case VK_F32: return 4;
+    case VK_F16: case VK_BF16: return 2;
+    case VK_Q4_0: return 18;
+    case VK_Q4_1: return 20;
+    case VK_Q5_0: return 22;
+    case VK_Q5_1: return 24;
+    case VK_Q8_0: return 34;
+    case VK_Q8_1: return 36;
+    case VK_Q4_K: return 144;
+    case VK_Q5_K: return 176;
+    case VK_Q6_K: return 210;
+    case VK_Q8_K: return 292;
+    default: return 0;
+    }
+}
+
+int64_t vk_row_bytes(int type, int64_t n) {
+    int64_t bs = vk_type_block_size(type);
+    return bs ? n / bs * vk_type_block_bytes(type) : 0;
+}
+
+int vk_activation_type(int weight_type) {
+    switch (weight_type) {
+    case VK_F32: case VK_F16: case VK_BF16: return VK_F32;
+    case VK_Q4_0: case VK_Q5_0: case VK_Q8_0: return VK_Q8_0;
+    case VK_Q4_1: case VK_Q5_1: return VK_Q8_1;
+    case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: return VK_Q8_K;
+    default: return -1;
+    }
+}
+
+void vk_scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) { *sc = q[j] & 63; *m = q[j + 4] & 63; }
+    else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+static void vk_dequantize_block(int type, const uint8_t *b, float *y) {
+    switch (type) {
+    case VK_Q4_0: {
+        float d = vk_rdf16(b);
+        for (int j = 0; j < 16; j++) { y[j] = ((b[2 + j] & 0xF) - 8) * d; y[j + 16] = ((b[2 + j] >> 4) - 8) * d; }
+        break;
+    }
+    case VK_Q4_1: {
+        float d = vk_rdf16(b), m = vk_rdf16(b + 2);
+        for (int j = 0; j < 16; j++) { y[j] = (b[4 + j] & 0xF) * d + m; y[j + 16] = (b[4 + j] >> 4) * d + m; }
+        break;
+    }
+    case VK_Q5_0: case VK_Q5_1: {
+        int one = type == VK_Q5_1;
+        float d = vk_rdf16(b), m = one ? vk_rdf16(b + 2) : 0;
+        uint32_t qh = vk_rd32(b + (one ? 4 : 2));
+        const uint8_t *qs = b + (one ? 8 : 6);
+        for (int j = 0; j < 16; j++) {
+            int q0 = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+            int q1 = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+            if (one) { y[j] = q0 * d + m; y[j + 16] = q1 * d + m; }
+            else { y[j] = (q0 - 16) * d; y[j + 16] = (q1 - 16) * d; }
+        }
+        break;
+    }
+    case VK_Q8_0: {
+        float d = vk_rdf16(b);
+        for (int j = 0; j < 32; j++) y[j] = (int8_t)b[2 + j] * d;
+        break;
+    }
+    case VK_Q8_1: {
+        float d = vk_rdf16(b);
+        for (int j = 0; j < 32; j++) y[j] = (int8_t)b[4 + j] * d;
+        break;
+    }
+    case VK_Q4_K: case VK_Q5_K: {
+        int five = type == VK_Q5_K;
+        float d = vk_rdf16(b), dmin = vk_rdf16(b + 2);
+        const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + (five ? 48 : 16);
+        for (int i = 0; i < 256; i++) {
+            int c = i / 64, half = (i % 64) / 32, l = i % 32, j = 2 * c + half, sc, m;
+            vk_scale_min_k4(j, scales, &sc, &m);
+            int q = half == 0 ? qs[32 * c + l] & 0xF : qs[32 * c + l] >> 4;
+            if (five && ((qh[l] >> (2 * c + half)) & 1)) q += 16;
+            y[i] = (d * sc) * q - (dmin * m);
+        }
+        break;
+    }
+    case VK_Q6_K: {
+        const uint8_t *ql = b, *qh = b + 128;
+        const int8_t *scales = (const int8_t *)(b + 192);
+        float d = vk_rdf16(b + 208);
+        for (int i = 0; i < 256; i++) {
+            int hf = i / 128, k = (i % 128) / 32, l = i % 32;
+            int byte = ql[64 * hf + l + ((k & 1) ? 32 : 0)];
+            int lo4 = k < 2 ? byte & 0xF : byte >> 4;
+            int hi2 = (qh[32 * hf + l] >> (2 * k)) & 3;
+            y[i] = (d * scales[i / 16]) * ((lo4 | hi2 << 4) - 32);
+        }
+        break;
+    }
+    case VK_Q8_K: {
+        float d = vk_rdf32(b);
+        for (int j = 0; j < 256; j++) y[j] = (int8_t)b[4 + j] * d;
+        break;
+    }
+    }
+}
+
+void vk_dequantize_row(int type, const void *src, float *dst, int64_t n) {
+    const uint8_t *s = (const uint8_t *)src;
+    switch (type) {
+    case VK_F32: memcpy(dst, s, (size_t)n * 4); return;
+    case VK_F16: for (int64_t i = 0; i < n; i++) dst[i] = vk_f16_to_f32(vk_rd16(s + 2 * i)); return;
+    case VK_BF16: for (int64_t i = 0; i < n; i++) dst[i] = vk_bf16_to_f32(vk_rd16(s + 2 * i)); return;
+    default: {
+        int64_t bs = vk_type_block_size(type), bb = vk_type_block_bytes(type);
+        if (!bs) return;
+        for (int64_t i = 0; i < n / bs; i++) vk_dequantize_block(type, s + i * bb, dst + i * bs);
+    }
+    }
+}
+
+static inline int vk_nearest_int(float f) {
+    float v = f + 12582912.f;
+    int i; memcpy(&i, &v, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/// Q8_0 / Q8_1 block with the x86 numerics: id = 127/amax, ties to even; Q8_1 adds s = fp16(d * sum q).
+static void vk_quantize_q8_block(const float *x, uint8_t *out, int with_sum) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
+    const float d = amax / 127.f;
+    const float id = amax != 0 ? 127.f / amax : 0.f;
+    uint16_t hd = vk_f32_to_f16(d);
+    memcpy(out, &hd, 2);
+    int8_t *qs = (int8_t *)(out + (with_sum ? 4 : 2));
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        int q = (int)nearbyintf(x[j] * id);
+        qs[j] = (int8_t)q;
+        sum += q;
+    }
+    if (with_sum) { uint16_t hs = vk_f32_to_f16(d * (float)sum); memcpy(out + 2, &hs, 2); }
+}
+
+static void vk_quantize_q8k_block(const float *x, uint8_t *out) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < 256; j++) { float a = fabsf(x[j]); if (a > amax) { amax = a; max = x[j]; } }
+    int8_t *qs = (int8_t *)(out + 4);
+    int16_t bsums[16] = {0};
+    if (amax == 0) {
+        float zero = 0; memcpy(out, &zero, 4);
+        memset(qs, 0, 256);
+        memcpy(out + 260, bsums, 32);
+        return;
+    }
+    const float iscale = -127.f / max;
+    for (int j = 0; j < 256; j++) {
+        int v = vk_nearest_int(iscale * x[j]);
+        qs[j] = (int8_t)(v < 127 ? v : 127);
+        bsums[j / 16] += qs[j];
+    }
+    float d = 1 / iscale;
+    memcpy(out, &d, 4);
+    memcpy(out + 260, bsums, 32);
+}
+
+void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
+    uint8_t *o = (uint8_t *)dst;
+    switch (act_type) {
+    case VK_F32: memcpy(o, x, (size_t)n * 4); return;
+    case VK_Q8_0: for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + 34 * i, 0); return;
+    case VK_Q8_1: for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + 36 * i, 1); return;
+    case VK_Q8_K: for (int64_t i = 0; i < n / 256; i++) vk_quantize_q8k_block(x + 256 * i, o + 292 * i); return;
+    }
+}

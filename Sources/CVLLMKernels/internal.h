@@ -1,0 +1,41 @@
+// Shared declarations between the kernel translation units (not part of the public header).
+#ifndef VK_INTERNAL_H
+#define VK_INTERNAL_H
+
+#include "CVLLMKernels.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define VK_X86 1
+#define VK_AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define VK_AVX512_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define VK_VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#else
+#define VK_X86 0
+#endif
+
+static inline uint16_t vk_rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t vk_rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline float vk_rdf16(const uint8_t *p) { return vk_f16_to_f32(vk_rd16(p)); }
+static inline float vk_rdf32(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
+
+/// Q4_K / Q5_K scale and min of sub-block j (ggml's get_scale_min_k4).
+void vk_scale_min_k4(int j, const uint8_t *q, int *sc, int *m);
+
+/// Per-block dot product of one weight block and one activation block (scalar reference formulas).
+typedef float (*vk_block_dot_fn)(const uint8_t *w, const uint8_t *x);
+
+/// Scalar row dot product of `k` elements (reference order).
+float vk_dot_row_ref(int wtype, const uint8_t *w, const uint8_t *x, int64_t k);
+
+/// ISA-specific matmul implementations; return 0 when the type is not handled (the caller falls back).
+int vk_matmul_avx2(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
+                   int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
+                     int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+
+/// Vector helpers for attention, per ISA: dot of f32 q with a cache row, and acc += a * row.
+float vk_attn_dot(int isa, const float *q, const void *row, int kv_type, int64_t n);
+void vk_attn_axpy(int isa, float *acc, float a, const void *row, int kv_type, int64_t n);
+
+#endif

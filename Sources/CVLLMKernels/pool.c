@@ -1,0 +1,105 @@
+// A persistent thread pool: workers spin briefly after each region, then sleep on a condition variable.
+#include "internal.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#if VK_X86
+#include <immintrin.h>
+#define VK_PAUSE() _mm_pause()
+#else
+#define VK_PAUSE() ((void)0)
+#endif
+
+#define VK_SPIN_ITERATIONS 20000
+
+struct vk_pool {
+    int n_threads;
+    pthread_t *threads;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    atomic_ulong generation;
+    atomic_int sleeping;
+    atomic_int stop;
+    atomic_long next;
+    atomic_int finished;
+    vk_task_fn fn;
+    void *ctx;
+    int64_t n_tasks;
+};
+
+static void vk_pool_work(vk_pool *pool) {
+    for (;;) {
+        long i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
+        if (i >= pool->n_tasks) break;
+        pool->fn(pool->ctx, i);
+    }
+}
+
+static void *vk_pool_worker(void *arg) {
+    vk_pool *pool = (vk_pool *)arg;
+    unsigned long seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
+            if (++spins < VK_SPIN_ITERATIONS) { VK_PAUSE(); continue; }
+            atomic_fetch_add(&pool->sleeping, 1);
+            pthread_mutex_lock(&pool->mutex);
+            while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
+                pthread_cond_wait(&pool->wake, &pool->mutex);
+            pthread_mutex_unlock(&pool->mutex);
+            atomic_fetch_sub(&pool->sleeping, 1);
+        }
+        if (atomic_load(&pool->stop)) return NULL;
+        seen = atomic_load(&pool->generation);
+        vk_pool_work(pool);
+        atomic_fetch_add_explicit(&pool->finished, 1, memory_order_release);
+    }
+}
+
+vk_pool *vk_pool_create(int n_threads) {
+    vk_pool *pool = (vk_pool *)calloc(1, sizeof(vk_pool));
+    if (!pool) return NULL;
+    pool->n_threads = n_threads < 1 ? 1 : n_threads;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pool->threads = (pthread_t *)calloc((size_t)pool->n_threads, sizeof(pthread_t));
+    for (int i = 1; i < pool->n_threads; i++) pthread_create(&pool->threads[i], NULL, vk_pool_worker, pool);
+    return pool;
+}
+
+void vk_pool_destroy(vk_pool *pool) {
+    if (!pool) return;
+    atomic_store(&pool->stop, 1);
+    pthread_mutex_lock(&pool->mutex);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 1; i < pool->n_threads; i++) pthread_join(pool->threads[i], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->mutex);
+    free(pool->threads);
+    free(pool);
+}
+
+int vk_pool_threads(const vk_pool *pool) { return pool->n_threads; }
+
+void vk_pool_run(vk_pool *pool, vk_task_fn fn, void *ctx, int64_t n_tasks) {
+    if (n_tasks <= 0) return;
+    if (pool->n_threads == 1 || n_tasks == 1) {
+        for (int64_t i = 0; i < n_tasks; i++) fn(ctx, i);
+        return;
+    }
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->n_tasks = n_tasks;
+    atomic_store(&pool->next, 0);
+    atomic_store(&pool->finished, 0);
+    atomic_fetch_add(&pool->generation, 1);
+    if (atomic_load(&pool->sleeping) > 0) {
+        pthread_mutex_lock(&pool->mutex);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->mutex);
+    }
+    vk_pool_work(pool);
+    const int workers = pool->n_threads - 1;
+    while (atomic_load_explicit(&pool->finished, memory_order_acquire) < workers) VK_PAUSE();
+}
