@@ -25,15 +25,20 @@ let package = Package(
         .target(name: "CVLLMKernels"),
         .target(name: "VLLMKernels", dependencies: ["CVLLMKernels"]),
         .target(name: "VLLMModelFormats"),
-        .target(name: "VLLMTokenizers", dependencies: ["VLLMModelFormats"]),
-        .target(name: "VLLMChatTemplates"),
+        .target(name: "VLLMTokenizers", dependencies: [
+            "VLLMModelFormats", .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .target(name: "VLLMChatTemplates", dependencies: [
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
         .target(name: "VLLMEngine", dependencies: [
             "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [
-            "VLLMEngine",
+            "VLLMEngine", "VLLMChatTemplates",
+            .product(name: "OrderedCollections", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),

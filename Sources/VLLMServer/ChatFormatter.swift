@@ -1,0 +1,98 @@
+import Foundation
+import OrderedCollections
+import VLLMChatTemplates
+import VLLMTokenizers
+
+/// Renders chat requests into prompt text with the model's chat template (or `--chat-template`), as vLLM does:
+/// `messages`, `tools`, `documents`, `add_generation_prompt`, `bos_token`, `eos_token` and `chat_template_kwargs`
+/// are the template's variables; `continue_final_message` leaves the last message open.
+public struct ChatFormatter: Sendable {
+    public let template: ChatTemplate?
+    let bosToken: String
+    let eosToken: String
+    /// Whether the template reads message content as a list of parts (otherwise parts are joined with newlines).
+    let wantsContentParts: Bool
+
+    /// - Parameter override: a template file path, or template text, replacing the model's template.
+    public init(tokenizer: Tokenizer, override: String?) throws {
+        var source = tokenizer.chatTemplate
+        if let override {
+            if FileManager.default.fileExists(atPath: override) {
+                source = try String(contentsOfFile: override, encoding: .utf8)
+            } else if override.contains("{") {
+                source = override
+            } else {
+                throw ChatFormatterError("--chat-template: no such file '\(override)'")
+            }
+        }
+        template = try source.map { try ChatTemplate($0) }
+        bosToken = tokenizer.bosToken ?? ""
+        eosToken = tokenizer.eosToken ?? ""
+        let text = source ?? ""
+        wantsContentParts = text.contains("content'] is not string") || text.contains("content is not string")
+            || text.contains("content'] is string") || text.contains("content is string")
+            || text.range(of: #"for \w+ in \w+(\['content'\]|\.content)"#, options: .regularExpression) != nil
+    }
+
+    public func render(_ request: ChatRequest) throws -> String {
+        guard let template else {
+            throw ChatFormatterError("this model has no chat template; pass one with --chat-template")
+        }
+        var context: [String: TemplateValue] = [
+            "messages": .array(request.messages.map(message)),
+            "add_generation_prompt": .bool(request.addGenerationPrompt && !request.continueFinalMessage),
+            "bos_token": .string(bosToken),
+            "eos_token": .string(eosToken),
+        ]
+        context["tools"] = request.tools.map { .array($0.map(Self.value)) } ?? TemplateValue.none
+        if let documents = request.documents { context["documents"] = .array(documents.map(Self.value)) }
+        for (key, value) in request.templateArguments { context[key] = Self.value(value) }
+        var rendered = try template.render(context)
+        if request.continueFinalMessage, let last = request.messages.last, let content = Self.text(of: last) {
+            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !trimmed.isEmpty, let range = rendered.range(of: trimmed, options: .backwards) {
+                rendered = String(rendered[..<range.upperBound])
+            }
+        }
+        return rendered
+    }
+
+    private func message(_ json: JSONValue) -> TemplateValue {
+        guard !wantsContentParts, var object = json.object, let parts = object["content"]?.array else { return Self.value(json) }
+        object["content"] = .string(parts.compactMap { $0.object?["text"]?.string }.joined(separator: "\n"))
+        return Self.value(.object(object))
+    }
+
+    static func text(of message: JSONValue) -> String? {
+        if let s = message.object?["content"]?.string { return s }
+        return message.object?["content"]?.array?.compactMap { $0.object?["text"]?.string }.joined(separator: "\n")
+    }
+
+    /// JSON → template value; whole numbers become ints, as Python's json module would parse them.
+    static func value(_ json: JSONValue) -> TemplateValue {
+        switch json {
+        case .null: return .none
+        case let .bool(b): return .bool(b)
+        case let .number(n): return n == n.rounded() && abs(n) < 1e15 ? .int(Int(n)) : .double(n)
+        case let .string(s): return .string(s)
+        case let .array(a): return .array(a.map(value))
+        case let .object(o):
+            var ordered = OrderedDictionary<String, TemplateValue>()
+            for key in Self.orderedKeys(o) { ordered[key] = value(o[key]!) }
+            return .object(ordered)
+        }
+    }
+
+    /// Conventional key order for OpenAI message and tool objects (JSON decoding loses the client's order).
+    static func orderedKeys(_ o: [String: JSONValue]) -> [String] {
+        let preferred = ["role", "content", "name", "tool_calls", "tool_call_id", "type", "function", "id", "description",
+                         "parameters", "properties", "required", "arguments"]
+        return preferred.filter { o[$0] != nil } + o.keys.filter { !preferred.contains($0) }.sorted()
+    }
+}
+
+/// A chat request the template cannot render (reported as HTTP 400).
+public struct ChatFormatterError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

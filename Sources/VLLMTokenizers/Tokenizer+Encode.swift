@@ -1,0 +1,142 @@
+extension Tokenizer {
+    /// Token ids for `text`.
+    /// - Parameters:
+    ///   - addSpecialTokens: add BOS / EOS as the model says (Hugging Face `add_special_tokens`).
+    ///   - parseSpecial: turn the text of control tokens (e.g. `<|im_start|>`) into those tokens; user-defined
+    ///     added tokens are always recognised (llama.cpp's `parse_special`).
+    public func encode(_ text: String, addSpecialTokens: Bool = false, parseSpecial: Bool = false) -> [Int32] {
+        var out: [Int32] = []
+        if addSpecialTokens, addBOS, let bos = bosTokenID { out.append(bos) }
+        var previousWasSpecial = true
+        for fragment in partition(text, parseSpecial: parseSpecial) {
+            switch fragment {
+            case let .special(id):
+                out.append(id)
+                previousWasSpecial = true
+            case let .text(raw):
+                encodeRaw(raw, atStart: previousWasSpecial, into: &out)
+                previousWasSpecial = false
+            }
+        }
+        if addSpecialTokens, addEOS, let eos = eosTokenID { out.append(eos) }
+        return out
+    }
+
+    enum Fragment { case special(Int32), text(Substring) }
+
+    /// Cuts the text around special tokens (longest first), honouring their lstrip / rstrip flags.
+    func partition(_ text: String, parseSpecial: Bool) -> [Fragment] {
+        let candidates = specials.filter { parseSpecial || $0.kind == .userDefined }
+        if candidates.isEmpty || text.isEmpty { return [.text(Substring(text))] }
+        var fragments: [Fragment] = []
+        let utf8 = Array(text.utf8)
+        var start = 0, i = 0
+        while i < utf8.count {
+            var matched: SpecialToken? = nil
+            for special in candidates {
+                let bytes = special.text.utf8
+                if bytes.count <= utf8.count - i, utf8[i] == bytes.first, utf8[i..<(i + bytes.count)].elementsEqual(bytes) {
+                    matched = special
+                    break
+                }
+            }
+            guard let special = matched else { i += 1; continue }
+            var gapEnd = i
+            if special.lstrip { while gapEnd > start, Self.isSpace(utf8[gapEnd - 1]) { gapEnd -= 1 } }
+            if gapEnd > start { fragments.append(.text(Self.substring(utf8, start, gapEnd))) }
+            fragments.append(.special(special.id))
+            i += special.text.utf8.count
+            if special.rstrip { while i < utf8.count, Self.isSpace(utf8[i]) { i += 1 } }
+            start = i
+        }
+        if start < utf8.count { fragments.append(.text(Self.substring(utf8, start, utf8.count))) }
+        return fragments
+    }
+
+    private static func isSpace(_ b: UInt8) -> Bool { b == 32 || (b >= 9 && b <= 13) }
+
+    private static func substring(_ bytes: [UInt8], _ a: Int, _ b: Int) -> Substring {
+        Substring(String(decoding: bytes[a..<b], as: UTF8.self))
+    }
+
+    private func encodeRaw(_ raw: Substring, atStart: Bool, into out: inout [Int32]) {
+        switch algorithm {
+        case .byteLevelBPE:
+            var scalars = raw.unicodeScalars.map(\.value)
+            if addSpacePrefix, atStart, scalars.first != 32 { scalars.insert(32, at: 0) }
+            scalars.withUnsafeBufferPointer { buffer in
+                var pieces: [Range<Int>] = [0..<buffer.count]
+                for splitter in splitters {
+                    var nextPieces: [Range<Int>] = []
+                    nextPieces.reserveCapacity(pieces.count * 2)
+                    for piece in pieces { splitter.split(buffer, lower: piece.lowerBound, upper: piece.upperBound, into: &nextPieces) }
+                    pieces = nextPieces
+                }
+                for piece in pieces {
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(piece.count)
+                    for v in buffer[piece] { Self.appendUTF8(v, to: &bytes) }
+                    encodeWord(ByteLevel.encode(bytes), into: &out)
+                }
+            }
+        case .sentencePiece, .metaspaceBPE:
+            var text = atStart && addSpacePrefix ? " " + raw : String(raw)
+            text = String(text.map { $0 == " " ? "\u{2581}" : $0 })
+            if algorithm == .sentencePiece {
+                for symbol in SentencePieceMerger(vocabulary: vocabulary, scores: scores).segment(text) { emit(symbol, into: &out) }
+            } else {
+                encodeWord(text, into: &out)
+            }
+        }
+    }
+
+    /// BPE over one pre-tokenized word (already byte-level or metaspace encoded).
+    private func encodeWord(_ word: String, into out: inout [Int32]) {
+        if let cached = wordCache.get(word) { out.append(contentsOf: cached); return }
+        var result: [Int32] = []
+        if ignoreMerges, let id = vocabulary[word] {
+            result = [id]
+        } else {
+            let scalars = Array(word.unicodeScalars)
+            var ids = scalars.map { vocabulary[String($0)] ?? -1 }
+            let kept = merges.apply(&ids)
+            for index in kept {
+                if ids[index] >= 0 { result.append(ids[index]) } else { emitFallback(String(scalars[index]), into: &result) }
+            }
+        }
+        wordCache.set(word, result)
+        out.append(contentsOf: result)
+    }
+
+    static func appendUTF8(_ v: UInt32, to bytes: inout [UInt8]) {
+        if v < 0x80 { bytes.append(UInt8(v)) }
+        else if v < 0x800 { bytes.append(UInt8(0xC0 | (v >> 6))); bytes.append(UInt8(0x80 | (v & 0x3F))) }
+        else if v < 0x10000 {
+            bytes.append(UInt8(0xE0 | (v >> 12))); bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F))); bytes.append(UInt8(0x80 | (v & 0x3F)))
+        } else {
+            bytes.append(UInt8(0xF0 | (v >> 18))); bytes.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F))); bytes.append(UInt8(0x80 | (v & 0x3F)))
+        }
+    }
+
+    private func emit(_ symbol: String, into out: inout [Int32]) {
+        if let id = vocabulary[symbol] { out.append(id) } else { emitFallback(symbol, into: &out) }
+    }
+
+    /// A symbol missing from the vocabulary: one token per byte (`<0xXX>` or the byte-level character), else UNK.
+    private func emitFallback(_ symbol: String, into out: inout [Int32]) {
+        if algorithm == .byteLevelBPE {
+            if let unk = unknownID { out.append(unk) }
+            return
+        }
+        for byte in symbol.utf8 {
+            let hex = "<0x" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2) + ">"
+            if let id = vocabulary[hex] { out.append(id) }
+            else if let unk = unknownID { out.append(unk); return }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+extension Tokenizer {
+    /// Loads `tokenizer.json` (+ `tokenizer_config.json`, `generation_config.json`, `chat_template.jinja`) from a
+    /// Hugging Face model directory. Supports BPE models with byte-level or metaspace pre-tokenization.
+    public init(huggingFaceDirectory directory: String) throws {
+        let url = URL(fileURLWithPath: directory)
+        let root = try Self.readJSON(url.appendingPathComponent("tokenizer.json"), required: true)
+        let config = try Self.readJSON(url.appendingPathComponent("tokenizer_config.json"), required: false)
+        let generation = try Self.readJSON(url.appendingPathComponent("generation_config.json"), required: false)
+        guard let model = root["model"] as? [String: Any] else { throw TokenizerError.missingField("model in tokenizer.json") }
+        let type = model["type"] as? String ?? "BPE"
+        guard type == "BPE" else { throw TokenizerError.unsupported("tokenizer.json model type '\(type)' (supported: BPE)") }
+        guard let vocab = model["vocab"] as? [String: Any] else { throw TokenizerError.missingField("model.vocab") }
+
+        var added: [[String: Any]] = root["added_tokens"] as? [[String: Any]] ?? []
+        added.sort { ($0["id"] as? Int ?? 0) < ($1["id"] as? Int ?? 0) }
+        let size = max(vocab.values.compactMap { $0 as? Int }.max() ?? -1, added.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        var tokens = [String](repeating: "", count: size)
+        var kinds = [TokenKind](repeating: .normal, count: size)
+        for (text, value) in vocab { if let i = value as? Int, i >= 0 { tokens[i] = text } }
+        var specials: [SpecialToken] = []
+        for token in added {
+            guard let i = token["id"] as? Int, let text = token["content"] as? String, i >= 0 else { continue }
+            tokens[i] = text
+            let special = token["special"] as? Bool ?? false
+            kinds[i] = special ? .control : .userDefined
+            specials.append(SpecialToken(text: text, id: Int32(i), kind: kinds[i], lstrip: token["lstrip"] as? Bool ?? false,
+                                         rstrip: token["rstrip"] as? Bool ?? false))
+        }
+        for (i, t) in tokens.enumerated() where kinds[i] == .normal && t.count == 6 && t.hasPrefix("<0x") && t.hasSuffix(">") {
+            kinds[i] = .byte
+        }
+
+        // Pre-tokenizer and normalizer shape decide the algorithm.
+        var patterns: [String] = []
+        var byteLevel = false, metaspace = false, prefixSpace = false
+        func visitPre(_ node: [String: Any]?) throws {
+            guard let node else { return }
+            switch node["type"] as? String {
+            case "Sequence": for child in node["pretokenizers"] as? [[String: Any]] ?? [] { try visitPre(child) }
+            case "ByteLevel":
+                byteLevel = true
+                if node["use_regex"] as? Bool ?? true { patterns.append(PreTokenizerPatterns.byteLevel) }
+                if node["add_prefix_space"] as? Bool ?? false { prefixSpace = true }
+            case "Split":
+                let pattern = node["pattern"] as? [String: Any]
+                if let regex = pattern?["Regex"] as? String { patterns.append(regex) }
+                else if let literal = pattern?["String"] as? String { patterns.append(NSRegularExpression.escapedPattern(for: literal)) }
+            case "Digits": patterns.append(node["individual_digits"] as? Bool ?? false ? #"\p{N}"# : #"\p{N}+"#)
+            case "Metaspace":
+                metaspace = true
+                let scheme = node["prepend_scheme"] as? String ?? ((node["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
+                if scheme != "never" { prefixSpace = true }
+            case let other: throw TokenizerError.unsupported("pre-tokenizer '\(other ?? "?")'")
+            }
+        }
+        try visitPre(root["pre_tokenizer"] as? [String: Any])
+        func visitNormalizer(_ node: [String: Any]?) {
+            guard let node else { return }
+            switch node["type"] as? String {
+            case "Sequence": for child in node["normalizers"] as? [[String: Any]] ?? [] { visitNormalizer(child) }
+            case "Prepend": if node["prepend"] as? String == "\u{2581}" { prefixSpace = true; metaspace = true }
+            case "Replace":
+                if (node["pattern"] as? [String: Any])?["String"] as? String == " ", node["content"] as? String == "\u{2581}" { metaspace = true }
+            default: break
+            }
+        }
+        visitNormalizer(root["normalizer"] as? [String: Any])
+        guard byteLevel || metaspace else { throw TokenizerError.unsupported("tokenizer.json without a ByteLevel or Metaspace pre-tokenizer") }
+
+        var merges = BPEMerges()
+        if let list = model["merges"] as? [Any] {
+            var ids: [String: Int32] = [:]
+            for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
+            for (rank, entry) in list.enumerated() {
+                let pair: [String]
+                if let line = entry as? String, let space = line.dropFirst().firstIndex(of: " ") {
+                    pair = [String(line[..<space]), String(line[line.index(after: space)...])]
+                } else if let array = entry as? [String], array.count == 2 { pair = array } else { continue }
+                guard let l = ids[pair[0]], let r = ids[pair[1]], let m = ids[pair[0] + pair[1]] else { continue }
+                merges.add(left: l, right: r, merged: m, rank: Int32(rank))
+            }
+        }
+
+        func tokenID(_ value: Any?) -> Int32? {
+            let text = (value as? String) ?? ((value as? [String: Any])?["content"] as? String)
+            return text.flatMap { t in tokens.firstIndex(of: t).map(Int32.init) }
+        }
+        let bos = tokenID(config["bos_token"]), eos = tokenID(config["eos_token"])
+        var addBOS = config["add_bos_token"] as? Bool ?? false, addEOS = config["add_eos_token"] as? Bool ?? false
+        if config["add_bos_token"] == nil, let post = root["post_processor"] as? [String: Any] {
+            (addBOS, addEOS) = Self.postProcessorAdds(post, bos: bos.map { tokens[Int($0)] }, eos: eos.map { tokens[Int($0)] })
+        }
+        var endOfGeneration = Set<Int32>()
+        if let e = eos { endOfGeneration.insert(e) }
+        if let ids = generation["eos_token_id"] as? [Int] { endOfGeneration.formUnion(ids.map(Int32.init)) }
+        if let id = generation["eos_token_id"] as? Int { endOfGeneration.insert(Int32(id)) }
+        for s in specials where s.kind == .control && Self.endOfGenerationTexts.contains(s.text) { endOfGeneration.insert(s.id) }
+
+        var template: String? = nil
+        if let text = config["chat_template"] as? String { template = text }
+        else if let list = config["chat_template"] as? [[String: Any]] {
+            template = (list.first { $0["name"] as? String == "default" } ?? list.first)?["template"] as? String
+        }
+        if let file = try? String(contentsOf: url.appendingPathComponent("chat_template.jinja"), encoding: .utf8) { template = file }
+
+        try self.init(algorithm: byteLevel ? .byteLevelBPE : .metaspaceBPE, tokens: tokens, kinds: kinds, merges: merges,
+                      scores: [], patterns: patterns, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
+                      addSpacePrefix: prefixSpace, specials: specials, unknownID: tokenID(model["unk_token"]),
+                      bosTokenID: bos, eosTokenID: eos, addBOS: addBOS, addEOS: addEOS, endOfGeneration: endOfGeneration,
+                      chatTemplate: template)
+    }
+
+    /// Whether a post-processor's single-sequence template adds the BOS / EOS token.
+    static func postProcessorAdds(_ node: [String: Any], bos: String?, eos: String?) -> (Bool, Bool) {
+        switch node["type"] as? String {
+        case "TemplateProcessing":
+            let single = node["single"] as? [[String: Any]] ?? []
+            var addsBOS = false, addsEOS = false, seenSequence = false
+            for piece in single {
+                if piece["Sequence"] != nil { seenSequence = true; continue }
+                guard let id = (piece["SpecialToken"] as? [String: Any])?["id"] as? String else { continue }
+                if !seenSequence, id == bos { addsBOS = true }
+                if seenSequence, id == eos { addsEOS = true }
+            }
+            return (addsBOS, addsEOS)
+        case "Sequence":
+            var result = (false, false)
+            for child in node["processors"] as? [[String: Any]] ?? [] {
+                let r = postProcessorAdds(child, bos: bos, eos: eos)
+                result = (result.0 || r.0, result.1 || r.1)
+            }
+            return result
+        default:
+            return (false, false)
+        }
+    }
+
+    static func readJSON(_ url: URL, required: Bool) throws -> [String: Any] {
+        guard let data = try? Data(contentsOf: url) else {
+            if required { throw TokenizerError.malformed("cannot read \(url.path)") }
+            return [:]
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TokenizerError.malformed("\(url.lastPathComponent) is not a JSON object")
+        }
+        return object
+    }
+}
