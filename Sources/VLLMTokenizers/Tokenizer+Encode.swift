@@ -60,6 +60,7 @@ extension Tokenizer {
     }
 
     private func encodeRaw(_ raw: Substring, atStart: Bool, into out: inout [Int32]) {
+        if raw.isEmpty { return }
         switch algorithm {
         case .byteLevelBPE:
             var scalars = raw.unicodeScalars.map(\.value)

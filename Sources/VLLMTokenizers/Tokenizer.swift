@@ -34,7 +34,8 @@ public struct Tokenizer: Sendable {
     let scores: [Float]
     let splitters: [SplitRegex]
     let ignoreMerges: Bool
-    let addSpacePrefix: Bool
+    /// Whether a space is prepended to the text (SentencePiece `add_space_prefix`, ByteLevel `add_prefix_space`).
+    public let addSpacePrefix: Bool
     let specials: [SpecialToken]
     let unknownID: Int32?
     let wordCache = WordCache()
