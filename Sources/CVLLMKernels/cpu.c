@@ -37,7 +37,8 @@ static int vk_detect(int *vnni, int *bf16) { *vnni = 0; *bf16 = 0; return VK_ISA
 #endif
 
 static atomic_int vk_detected = -1;
-static atomic_int vk_forced = -1;
+/// The override is per thread, so a test pinning a level never changes what other threads run.
+static _Thread_local int vk_forced = -1;
 static int vk_vnni_flag, vk_bf16_flag;
 
 int vk_cpu_isa(void) {
@@ -57,11 +58,11 @@ int vk_cpu_has_avx512_bf16(void) { vk_cpu_isa(); return vk_bf16_flag; }
 int vk_set_isa(int isa) {
     int best = vk_cpu_isa();
     if (isa < 0 || isa > best) isa = best;
-    atomic_store(&vk_forced, isa);
+    vk_forced = isa;
     return isa;
 }
 
 int vk_get_isa(void) {
-    int f = atomic_load(&vk_forced);
+    int f = vk_forced;
     return f >= 0 ? f : vk_cpu_isa();
 }

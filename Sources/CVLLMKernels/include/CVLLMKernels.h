@@ -24,8 +24,8 @@ int vk_cpu_isa(void);
 /// Whether the CPU has AVX-512 VNNI / AVX-512 BF16.
 int vk_cpu_has_avx512_vnni(void);
 int vk_cpu_has_avx512_bf16(void);
-/// Forces the ISA level used by the dispatching entry points (clamped to what the CPU supports).
-/// Returns the level now in force. Tests use it to compare every path with the scalar reference.
+/// Forces the ISA level used by the dispatching entry points on the calling thread (clamped to what the CPU
+/// supports; -1 restores the best level). Returns the level now in force. Tests use it to compare every path with the scalar reference.
 int vk_set_isa(int isa);
 int vk_get_isa(void);
 

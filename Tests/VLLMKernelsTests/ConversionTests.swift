@@ -1,0 +1,51 @@
+import CVLLMKernels
+import Testing
+
+/// Half-precision conversions against Swift's own IEEE Float16 and the bf16 definition.
+struct ConversionTests {
+    @Test func f16ToF32MatchesFloat16ForEveryBitPattern() {
+        for bits in 0...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits))
+            let got = vk_f16_to_f32(bits)
+            #expect(got.bitPattern == expected.bitPattern || (got.isNaN && expected.isNaN))
+        }
+    }
+
+    @Test func f32ToF16RoundsToNearestEven() {
+        var data = KernelTestData(seed: 3)
+        for _ in 0..<200_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: data.next()))
+            let got = vk_f32_to_f16(f)
+            if f.isNaN { #expect(Float16(bitPattern: got).isNaN); continue }
+            #expect(got == Float16(f).bitPattern, "\(f)")
+        }
+    }
+
+    @Test func bf16RoundTrip() {
+        var data = KernelTestData(seed: 4)
+        for _ in 0..<100_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: data.next()))
+            guard !f.isNaN else { continue }
+            let b = vk_f32_to_bf16(f)
+            let back = vk_bf16_to_f32(b)
+            // Round to nearest even on the low 16 bits.
+            let bits = f.bitPattern
+            let expected = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16
+            #expect(UInt32(b) == expected)
+            #expect(back.bitPattern == UInt32(b) << 16)
+        }
+    }
+
+    @Test func q8ActivationQuantizerUsesX86Numerics() {
+        // id = 127 / amax and ties to even (shared/notes/GGUF-FACTS.md §3.1); here amax = 127 so id = 1.
+        var x = [Float](repeating: 0, count: 32)
+        x[0] = 127; x[1] = -63.5; x[2] = 0.5; x[3] = 1.5; x[4] = 2.5; x[5] = -0.5
+        var block = [UInt8](repeating: 0, count: 36)
+        vk_quantize_row(Int32(VK_Q8_1), x, &block, 32)
+        let q = block[4...].map { Int8(bitPattern: $0) }
+        #expect(Array(q[0..<6]) == [127, -64, 0, 2, 2, 0])
+        let half = { (i: Int) in Float(Float16(bitPattern: UInt16(block[i]) | UInt16(block[i + 1]) << 8)) }
+        #expect(half(0) == 1)
+        #expect(half(2) == Float(127 - 64 + 2 + 2))
+    }
+}

@@ -1,0 +1,54 @@
+import CVLLMKernels
+import Foundation
+import Testing
+import VLLMKernels
+
+/// Norm, activation, rotary embedding and the thread pool against direct formulas.
+struct ElementwiseTests {
+    @Test func rmsNorm() {
+        var data = KernelTestData(seed: 5)
+        let x = data.activations(576), w = data.activations(576)
+        var y = [Float](repeating: 0, count: 576)
+        vk_rms_norm(x, w, &y, 576, 1e-5)
+        let mean = x.reduce(0.0) { $0 + Double($1) * Double($1) } / 576
+        for i in 0..<576 { #expect(abs(Double(y[i]) - Double(x[i]) / (mean + 1e-5).squareRoot() * Double(w[i])) < 1e-5) }
+    }
+
+    @Test func siluMul() {
+        var data = KernelTestData(seed: 6)
+        let g = data.activations(100), u = data.activations(100)
+        var out = [Float](repeating: 0, count: 100)
+        vk_silu_mul(g, u, &out, 100)
+        for i in 0..<100 { #expect(abs(Double(out[i]) - Double(g[i]) / (1 + exp(-Double(g[i]))) * Double(u[i])) < 1e-5) }
+    }
+
+    @Test(arguments: [false, true])
+    func ropeRotatesThePairsOfEachLayout(_ neox: Bool) {
+        var data = KernelTestData(seed: 8)
+        let headDim = 16, heads = 2, pos: Int32 = 7
+        let invFreq = (0..<(headDim / 2)).map { Float(pow(10000.0, -2.0 * Double($0) / Double(headDim))) }
+        let x = data.activations(heads * headDim)
+        var y = x
+        vk_rope(&y, Int64(heads), Int64(headDim), Int64(headDim), pos, invFreq, neox ? 1 : 0)
+        for h in 0..<heads {
+            for k in 0..<(headDim / 2) {
+                let a = h * headDim + (neox ? k : 2 * k), b = h * headDim + (neox ? k + headDim / 2 : 2 * k + 1)
+                let angle = Double(pos) * Double(invFreq[k])
+                #expect(abs(Double(y[a]) - (Double(x[a]) * cos(angle) - Double(x[b]) * sin(angle))) < 1e-5)
+                #expect(abs(Double(y[b]) - (Double(x[a]) * sin(angle) + Double(x[b]) * cos(angle))) < 1e-5)
+            }
+        }
+    }
+
+    @Test func threadPoolRunsEveryTaskOnce() {
+        let pool = ThreadPool(threadCount: 3)
+        for round in 0..<200 {
+            let count = round % 37 + 1
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            pool.parallelFor(count) { hits[$0] += 1 }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 })
+            hits.deallocate()
+        }
+    }
+}
