@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import VLLMModels
+
+/// The paged forward pass of the default model: results must not depend on where blocks live, how prompts
+/// are chunked, or which other sequences share the batch.
+@Suite(.serialized)
+struct PagedForwardTests {
+    static let model: LlamaModel = try! ModelHarness.load(ModelHarness.defaultModelPath)
+    static let prompt: [Int32] = [504, 3575, 282, 4649, 314, 253, 1345, 2914, 28, 281, 253, 1177, 3200, 30, 378, 550, 1036, 1346, 284]
+
+    func lastLogits(_ tokens: [Int32], table: [Int32], cache: PagedKVCache) -> [Float] {
+        var batch = ForwardBatch()
+        batch.append(tokens: tokens, startPosition: 0, blockTable: table)
+        return Array(Self.model.forward(batch, cache: cache))
+    }
+
+    @Test func blockPlacementDoesNotChangeLogits() {
+        let cache = ModelHarness.cache(for: Self.model, blocks: 32, blockSize: 4)
+        let contiguous = lastLogits(Self.prompt, table: Array(0..<5), cache: cache)
+        let scrambled = lastLogits(Self.prompt, table: [17, 3, 29, 8, 22], cache: cache)
+        #expect(contiguous == scrambled)
+    }
+
+    @Test func chunkedPrefillEqualsOnePass() {
+        let cache = ModelHarness.cache(for: Self.model, blocks: 32, blockSize: 4)
+        let table: [Int32] = [9, 1, 30, 4, 12]
+        let whole = lastLogits(Self.prompt, table: table, cache: cache)
+        var position = 0
+        var last: [Float] = []
+        for chunk in stride(from: 0, to: Self.prompt.count, by: 3).map({ Array(Self.prompt[$0..<min($0 + 3, Self.prompt.count)]) }) {
+            var batch = ForwardBatch()
+            batch.append(tokens: chunk, startPosition: position, blockTable: table)
+            last = Array(Self.model.forward(batch, cache: cache))
+            position += chunk.count
+        }
+        #expect(last == whole)
+    }
+
+    @Test func batchNeighboursDoNotChangeLogits() {
+        let cache = ModelHarness.cache(for: Self.model, blocks: 64, blockSize: 4)
+        let alone = lastLogits(Self.prompt, table: Array(0..<5), cache: cache)
+        // The same prompt beside two other prefills and one decode step of an unrelated sequence.
+        let other: [Int32] = [1, 2, 3, 4, 5, 6, 7]
+        var setup = ForwardBatch()
+        setup.append(tokens: other, startPosition: 0, blockTable: [40, 41])
+        _ = Self.model.forward(setup, cache: cache)
+        var batch = ForwardBatch()
+        batch.append(tokens: [100, 200, 300], startPosition: 0, blockTable: [50])
+        batch.append(tokens: Self.prompt, startPosition: 0, blockTable: [20, 21, 22, 23, 24])
+        batch.append(tokens: [99], startPosition: other.count, blockTable: [40, 41])
+        let out = Self.model.forward(batch, cache: cache)
+        let vocab = Self.model.configuration.vocabularySize
+        #expect(Array(out[vocab..<(2 * vocab)]) == alone)
+    }
+
+    @Test func f32AndF16CachesAgreeClosely() {
+        let f16 = lastLogits(Self.prompt, table: Array(0..<5), cache: ModelHarness.cache(for: Self.model, blocks: 8, blockSize: 4, type: .f16))
+        let f32 = lastLogits(Self.prompt, table: Array(0..<5), cache: ModelHarness.cache(for: Self.model, blocks: 8, blockSize: 4, type: .f32))
+        // f16 rounding of K/V moves logits slightly (llama.cpp stores f16 too); the ranking must hold.
+        let mean = zip(f16, f32).map { abs($0 - $1) }.reduce(0, +) / Float(f16.count)
+        let spread = f32.map(abs).reduce(0, +) / Float(f32.count)
+        #expect(mean < 0.02 * spread, "mean |Δ| \(mean) vs mean |logit| \(spread)")
+        #expect(ModelHarness.argmax(f16) == ModelHarness.argmax(f32))
+    }
+}
