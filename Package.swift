@@ -49,7 +49,9 @@ let package = Package(
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelFormatsTests", dependencies: ["VLLMModelFormats"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMModelFormats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLLMChatTemplatesTests", dependencies: ["VLLMChatTemplates"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMChatTemplatesTests", dependencies: [
+            "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
         .testTarget(name: "VLLMServerTests", dependencies: [

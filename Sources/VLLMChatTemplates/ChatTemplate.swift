@@ -9,7 +9,10 @@ public struct ChatTemplate: Sendable {
     /// Parses `source`; a syntax error names its line and column.
     public init(_ source: String) throws {
         self.source = source
-        var parser = try TemplateParser(source: source)
+        // jinja2's default keep_trailing_newline=False drops one trailing newline.
+        var text = source
+        if text.hasSuffix("\n") { text.removeLast() }
+        var parser = try TemplateParser(source: text)
         nodes = try parser.parse()
     }
 

@@ -112,12 +112,21 @@ struct ExpressionParser {
 
     mutating func parseUnary() throws -> Expr {
         if case let .op(o) = current, o == "-" || o == "+" {
+            // As jinja2: the sign binds tighter than filters and tests (`-3|abs` is abs(-3)).
             advance()
-            return .unary(o, try parseUnary())
+            return try parseFilterAndTests(.unary(o, try parseUnaryOperand()))
         }
         var node = try parsePrimary()
         node = try parsePostfix(node)
         return try parseFilterAndTests(node)
+    }
+
+    mutating func parseUnaryOperand() throws -> Expr {
+        if case let .op(o) = current, o == "-" || o == "+" {
+            advance()
+            return .unary(o, try parseUnaryOperand())
+        }
+        return try parsePostfix(try parsePrimary())
     }
 
     mutating func parsePrimary() throws -> Expr {

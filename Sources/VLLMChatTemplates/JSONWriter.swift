@@ -31,7 +31,7 @@ enum JSONWriter {
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }
                 newline(indent, level + 1, &out)
-                out += quote(key) + ": "
+                out += quote(TemplateValue.keyValue(key).text) + ": "
                 try write(o[key]!, indent: indent, level: level + 1, sortKeys: sortKeys, into: &out)
             }
             newline(indent, level, &out)

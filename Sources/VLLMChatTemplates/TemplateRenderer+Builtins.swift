@@ -186,10 +186,10 @@ extension TemplateRenderer {
             }
         case let .object(o):
             switch name {
-            case "items": return fn { _, _ in .array(o.map { .array([.string($0.key), $0.value]) }) }
-            case "keys": return fn { _, _ in .array(o.keys.map { .string($0) }) }
+            case "items": return fn { _, _ in .array(o.map { .array([TemplateValue.keyValue($0.key), $0.value]) }) }
+            case "keys": return fn { _, _ in .array(o.keys.map(TemplateValue.keyValue)) }
             case "values": return fn { _, _ in .array(Array(o.values)) }
-            case "get": return fn { args, _ in o[args.first?.text ?? ""] ?? (args.count > 1 ? args[1] : .none) }
+            case "get": return fn { args, _ in o[TemplateValue.key(args.first ?? .none)] ?? (args.count > 1 ? args[1] : .none) }
             default: return nil
             }
         default:

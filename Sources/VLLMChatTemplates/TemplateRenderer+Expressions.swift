@@ -15,7 +15,7 @@ extension TemplateRenderer {
         case let .list(items): return .array(try items.map(evaluate))
         case let .dict(pairs):
             var o: OrderedDictionary<String, TemplateValue> = [:]
-            for (k, v) in pairs { o[try evaluate(k).text] = try evaluate(v) }
+            for (k, v) in pairs { o[TemplateValue.key(try evaluate(k))] = try evaluate(v) }
             return .object(o)
         case let .attribute(base, name):
             return try attribute(try evaluate(base), name, baseExpr: base)
@@ -81,7 +81,7 @@ extension TemplateRenderer {
             let chars = Array(s)
             let j = i < 0 ? chars.count + i : i
             return chars.indices.contains(j) ? .string(String(chars[j])) : .undefined("[\(i)]")
-        case let (.object(o), key): return o[key.text] ?? .undefined(key.text)
+        case let (.object(o), key): return o[TemplateValue.key(key)] ?? .undefined(key.text)
         case let (.namespace(ns), key): return ns.values[key.text] ?? .undefined(key.text)
         default: return .undefined(index.text)
         }
@@ -206,7 +206,7 @@ extension TemplateRenderer {
             guard case let .string(sub) = item else { throw TemplateError("'in <string>' requires string as left operand") }
             return sub.isEmpty || s.contains(sub)
         case let .array(a): return a.contains { equal($0, item) }
-        case let .object(o): return o[item.text] != nil && (item.isStringLike)
+        case let .object(o): return o[TemplateValue.key(item)] != nil
         case let .namespace(n): return n.values[item.text] != nil
         case .undefined: return false
         default: throw TemplateError("argument of type '\(typeName(container))' is not iterable")

@@ -61,21 +61,21 @@ extension TemplateRenderer {
             return .string(replace(value.text, old, new, count: count))
         case "items":
             guard case let .object(o) = value else { if value.isUndefined { return .array([]) }; throw TemplateError("items needs a mapping") }
-            return .array(o.map { .array([.string($0.key), $0.value]) })
+            return .array(o.map { .array([TemplateValue.keyValue($0.key), $0.value]) })
         case "dictsort":
             guard case let .object(o) = value else { throw TemplateError("dictsort needs a mapping") }
             let byValue = arg("by", 1)?.text == "value"
             let caseSensitive = arg("case_sensitive", 0)?.isTruthy ?? false
             var pairs = o.map { ($0.key, $0.value) }
             try pairs.sort { a, b in
-                let x = byValue ? a.1 : .string(a.0), y = byValue ? b.1 : .string(b.0)
+                let x = byValue ? a.1 : TemplateValue.keyValue(a.0), y = byValue ? b.1 : TemplateValue.keyValue(b.0)
                 return try compare(foldCase(x, caseSensitive), foldCase(y, caseSensitive)) < 0
             }
             if arg("reverse", 2)?.isTruthy ?? false { pairs.reverse() }
-            return .array(pairs.map { .array([.string($0.0), $0.1]) })
+            return .array(pairs.map { .array([TemplateValue.keyValue($0.0), $0.1]) })
         case "selectattr", "rejectattr", "select", "reject":
             let byAttribute = name.hasSuffix("attr")
-            let items = try iterate(value)
+            let items = value.isTruthy ? try iterate(value) : []
             let rest = byAttribute ? Array(args.dropFirst()) : args
             let keep = name.hasPrefix("select")
             return .array(try items.filter { item in
@@ -86,7 +86,7 @@ extension TemplateRenderer {
                 return passed == keep
             })
         case "map":
-            let items = try iterate(value)
+            let items = value.isTruthy ? try iterate(value) : []
             if let attr = kwargs.first(where: { $0.0 == "attribute" })?.1.text {
                 let fallback = kwargs.first(where: { $0.0 == "default" })?.1
                 return .array(try items.map { item in

@@ -158,7 +158,7 @@ final class TemplateRenderer {
     func iterate(_ value: TemplateValue) throws -> [TemplateValue] {
         switch value {
         case let .array(a): return a
-        case let .object(o): return o.keys.map { .string($0) }
+        case let .object(o): return o.keys.map(TemplateValue.keyValue)
         case let .string(s): return s.map { .string(String($0)) }
         case .undefined: return []
         case let .namespace(n): return n.values.keys.map { .string($0) }

@@ -59,7 +59,7 @@ public enum TemplateValue {
         case let .double(d): Self.pythonFloat(d)
         case let .string(s): Self.pythonStringRepr(s)
         case let .array(a): "[" + a.map(\.repr).joined(separator: ", ") + "]"
-        case let .object(o): "{" + o.map { Self.pythonStringRepr($0.key) + ": " + $0.value.repr }.joined(separator: ", ") + "}"
+        case let .object(o): "{" + o.map { Self.keyValue($0.key).repr + ": " + $0.value.repr }.joined(separator: ", ") + "}"
         case .function: "<function>"
         case let .namespace(n): "<Namespace " + n.values.map { "\($0.key)=\($0.value.repr)" }.joined(separator: ", ") + ">"
         }
@@ -97,6 +97,18 @@ public enum TemplateValue {
         }
         out.append(quote)
         return out
+    }
+
+    /// Dictionary keys are strings; integer keys (from dict literals such as `{0: 'a'}`) are kept distinct by a
+    /// private prefix and turned back into integers when read.
+    static func key(_ v: TemplateValue) -> String {
+        if case let .int(i) = v { return "\u{1}" + String(i) }
+        return v.text
+    }
+
+    static func keyValue(_ s: String) -> TemplateValue {
+        if s.hasPrefix("\u{1}"), let i = Int(s.dropFirst()) { return .int(i) }
+        return .string(s)
     }
 
     /// Builds a value from JSON-like Swift data (String, Bool, Int, Double, arrays, dictionaries, nil).
