@@ -29,9 +29,11 @@ public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
         public var lowFreqFactor: Double?
         public var highFreqFactor: Double?
         public var originalMaxPositionEmbeddings: Int?
+        /// transformers 5 keeps the base inside `rope_parameters`.
+        public var ropeTheta: Double?
 
         enum CodingKeys: String, CodingKey {
-            case ropeType = "rope_type", type, factor, lowFreqFactor = "low_freq_factor"
+            case ropeType = "rope_type", type, factor, lowFreqFactor = "low_freq_factor", ropeTheta = "rope_theta"
             case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
         }
 
@@ -63,6 +65,34 @@ public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
         case ropeScaling = "rope_scaling", tieWordEmbeddings = "tie_word_embeddings", attentionBias = "attention_bias"
         case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", torchDtype = "torch_dtype"
+        case ropeParameters = "rope_parameters", dtype
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
+        modelType = try c.decode(String.self, forKey: .modelType)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads)
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings)
+        rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps)
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+        // transformers 5 writes `rope_parameters` (type, theta and scaling together) instead.
+        if let parameters = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeParameters) {
+            if ropeTheta == nil { ropeTheta = parameters.ropeTheta }
+            if ropeScaling == nil, let kind = parameters.kind, kind != "default" { ropeScaling = parameters }
+        }
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
+        bosTokenID = try? c.decodeIfPresent(IntOrList.self, forKey: .bosTokenID)
+        eosTokenID = try? c.decodeIfPresent(IntOrList.self, forKey: .eosTokenID)
+        torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
     }
 
     /// Reads `config.json` from a model directory.

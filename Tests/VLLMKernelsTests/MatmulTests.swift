@@ -83,6 +83,20 @@ struct MatmulTests {
         }
     }
 
+    @Test(arguments: [Int32(VK_F32), Int32(VK_F16), Int32(VK_BF16)])
+    func widthsThatAreNotAMultipleOfTheVectorWidth(_ type: Int32) {
+        for columns in [1, 7, 13, 100] {
+            let problem = Problem(type: type, rows: 5, columns: columns, tokens: 6, seed: UInt64(columns))
+            let reference = problem.run(reference: true)
+            for isa in availableISAs {
+                vk_set_isa(isa)
+                defer { vk_set_isa(-1) }
+                let worst = zip(problem.run(), reference).map { abs($0 - $1) }.max()!
+                #expect(worst < 1e-5 * Float(columns), "type \(type) columns \(columns) isa \(isa)")
+            }
+        }
+    }
+
     @Test func quantizedDotIsCloseToTheExactDotOfDequantizedValues() {
         // Q4_1 with Q8_1 activations uses m·s instead of m·Σx, so it is close to, not equal to, the exact product.
         let problem = Problem(type: Int32(VK_Q4_1), rows: 8, columns: 256, tokens: 2, seed: 7)
