@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "vllm", dependencies: [
-            "VLLMEngine", "VLLMServer",
+            "VLLMEngine", "VLLMServer", "VLLMTokenizers", "VLLMChatTemplates", "VLLMModelFormats",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
