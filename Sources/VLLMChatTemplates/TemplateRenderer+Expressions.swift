@@ -61,6 +61,7 @@ extension TemplateRenderer {
     }
 
     func attribute(_ base: TemplateValue, _ name: String, baseExpr: Expr?) throws -> TemplateValue {
+        if name.hasPrefix("_") { throw TemplateError("access to attribute '\(name)' is unsafe (sandboxed)") }
         switch base {
         case let .undefined(n): throw TemplateError("'\(n)' is undefined")
         case let .object(o):
@@ -227,15 +228,26 @@ extension TemplateRenderer {
             if conv == "%" { out.append("%"); continue }
             guard !values.isEmpty else { throw TemplateError("not enough arguments for format string") }
             let v = values.removeFirst()
+            var piece: String
+            let parts = spec.split(separator: ".", omittingEmptySubsequences: false)
             switch conv {
-            case "s": out += v.text
-            case "r": out += v.repr
-            case "d", "i": out += String(Int(v.number ?? 0))
-            case "f":
-                let precision = Int(spec.split(separator: ".").last ?? "6") ?? 6
-                out += formatFixed(v.number ?? 0, precision)
-            default: out += v.text
+            case "s": piece = v.text
+            case "r": piece = v.repr
+            case "d", "i": piece = String(Int(v.number ?? 0))
+            case "f": piece = formatFixed(v.number ?? 0, parts.count > 1 ? Int(parts[1]) ?? 6 : 6)
+            default: piece = v.text
             }
+            let flags = String(parts[0].prefix { "-0+ ".contains($0) })
+            let width = Int(parts[0].dropFirst(flags.count)) ?? 0
+            if piece.count < width {
+                let pad = width - piece.count
+                if flags.contains("-") { piece += String(repeating: " ", count: pad) }
+                else if flags.contains("0"), conv != "s" {
+                    let negative = piece.hasPrefix("-")
+                    piece = (negative ? "-" : "") + String(repeating: "0", count: pad) + piece.dropFirst(negative ? 1 : 0)
+                } else { piece = String(repeating: " ", count: pad) + piece }
+            }
+            out += piece
         }
         return out
     }

@@ -154,9 +154,11 @@ extension TemplateRenderer {
             let precision: Int
             if case let .int(p)? = arg("precision", 0) { precision = p } else { precision = 0 }
             let method = arg("method", 1)?.text ?? "common"
+            if method == "common", case .int = value { return value }
             let scale = pow(10.0, Double(precision))
             let x = (value.number ?? 0) * scale
-            let r = method == "ceil" ? x.rounded(.up) : method == "floor" ? x.rounded(.down) : x.rounded(.toNearestOrAwayFromZero)
+            // Python's round() for "common": ties to even.
+            let r = method == "ceil" ? x.rounded(.up) : method == "floor" ? x.rounded(.down) : x.rounded(.toNearestOrEven)
             return .double(r / scale)
         case "indent":
             var width = "    "
@@ -174,7 +176,10 @@ extension TemplateRenderer {
         case "tojson":
             var indent: Int? = nil
             if case let .int(n)? = arg("indent", 0) { indent = n }
-            return .string(try JSONWriter.write(value, indent: indent, sortKeys: arg("sort_keys", 2)?.isTruthy ?? false))
+            var separators: (String, String)? = nil
+            if case let .array(pair)? = arg("separators", 2), pair.count == 2 { separators = (pair[0].text, pair[1].text) }
+            return .string(try JSONWriter.write(value, indent: indent, sortKeys: arg("sort_keys", 3)?.isTruthy ?? false,
+                                                separators: separators, ensureASCII: arg("ensure_ascii", 1)?.isTruthy ?? false))
         case "wordcount":
             return .int(value.text.split { !($0.isLetter || $0.isNumber || $0 == "_") }.count)
         case "attr":
@@ -192,7 +197,15 @@ extension TemplateRenderer {
             var length = 255
             if case let .int(l)? = arg("length", 0) { length = l }
             let s = value.text
-            return .string(s.count <= length ? s : String(s.prefix(max(0, length - 3))) + "...")
+            let killwords = arg("killwords", 1)?.isTruthy ?? false
+            let end = arg("end", 2)?.text ?? "..."
+            var leeway = 5
+            if case let .int(l)? = arg("leeway", 3) { leeway = l }
+            if s.count <= length + leeway { return .string(s) }
+            let cut = String(s.prefix(max(0, length - end.count)))
+            if killwords { return .string(cut + end) }
+            let words = cut.split(separator: " ", omittingEmptySubsequences: false)
+            return .string((words.count > 1 ? words.dropLast().joined(separator: " ") : cut) + end)
         default:
             throw TemplateError("no filter named '\(name)'")
         }

@@ -120,6 +120,8 @@ final class TemplateRenderer {
         if items.isEmpty { return try execute(otherwise, into: &out) }
         let count = items.count
         for (i, item) in items.enumerated() {
+            // Each iteration starts from a fresh scope, as jinja2 does: a `set` inside the body lasts one iteration.
+            scopes[scopes.count - 1] = Scope()
             try bind(target, item, loc)
             var loop: OrderedDictionary<String, TemplateValue> = [
                 "index": .int(i + 1), "index0": .int(i), "revindex": .int(count - i), "revindex0": .int(count - i - 1),

@@ -68,6 +68,7 @@ public enum TemplateValue {
     static func pythonFloat(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d > 0 ? "inf" : "-inf" }
+        if d == 0 { return d.sign == .minus ? "-0.0" : "0.0" }
         if d == d.rounded(), abs(d) < 1e16 { return String(Int(d)) + ".0" }
         var s = "\(d)"
         if let e = s.firstIndex(of: "e") {
