@@ -3,8 +3,54 @@ import HeapModule
 /// A BPE merge table over token ids: (left, right) → (rank, merged token).
 struct BPEMerges: Sendable {
     private var table: [UInt64: (rank: Int32, merged: Int32)] = [:]
+    /// Merge pieces that are not vocabulary tokens get ids past the vocabulary (llama.cpp matches merges by text,
+    /// so such intermediate symbols are legal, e.g. in Gemma 4's merges).
+    private(set) var extraIDs = ExactMap<Int32>()
+    private(set) var extraTexts: [String] = []
+    private var firstExtraID: Int32 = 0
 
     init() {}
+
+    init(lines: [String], vocabulary: ExactMap<Int32>, vocabularySize: Int) {
+        firstExtraID = Int32(vocabularySize)
+        for (rank, line) in lines.enumerated() {
+            guard let (left, right) = Self.split(line) else { continue }
+            add(left: id(left, vocabulary), right: id(right, vocabulary), merged: id(left + right, vocabulary), rank: Int32(rank))
+        }
+    }
+
+    init(pairs: [(String, String)], vocabulary: ExactMap<Int32>, vocabularySize: Int) {
+        firstExtraID = Int32(vocabularySize)
+        for (rank, pair) in pairs.enumerated() {
+            add(left: id(pair.0, vocabulary), right: id(pair.1, vocabulary), merged: id(pair.0 + pair.1, vocabulary), rank: Int32(rank))
+        }
+    }
+
+    /// "A B" split at the first space after the first scalar. Works on scalars: a space followed by a combining
+    /// mark is one Swift Character, which must not hide the separator.
+    static func split(_ line: String) -> (String, String)? {
+        let scalars = line.unicodeScalars
+        guard let first = scalars.first else { return nil }
+        let rest = scalars[scalars.index(after: scalars.startIndex)...]
+        guard let space = rest.firstIndex(of: " ") else { return nil }
+        _ = first
+        return (String(scalars[..<space]), String(scalars[scalars.index(after: space)...]))
+    }
+
+    private mutating func id(_ text: String, _ vocabulary: ExactMap<Int32>) -> Int32 {
+        if let v = vocabulary[text] { return v }
+        if let v = extraIDs[text] { return v }
+        let v = firstExtraID + Int32(extraTexts.count)
+        extraIDs[text] = v
+        extraTexts.append(text)
+        return v
+    }
+
+    /// The text of an id past the vocabulary.
+    func extraText(_ id: Int32) -> String? {
+        let i = Int(id - firstExtraID)
+        return extraTexts.indices.contains(i) ? extraTexts[i] : nil
+    }
 
     var count: Int { table.count }
 

@@ -3,7 +3,7 @@ import HeapModule
 /// SentencePiece-style BPE as llama.cpp's SPM tokenizer runs it: adjacent symbols whose concatenation is a
 /// vocabulary token merge, highest score first, ties to the leftmost pair.
 struct SentencePieceMerger: Sendable {
-    let vocabulary: [String: Int32]
+    let vocabulary: ExactMap<Int32>
     let scores: [Float]
 
     private struct Candidate: Comparable {

@@ -80,14 +80,33 @@ extension Tokenizer {
                     encodeWord(ByteLevel.encode(bytes), into: &out)
                 }
             }
-        case .sentencePiece, .metaspaceBPE:
+        case .sentencePiece:
             var text = atStart && addSpacePrefix ? " " + raw : String(raw)
             text = String(text.map { $0 == " " ? "\u{2581}" : $0 })
-            if algorithm == .sentencePiece {
-                for symbol in SentencePieceMerger(vocabulary: vocabulary, scores: scores).segment(text) { emit(symbol, into: &out) }
-            } else {
-                encodeWord(text, into: &out)
+            for symbol in SentencePieceMerger(vocabulary: vocabulary, scores: scores).segment(text) { emit(symbol, into: &out) }
+        case .metaspaceBPE:
+            var text = atStart && addSpacePrefix ? " " + raw : String(raw)
+            text = String(text.map { $0 == " " ? "\u{2581}" : $0 })
+            if splitters.isEmpty { encodeWord(text, into: &out); return }
+            let scalars = text.unicodeScalars.map(\.value)
+            scalars.withUnsafeBufferPointer { buffer in
+                var pieces: [Range<Int>] = [0..<buffer.count]
+                for splitter in splitters {
+                    var nextPieces: [Range<Int>] = []
+                    for piece in pieces { splitter.split(buffer, lower: piece.lowerBound, upper: piece.upperBound, into: &nextPieces) }
+                    pieces = nextPieces
+                }
+                for piece in pieces {
+                    var view = String.UnicodeScalarView()
+                    for v in buffer[piece] { view.append(Unicode.Scalar(v)!) }
+                    let word = String(view)
+                    // A run of newlines that is itself a token stays whole (llama.cpp's Gemma 4 rule).
+                    if word.unicodeScalars.allSatisfy({ $0 == "\n" }), let id = vocabulary[word] { out.append(id); continue }
+                    encodeWord(word, into: &out)
+                }
             }
+        case let .wordPiece(lowercase, stripAccents):
+            encodeWordPiece(raw, lowercase: lowercase, stripAccents: stripAccents, into: &out)
         }
     }
 
@@ -99,10 +118,12 @@ extension Tokenizer {
             result = [id]
         } else {
             let scalars = Array(word.unicodeScalars)
-            var ids = scalars.map { vocabulary[String($0)] ?? -1 }
+            var ids = scalars.map { vocabulary[String($0)] ?? merges.extraIDs[String($0)] ?? -1 }
             let kept = merges.apply(&ids)
             for index in kept {
-                if ids[index] >= 0 { result.append(ids[index]) } else { emitFallback(String(scalars[index]), into: &result) }
+                let id = ids[index]
+                if id >= 0 && Int(id) < tokens.count { result.append(id) }
+                else { emitFallback(merges.extraText(id) ?? String(scalars[index]), into: &result) }
             }
         }
         wordCache.set(word, result)
@@ -126,10 +147,8 @@ extension Tokenizer {
 
     /// A symbol missing from the vocabulary: one token per byte (`<0xXX>` or the byte-level character), else UNK.
     private func emitFallback(_ symbol: String, into out: inout [Int32]) {
-        if algorithm == .byteLevelBPE {
-            if let unk = unknownID { out.append(unk) }
-            return
-        }
+        // Byte-level vocabularies hold every byte, so a missing symbol cannot be split further: llama.cpp drops it.
+        if algorithm == .byteLevelBPE { return }
         for byte in symbol.utf8 {
             let hex = "<0x" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2) + ">"
             if let id = vocabulary[hex] { out.append(id) }

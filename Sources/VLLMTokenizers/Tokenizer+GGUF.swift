@@ -40,13 +40,25 @@ extension Tokenizer {
             addSpacePrefix = true
             if bos == nil, meta["tokenizer.ggml.bos_token_id"] == nil { bos = 1 }
             if eos == nil, meta["tokenizer.ggml.eos_token_id"] == nil { eos = 2 }
+        case "gemma4":
+            algorithm = .metaspaceBPE
+            patterns = ["[^\n]+|[\n]+"]
+            addBOS = true
+            guard let list = meta["tokenizer.ggml.merges"]?.strings else { throw TokenizerError.missingField("tokenizer.ggml.merges") }
+            merges = try Self.parseMerges(list, tokens: tokens)
+        case "bert":
+            let lowercase = meta["tokenizer.ggml.normalizer.lowercase"]?.bool ?? true
+            algorithm = .wordPiece(lowercase: lowercase, stripAccents: meta["tokenizer.ggml.normalizer.strip_accents"]?.bool ?? lowercase)
+            addBOS = true
+            if bos == nil { bos = id("cls_token_id") }
+            if eos == nil { eos = id("seperator_token_id") }
         default:
-            throw TokenizerError.unsupported("tokenizer model '\(model)' (supported: gpt2 byte-level BPE, llama SentencePiece)")
+            throw TokenizerError.unsupported("tokenizer model '\(model)' (supported: gpt2 byte-level BPE, llama SentencePiece, gemma4 BPE, bert WordPiece)")
         }
         addBOS = meta["tokenizer.ggml.add_bos_token"]?.bool ?? addBOS
-        let addEOS = meta["tokenizer.ggml.add_eos_token"]?.bool ?? false
+        let addEOS = meta["tokenizer.ggml.add_eos_token"]?.bool ?? (model == "bert")
         addSpacePrefix = meta["tokenizer.ggml.add_space_prefix"]?.bool ?? addSpacePrefix
-        if algorithm == .byteLevelBPE { addSpacePrefix = false }
+        if model != "llama" { addSpacePrefix = false }
         var specials: [SpecialToken] = []
         var endOfGeneration = Set<Int32>()
         for (i, kind) in tokenKinds.enumerated() where kind == .control || kind == .userDefined || kind == .unknown {
@@ -64,16 +76,9 @@ extension Tokenizer {
 
     /// Parses "A B" merge lines (split at the first space after index 0) into a rank table over token ids.
     static func parseMerges(_ lines: [String], tokens: [String]) throws -> BPEMerges {
-        var ids: [String: Int32] = [:]
+        var ids = ExactMap<Int32>()
         ids.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
-        var merges = BPEMerges()
-        for (rank, line) in lines.enumerated() {
-            guard let space = line.dropFirst().firstIndex(of: " ") else { continue }
-            let left = String(line[..<space]), right = String(line[line.index(after: space)...])
-            guard let l = ids[left], let r = ids[right], let m = ids[left + right] else { continue }
-            merges.add(left: l, right: r, merged: m, rank: Int32(rank))
-        }
-        return merges
+        return BPEMerges(lines: lines, vocabulary: ids, vocabularySize: tokens.count)
     }
 }

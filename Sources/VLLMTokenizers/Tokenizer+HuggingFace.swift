@@ -71,16 +71,14 @@ extension Tokenizer {
 
         var merges = BPEMerges()
         if let list = model["merges"] as? [Any] {
-            var ids: [String: Int32] = [:]
+            var ids = ExactMap<Int32>()
             for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
-            for (rank, entry) in list.enumerated() {
-                let pair: [String]
-                if let line = entry as? String, let space = line.dropFirst().firstIndex(of: " ") {
-                    pair = [String(line[..<space]), String(line[line.index(after: space)...])]
-                } else if let array = entry as? [String], array.count == 2 { pair = array } else { continue }
-                guard let l = ids[pair[0]], let r = ids[pair[1]], let m = ids[pair[0] + pair[1]] else { continue }
-                merges.add(left: l, right: r, merged: m, rank: Int32(rank))
+            let pairs: [(String, String)] = list.compactMap { entry in
+                if let line = entry as? String { return BPEMerges.split(line) }
+                if let array = entry as? [String], array.count == 2 { return (array[0], array[1]) }
+                return nil
             }
+            merges = BPEMerges(pairs: pairs, vocabulary: ids, vocabularySize: tokens.count)
         }
 
         func tokenID(_ value: Any?) -> Int32? {

@@ -8,13 +8,15 @@ public enum TokenKind: Int32, Sendable {
 /// A text ↔ token-id converter: byte-level BPE (GPT-2 family), SentencePiece BPE (Llama 2 family) or BPE with
 /// byte fallback, loaded from GGUF metadata or a Hugging Face `tokenizer.json`.
 public struct Tokenizer: Sendable {
-    enum Algorithm: Sendable {
+    enum Algorithm: Sendable, Equatable {
         /// Byte-level BPE: text is split by the pre-tokenizer, bytes map to printable characters, merges by rank.
         case byteLevelBPE
         /// llama.cpp SPM: spaces become U+2581, merges by score, `<0xXX>` byte fallback.
         case sentencePiece
-        /// Hugging Face BPE over U+2581-escaped text with `<0xXX>` byte fallback (Llama 2 / Mistral tokenizer.json).
+        /// BPE over U+2581-escaped text with `<0xXX>` byte fallback (Llama 2 / Mistral tokenizer.json, Gemma 4 GGUF).
         case metaspaceBPE
+        /// WordPiece (BERT): greedy longest match per word, word starts marked with U+2581 as llama.cpp stores them.
+        case wordPiece(lowercase: Bool, stripAccents: Bool)
     }
 
     struct SpecialToken: Sendable {
@@ -29,7 +31,7 @@ public struct Tokenizer: Sendable {
     let tokens: [String]
     let tokenBytes: [[UInt8]]
     let kinds: [TokenKind]
-    let vocabulary: [String: Int32]
+    let vocabulary: ExactMap<Int32>
     let merges: BPEMerges
     let scores: [Float]
     let splitters: [SplitRegex]
@@ -39,6 +41,8 @@ public struct Tokenizer: Sendable {
     let specials: [SpecialToken]
     let unknownID: Int32?
     let wordCache = WordCache()
+    /// The longest token in bytes (bounds WordPiece's greedy match).
+    let maxTokenBytes: Int
 
     /// The beginning / end-of-sequence token ids, if the model has them.
     public let bosTokenID: Int32?
@@ -72,7 +76,7 @@ public struct Tokenizer: Sendable {
         self.algorithm = algorithm
         self.tokens = tokens
         self.kinds = kinds
-        var vocabulary: [String: Int32] = [:]
+        var vocabulary = ExactMap<Int32>()
         vocabulary.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where vocabulary[t] == nil { vocabulary[t] = Int32(i) }
         self.vocabulary = vocabulary
@@ -90,6 +94,7 @@ public struct Tokenizer: Sendable {
         endOfGenerationIDs = endOfGeneration
         self.chatTemplate = chatTemplate
         tokenBytes = zip(tokens, kinds).map { Self.bytes(of: $0.0, kind: $0.1, algorithm: algorithm) }
+        maxTokenBytes = tokens.map(\.utf8.count).max() ?? 1
     }
 
     /// The bytes a token contributes to decoded text.
@@ -99,7 +104,7 @@ public struct Tokenizer: Sendable {
             return Array(text.utf8)
         case (.byteLevelBPE, _):
             return ByteLevel.decode(text)
-        case (_, .byte), (.sentencePiece, _), (.metaspaceBPE, _):
+        case (_, .byte), (.sentencePiece, _), (.metaspaceBPE, _), (.wordPiece, _):
             if text.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">"),
                let value = UInt8(text.dropFirst(3).prefix(2), radix: 16) {
                 return [value]
@@ -111,13 +116,13 @@ public struct Tokenizer: Sendable {
 
 /// A per-tokenizer cache of pre-tokenized words → token ids (shared by copies of the tokenizer).
 final class WordCache: Sendable {
-    private let storage = Mutex<[String: [Int32]]>([:])
+    private let storage = Mutex<ExactMap<[Int32]>>(ExactMap())
 
     func get(_ word: String) -> [Int32]? { storage.withLock { $0[word] } }
 
     func set(_ word: String, _ ids: [Int32]) {
         storage.withLock { cache in
-            if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
+            if cache.count > 100_000 { cache.removeAll() }
             cache[word] = ids
         }
     }

@@ -6,7 +6,7 @@ import VLLMTokenizers
 /// llama.cpp ships tokenizer-only GGUFs of real vocabularies with inputs (`.inp`) and the token ids its own
 /// tokenizer produces (`.out`, add_special = false, parse_special = false). We must produce the same ids.
 struct LlamaCppVocabTests {
-    static let supported = ["command-r", "deepseek-coder", "deepseek-llm", "falcon", "gpt-2", "llama-bpe", "llama-spm", "mpt",
+    static let supported = ["bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2", "llama-bpe", "llama-spm", "mpt",
                             "phi-3", "qwen2", "qwen35", "refact", "starcoder"]
 
     static func cases(_ name: String) throws -> [(String, [Int32])] {
@@ -46,9 +46,9 @@ struct LlamaCppVocabTests {
     }
 
     @Test func unsupportedModelsSayWhichAreSupported() throws {
-        let gguf = try GGUFFile(path: ReferencePaths.vocabDirectory + "/ggml-vocab-bert-bge.gguf")
+        let gguf = try GGUFFile(path: ReferencePaths.vocabDirectory + "/ggml-vocab-nomic-bert-moe.gguf")
         #expect { try Tokenizer(gguf: gguf) } throws: { error in
-            "\(error)".contains("bert") && "\(error)".contains("supported")
+            "\(error)".contains("t5") && "\(error)".contains("supported")
         }
     }
 }
