@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/fetch-model.sh >/dev/null
 ./tools/fetch-llama-cpp-source.sh >/dev/null
+./tools/fetch-tokenizer-references.sh >/dev/null
 exec swift test -c release "$@"

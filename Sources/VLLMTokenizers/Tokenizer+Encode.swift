@@ -1,3 +1,5 @@
+import Foundation
+
 extension Tokenizer {
     /// Token ids for `text`.
     /// - Parameters:
@@ -59,8 +61,18 @@ extension Tokenizer {
         Substring(String(decoding: bytes[a..<b], as: UTF8.self))
     }
 
-    private func encodeRaw(_ raw: Substring, atStart: Bool, into out: inout [Int32]) {
-        if raw.isEmpty { return }
+    private func encodeRaw(_ original: Substring, atStart: Bool, into out: inout [Int32]) {
+        if original.isEmpty { return }
+        var raw = original
+        if let form = unicodeForm {
+            let text = String(original)
+            switch form {
+            case .nfc: raw = Substring(text.precomposedStringWithCanonicalMapping)
+            case .nfkc: raw = Substring(text.precomposedStringWithCompatibilityMapping)
+            case .nfd: raw = Substring(text.decomposedStringWithCanonicalMapping)
+            case .nfkd: raw = Substring(text.decomposedStringWithCompatibilityMapping)
+            }
+        }
         switch algorithm {
         case .byteLevelBPE:
             var scalars = raw.unicodeScalars.map(\.value)
@@ -107,6 +119,10 @@ extension Tokenizer {
             }
         case let .wordPiece(lowercase, stripAccents):
             encodeWordPiece(raw, lowercase: lowercase, stripAccents: stripAccents, into: &out)
+        case let .huggingFaceWordPiece(lowercase, stripAccents, maxCharacters):
+            for word in Self.bertWords(raw, lowercase: lowercase, stripAccents: stripAccents, nonspacingOnly: true) {
+                encodeHuggingFaceWordPiece(word, maxCharacters: maxCharacters, into: &out)
+            }
         }
     }
 

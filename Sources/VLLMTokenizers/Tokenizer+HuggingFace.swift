@@ -10,7 +10,9 @@ extension Tokenizer {
         let generation = try Self.readJSON(url.appendingPathComponent("generation_config.json"), required: false)
         guard let model = root["model"] as? [String: Any] else { throw TokenizerError.missingField("model in tokenizer.json") }
         let type = model["type"] as? String ?? "BPE"
-        guard type == "BPE" else { throw TokenizerError.unsupported("tokenizer.json model type '\(type)' (supported: BPE)") }
+        guard type == "BPE" || type == "WordPiece" else {
+            throw TokenizerError.unsupported("tokenizer.json model type '\(type)' (supported: BPE, WordPiece)")
+        }
         guard let vocab = model["vocab"] as? [String: Any] else { throw TokenizerError.missingField("model.vocab") }
 
         var added: [[String: Any]] = root["added_tokens"] as? [[String: Any]] ?? []
@@ -34,7 +36,9 @@ extension Tokenizer {
 
         // Pre-tokenizer and normalizer shape decide the algorithm.
         var patterns: [String] = []
-        var byteLevel = false, metaspace = false, prefixSpace = false
+        var byteLevel = false, metaspace = false, prefixSpace = false, bert = false
+        var unicodeForm: UnicodeForm? = nil
+        var lowercase = false, stripAccents: Bool? = nil
         func visitPre(_ node: [String: Any]?) throws {
             guard let node else { return }
             switch node["type"] as? String {
@@ -48,6 +52,7 @@ extension Tokenizer {
                 if let regex = pattern?["Regex"] as? String { patterns.append(regex) }
                 else if let literal = pattern?["String"] as? String { patterns.append(NSRegularExpression.escapedPattern(for: literal)) }
             case "Digits": patterns.append(node["individual_digits"] as? Bool ?? false ? #"\p{N}"# : #"\p{N}+"#)
+            case "BertPreTokenizer", "Whitespace", "WhitespaceSplit": bert = true
             case "Metaspace":
                 metaspace = true
                 let scheme = node["prepend_scheme"] as? String ?? ((node["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
@@ -61,13 +66,32 @@ extension Tokenizer {
             switch node["type"] as? String {
             case "Sequence": for child in node["normalizers"] as? [[String: Any]] ?? [] { visitNormalizer(child) }
             case "Prepend": if node["prepend"] as? String == "\u{2581}" { prefixSpace = true; metaspace = true }
+            case "NFC": unicodeForm = .nfc
+            case "NFKC": unicodeForm = .nfkc
+            case "NFD": unicodeForm = .nfd
+            case "NFKD": unicodeForm = .nfkd
+            case "Lowercase": lowercase = true
+            case "StripAccents": stripAccents = true
+            case "BertNormalizer":
+                lowercase = node["lowercase"] as? Bool ?? true
+                stripAccents = node["strip_accents"] as? Bool
             case "Replace":
                 if (node["pattern"] as? [String: Any])?["String"] as? String == " ", node["content"] as? String == "\u{2581}" { metaspace = true }
             default: break
             }
         }
         visitNormalizer(root["normalizer"] as? [String: Any])
-        guard byteLevel || metaspace else { throw TokenizerError.unsupported("tokenizer.json without a ByteLevel or Metaspace pre-tokenizer") }
+        let algorithm: Algorithm
+        if type == "WordPiece" {
+            algorithm = .huggingFaceWordPiece(lowercase: lowercase, stripAccents: stripAccents ?? lowercase,
+                                              maxCharacters: model["max_input_chars_per_word"] as? Int ?? 100)
+        } else if byteLevel {
+            algorithm = .byteLevelBPE
+        } else if metaspace {
+            algorithm = .metaspaceBPE
+        } else {
+            throw TokenizerError.unsupported("BPE tokenizer.json without a ByteLevel or Metaspace pre-tokenizer\(bert ? " (BertPreTokenizer needs WordPiece)" : "")")
+        }
 
         var merges = BPEMerges()
         if let list = model["merges"] as? [Any] {
@@ -85,7 +109,11 @@ extension Tokenizer {
             let text = (value as? String) ?? ((value as? [String: Any])?["content"] as? String)
             return text.flatMap { t in tokens.firstIndex(of: t).map(Int32.init) }
         }
-        let bos = tokenID(config["bos_token"]), eos = tokenID(config["eos_token"])
+        var bos = tokenID(config["bos_token"]), eos = tokenID(config["eos_token"])
+        if type == "WordPiece" {
+            bos = bos ?? tokenID(config["cls_token"] ?? "[CLS]")
+            eos = eos ?? tokenID(config["sep_token"] ?? "[SEP]")
+        }
         var addBOS = config["add_bos_token"] as? Bool ?? false, addEOS = config["add_eos_token"] as? Bool ?? false
         if config["add_bos_token"] == nil, let post = root["post_processor"] as? [String: Any] {
             (addBOS, addEOS) = Self.postProcessorAdds(post, bos: bos.map { tokens[Int($0)] }, eos: eos.map { tokens[Int($0)] })
@@ -103,11 +131,12 @@ extension Tokenizer {
         }
         if let file = try? String(contentsOf: url.appendingPathComponent("chat_template.jinja"), encoding: .utf8) { template = file }
 
-        try self.init(algorithm: byteLevel ? .byteLevelBPE : .metaspaceBPE, tokens: tokens, kinds: kinds, merges: merges,
+        try self.init(algorithm: algorithm, tokens: tokens, kinds: kinds, merges: merges,
                       scores: [], patterns: patterns, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
                       addSpacePrefix: prefixSpace, specials: specials, unknownID: tokenID(model["unk_token"]),
                       bosTokenID: bos, eosTokenID: eos, addBOS: addBOS, addEOS: addEOS, endOfGeneration: endOfGeneration,
                       chatTemplate: template)
+        self.unicodeForm = unicodeForm
     }
 
     /// Whether a post-processor's single-sequence template adds the BOS / EOS token.

@@ -17,7 +17,12 @@ public struct Tokenizer: Sendable {
         case metaspaceBPE
         /// WordPiece (BERT): greedy longest match per word, word starts marked with U+2581 as llama.cpp stores them.
         case wordPiece(lowercase: Bool, stripAccents: Bool)
+        /// Hugging Face WordPiece (BERT tokenizer.json): continuation pieces carry "##"; long words become UNK.
+        case huggingFaceWordPiece(lowercase: Bool, stripAccents: Bool, maxCharacters: Int)
     }
+
+    /// A Hugging Face unicode normalizer applied to text before pre-tokenization (special tokens are exempt).
+    enum UnicodeForm: Sendable, Equatable { case nfc, nfkc, nfd, nfkd }
 
     struct SpecialToken: Sendable {
         var text: String
@@ -43,6 +48,8 @@ public struct Tokenizer: Sendable {
     let wordCache = WordCache()
     /// The longest token in bytes (bounds WordPiece's greedy match).
     let maxTokenBytes: Int
+    /// Normalization of raw text (Hugging Face `normalizer`), if any.
+    var unicodeForm: UnicodeForm? = nil
 
     /// The beginning / end-of-sequence token ids, if the model has them.
     public let bosTokenID: Int32?
@@ -104,6 +111,8 @@ public struct Tokenizer: Sendable {
             return Array(text.utf8)
         case (.byteLevelBPE, _):
             return ByteLevel.decode(text)
+        case (.huggingFaceWordPiece, _):
+            return Array((text.hasPrefix("##") ? String(text.dropFirst(2)) : " " + text).utf8)
         case (_, .byte), (.sentencePiece, _), (.metaspaceBPE, _), (.wordPiece, _):
             if text.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">"),
                let value = UInt8(text.dropFirst(3).prefix(2), radix: 16) {

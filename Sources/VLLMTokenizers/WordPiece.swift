@@ -5,28 +5,7 @@ extension Tokenizer {
     /// around punctuation, ASCII symbols and CJK ideographs, then greedily match the longest token of "▁" + word
     /// (continuations are stored without "##"). A word with an unmatched remainder becomes UNK.
     func encodeWordPiece(_ raw: Substring, lowercase: Bool, stripAccents: Bool, into out: inout [Int32]) {
-        var text = String(raw)
-        if stripAccents { text = text.decomposedStringWithCanonicalMapping }
-        var words: [String] = [""]
-        for scalar in text.unicodeScalars {
-            let v = scalar.value
-            if UnicodeCategories.isWhitespace(v) {
-                if !words[words.count - 1].isEmpty { words.append("") }
-                continue
-            }
-            let category = UnicodeCategories.code(of: scalar.properties.generalCategory)
-            if v == 0 || v == 0xFFFD || category.first == "C" { continue }
-            if stripAccents && category.first == "M" { continue }
-            let piece = lowercase ? String(scalar).lowercased() : String(scalar)
-            if category.first == "P" || (v < 0x7F && category.first == "S") || Self.isCJK(v) {
-                if !words[words.count - 1].isEmpty { words.append("") }
-                words[words.count - 1] = piece
-                words.append("")
-            } else {
-                words[words.count - 1] += piece
-            }
-        }
-        for word in words where !word.isEmpty {
+        for word in Self.bertWords(raw, lowercase: lowercase, stripAccents: stripAccents) {
             let bytes = Array(("\u{2581}" + word).utf8)
             let start = out.count
             var i = 0
@@ -48,6 +27,57 @@ extension Tokenizer {
             if failed { out.removeSubrange(start...) }
             if out.count == start, let unk = unknownID { out.append(unk) }
         }
+    }
+
+    /// Hugging Face WordPiece on one pre-tokenized word: longest prefix first, then "##" continuations.
+    func encodeHuggingFaceWordPiece(_ word: String, maxCharacters: Int, into out: inout [Int32]) {
+        let chars = Array(word.unicodeScalars)
+        if chars.count > maxCharacters { if let unk = unknownID { out.append(unk) }; return }
+        var pieces: [Int32] = []
+        var start = 0
+        while start < chars.count {
+            var end = chars.count
+            var found: Int32? = nil
+            while start < end {
+                var piece = String(String.UnicodeScalarView(chars[start..<end]))
+                if start > 0 { piece = "##" + piece }
+                if let id = vocabulary[piece] { found = id; break }
+                end -= 1
+            }
+            guard let id = found else { if let unk = unknownID { out.append(unk) }; return }
+            pieces.append(id)
+            start = end
+        }
+        out.append(contentsOf: pieces)
+    }
+
+    /// BERT's basic tokenization (shared by llama.cpp's WPM and Hugging Face's BertNormalizer + BertPreTokenizer):
+    /// drop control characters, optionally strip accents (NFD, drop marks) and lowercase, split on whitespace and
+    /// around punctuation, ASCII symbols and CJK ideographs.
+    static func bertWords(_ raw: Substring, lowercase: Bool, stripAccents: Bool, nonspacingOnly: Bool = false) -> [String] {
+        var text = String(raw)
+        if stripAccents { text = text.decomposedStringWithCanonicalMapping }
+        var words: [String] = [""]
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if UnicodeCategories.isWhitespace(v) {
+                if !words[words.count - 1].isEmpty { words.append("") }
+                continue
+            }
+            let category = UnicodeCategories.code(of: scalar.properties.generalCategory)
+            if v == 0 || v == 0xFFFD || category.first == "C" { continue }
+            // llama.cpp drops every mark (\p{M}); Hugging Face's BertNormalizer only nonspacing marks (Mn).
+            if stripAccents && (nonspacingOnly ? category == "Mn" : category.first == "M") { continue }
+            let piece = lowercase ? String(scalar).lowercased() : String(scalar)
+            if category.first == "P" || (v < 0x7F && category.first == "S") || Self.isCJK(v) {
+                if !words[words.count - 1].isEmpty { words.append("") }
+                words[words.count - 1] = piece
+                words.append("")
+            } else {
+                words[words.count - 1] += piece
+            }
+        }
+        return words.filter { !$0.isEmpty }
     }
 
     static func isCJK(_ v: UInt32) -> Bool {

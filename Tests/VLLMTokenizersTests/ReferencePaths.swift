@@ -6,4 +6,5 @@ enum ReferencePaths {
     static var llamaCpp: String { cache + "/llama_cpp_python-0.3.36/vendor/llama.cpp" }
     static var vocabDirectory: String { llamaCpp + "/models" }
     static var defaultModel: String { cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf" }
+    static var huggingFaceTokenizers: String { cache + "/hf-tokenizers" }
 }
