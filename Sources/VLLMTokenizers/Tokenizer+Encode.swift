@@ -38,6 +38,7 @@ extension Tokenizer {
             for special in candidates {
                 let bytes = special.text.utf8
                 if bytes.count <= utf8.count - i, utf8[i] == bytes.first, utf8[i..<(i + bytes.count)].elementsEqual(bytes) {
+                    if special.singleWord && (Self.isWordByte(utf8, before: i) || Self.isWordByte(utf8, at: i + bytes.count)) { continue }
                     matched = special
                     break
                 }
@@ -57,6 +58,25 @@ extension Tokenizer {
 
     private static func isSpace(_ b: UInt8) -> Bool { b == 32 || (b >= 9 && b <= 13) }
 
+    /// Whether the character ending just before `index` / starting at `index` is a word character.
+    private static func isWordByte(_ bytes: [UInt8], before index: Int) -> Bool {
+        var start = index - 1
+        while start > 0, bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        return start >= 0 && isWordCharacter(bytes, start, index)
+    }
+
+    private static func isWordByte(_ bytes: [UInt8], at index: Int) -> Bool {
+        guard index < bytes.count else { return false }
+        var end = index + 1
+        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return isWordCharacter(bytes, index, end)
+    }
+
+    private static func isWordCharacter(_ bytes: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        guard let c = String(decoding: bytes[a..<b], as: UTF8.self).first else { return false }
+        return c.isLetter || c.isNumber || c == "_"
+    }
+
     private static func substring(_ bytes: [UInt8], _ a: Int, _ b: Int) -> Substring {
         Substring(String(decoding: bytes[a..<b], as: UTF8.self))
     }
@@ -73,6 +93,7 @@ extension Tokenizer {
             case .nfkd: raw = Substring(text.decomposedStringWithCompatibilityMapping)
             }
         }
+        if lowercaseInput { raw = Substring(raw.lowercased()) }
         switch algorithm {
         case .byteLevelBPE:
             var scalars = raw.unicodeScalars.map(\.value)

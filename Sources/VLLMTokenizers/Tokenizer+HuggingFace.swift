@@ -28,7 +28,7 @@ extension Tokenizer {
             let special = token["special"] as? Bool ?? false
             kinds[i] = special ? .control : .userDefined
             specials.append(SpecialToken(text: text, id: Int32(i), kind: kinds[i], lstrip: token["lstrip"] as? Bool ?? false,
-                                         rstrip: token["rstrip"] as? Bool ?? false))
+                                         rstrip: token["rstrip"] as? Bool ?? false, singleWord: token["single_word"] as? Bool ?? false))
         }
         for (i, t) in tokens.enumerated() where kinds[i] == .normal && t.count == 6 && t.hasPrefix("<0x") && t.hasSuffix(">") {
             kinds[i] = .byte
@@ -137,6 +137,7 @@ extension Tokenizer {
                       bosTokenID: bos, eosTokenID: eos, addBOS: addBOS, addEOS: addEOS, endOfGeneration: endOfGeneration,
                       chatTemplate: template)
         self.unicodeForm = unicodeForm
+        if type == "BPE" { lowercaseInput = lowercase }
     }
 
     /// Whether a post-processor's single-sequence template adds the BOS / EOS token.

@@ -30,6 +30,8 @@ public struct Tokenizer: Sendable {
         var kind: TokenKind
         var lstrip = false
         var rstrip = false
+        /// Matches only as a whole word (not inside a longer run of word characters).
+        var singleWord = false
     }
 
     let algorithm: Algorithm
@@ -50,6 +52,8 @@ public struct Tokenizer: Sendable {
     let maxTokenBytes: Int
     /// Normalization of raw text (Hugging Face `normalizer`), if any.
     var unicodeForm: UnicodeForm? = nil
+    /// Lowercase raw text first (Hugging Face `Lowercase` normalizer on BPE models).
+    var lowercaseInput = false
 
     /// The beginning / end-of-sequence token ids, if the model has them.
     public let bosTokenID: Int32?
