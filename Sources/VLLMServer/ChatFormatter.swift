@@ -29,9 +29,10 @@ public struct ChatFormatter: Sendable {
         bosToken = tokenizer.bosToken ?? ""
         eosToken = tokenizer.eosToken ?? ""
         let text = source ?? ""
-        wantsContentParts = text.contains("content'] is not string") || text.contains("content is not string")
-            || text.contains("content'] is string") || text.contains("content is string")
-            || text.range(of: #"for \w+ in \w+(\['content'\]|\.content)"#, options: .regularExpression) != nil
+        let markers = ["content'] is not string", "content is not string", "content'] is string", "content is string",
+                       "in message['content']", "in message.content", "in msg['content']", "in msg.content",
+                       "in m['content']", "in m.content", "content'] is iterable", "content is iterable"]
+        wantsContentParts = markers.contains { text.contains($0) }
     }
 
     public func render(_ request: ChatRequest) throws -> String {
