@@ -9,20 +9,20 @@
 /// Keys are visited in tiles of this many positions (by absolute position, so tiling never depends on the batch).
 #define VK_ATTN_TILE 32
 
-static float vk_attn_dot_scalar(const float *q, const void *row, int kv_type, int64_t n) {
+static inline float vk_attn_dot_scalar(const float *q, const void *row, int kv_type, int64_t n) {
     float s = 0;
     if (kv_type == VK_F16) { const uint16_t *r = (const uint16_t *)row; for (int64_t i = 0; i < n; i++) s += q[i] * vk_f16_to_f32(r[i]); }
     else { const float *r = (const float *)row; for (int64_t i = 0; i < n; i++) s += q[i] * r[i]; }
     return s;
 }
 
-static void vk_attn_axpy_scalar(float *acc, float a, const void *row, int kv_type, int64_t n) {
+static inline void vk_attn_axpy_scalar(float *acc, float a, const void *row, int kv_type, int64_t n) {
     if (kv_type == VK_F16) { const uint16_t *r = (const uint16_t *)row; for (int64_t i = 0; i < n; i++) acc[i] += a * vk_f16_to_f32(r[i]); }
     else { const float *r = (const float *)row; for (int64_t i = 0; i < n; i++) acc[i] += a * r[i]; }
 }
 
 #if VK_X86
-static VK_AVX512_FN float vk_attn_dot_avx512(const float *q, const void *row, int kv_type, int64_t n) {
+static inline VK_AVX512_FN float vk_attn_dot_avx512(const float *q, const void *row, int kv_type, int64_t n) {
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -36,7 +36,7 @@ static VK_AVX512_FN float vk_attn_dot_avx512(const float *q, const void *row, in
     return s;
 }
 
-static VK_AVX512_FN void vk_attn_axpy_avx512(float *acc, float a, const void *row, int kv_type, int64_t n) {
+static inline VK_AVX512_FN void vk_attn_axpy_avx512(float *acc, float a, const void *row, int kv_type, int64_t n) {
     __m512 av = _mm512_set1_ps(a);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -48,7 +48,7 @@ static VK_AVX512_FN void vk_attn_axpy_avx512(float *acc, float a, const void *ro
                                                                  : (const void *)((const float *)row + i), kv_type, n - i);
 }
 
-static VK_AVX2_FN float vk_attn_dot_avx2(const float *q, const void *row, int kv_type, int64_t n) {
+static inline VK_AVX2_FN float vk_attn_dot_avx2(const float *q, const void *row, int kv_type, int64_t n) {
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -65,7 +65,7 @@ static VK_AVX2_FN float vk_attn_dot_avx2(const float *q, const void *row, int kv
     return s;
 }
 
-static VK_AVX2_FN void vk_attn_axpy_avx2(float *acc, float a, const void *row, int kv_type, int64_t n) {
+static inline VK_AVX2_FN void vk_attn_axpy_avx2(float *acc, float a, const void *row, int kv_type, int64_t n) {
     __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -78,66 +78,56 @@ static VK_AVX2_FN void vk_attn_axpy_avx2(float *acc, float a, const void *row, i
 }
 #endif
 
-float vk_attn_dot(int isa, const float *q, const void *row, int kv_type, int64_t n) {
-#if VK_X86
-    if (isa >= VK_ISA_AVX512) return vk_attn_dot_avx512(q, row, kv_type, n);
-    if (isa >= VK_ISA_AVX2) return vk_attn_dot_avx2(q, row, kv_type, n);
-#endif
-    return vk_attn_dot_scalar(q, row, kv_type, n);
-}
+#define VK_ATTN_FN
+#define VK_ATTN_NAME vk_attention_scalar
+#define VK_ATTN_DOT vk_attn_dot_scalar
+#define VK_ATTN_AXPY vk_attn_axpy_scalar
+#include "attention_body.h"
+#undef VK_ATTN_FN
+#undef VK_ATTN_NAME
+#undef VK_ATTN_DOT
+#undef VK_ATTN_AXPY
 
-void vk_attn_axpy(int isa, float *acc, float a, const void *row, int kv_type, int64_t n) {
 #if VK_X86
-    if (isa >= VK_ISA_AVX512) { vk_attn_axpy_avx512(acc, a, row, kv_type, n); return; }
-    if (isa >= VK_ISA_AVX2) { vk_attn_axpy_avx2(acc, a, row, kv_type, n); return; }
+#define VK_ATTN_FN VK_AVX2_FN
+#define VK_ATTN_NAME vk_attention_avx2
+#define VK_ATTN_DOT vk_attn_dot_avx2
+#define VK_ATTN_AXPY vk_attn_axpy_avx2
+#include "attention_body.h"
+#undef VK_ATTN_FN
+#undef VK_ATTN_NAME
+#undef VK_ATTN_DOT
+#undef VK_ATTN_AXPY
+
+#define VK_ATTN_FN VK_AVX512_FN
+#define VK_ATTN_NAME vk_attention_avx512
+#define VK_ATTN_DOT vk_attn_dot_avx512
+#define VK_ATTN_AXPY vk_attn_axpy_avx512
+#include "attention_body.h"
+#undef VK_ATTN_FN
+#undef VK_ATTN_NAME
+#undef VK_ATTN_DOT
+#undef VK_ATTN_AXPY
 #endif
-    vk_attn_axpy_scalar(acc, a, row, kv_type, n);
-}
 
 static void vk_attention(int isa, const float *q, int64_t q_stride, float *out, int64_t out_stride,
                          int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                          const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                          int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1) {
-    const int64_t group = n_head / n_kv_head, es = kv_type == VK_F16 ? 2 : 4;
-    const int64_t row_bytes = head_dim * es, slot_bytes = n_kv_head * row_bytes;
-    const uint8_t *kc = (const uint8_t *)k_cache, *vc = (const uint8_t *)v_cache;
-    float scores[VK_ATTN_TILE];
-    for (int64_t i = 0; i < nq; i++) {
-        const int64_t n = (int64_t)q_pos[i] + 1;
-        for (int64_t h = kvh0 * group; h < kvh1 * group; h++) {
-            const int64_t kvh = h / group;
-            const float *qh = q + i * q_stride + h * head_dim;
-            float *o = out + i * out_stride + h * head_dim;
-            for (int64_t d = 0; d < head_dim; d++) o[d] = 0;
-            float m = -INFINITY, l = 0;
-            for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_TILE) {
-                const int64_t pe = p0 + VK_ATTN_TILE < n ? p0 + VK_ATTN_TILE : n;
-                float mt = -INFINITY;
-                for (int64_t p = p0; p < pe; p++) {
-                    int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-                    float s = scale * vk_attn_dot(isa, qh, kc + slot * slot_bytes + kvh * row_bytes, kv_type, head_dim);
-                    scores[p - p0] = s;
-                    if (s > mt) mt = s;
-                }
-                if (mt > m) {
-                    if (m != -INFINITY) {
-                        float c = expf(m - mt);
-                        l *= c;
-                        for (int64_t d = 0; d < head_dim; d++) o[d] *= c;
-                    }
-                    m = mt;
-                }
-                for (int64_t p = p0; p < pe; p++) {
-                    int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-                    float e = expf(scores[p - p0] - m);
-                    l += e;
-                    vk_attn_axpy(isa, o, e, vc + slot * slot_bytes + kvh * row_bytes, kv_type, head_dim);
-                }
-            }
-            const float inv = 1.0f / l;
-            for (int64_t d = 0; d < head_dim; d++) o[d] *= inv;
-        }
+#if VK_X86
+    if (isa >= VK_ISA_AVX512) {
+        vk_attention_avx512(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
+                            n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
+        return;
     }
+    if (isa >= VK_ISA_AVX2) {
+        vk_attention_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
+                          n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
+        return;
+    }
+#endif
+    vk_attention_scalar(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
+                        n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
 }
 
 void vk_paged_attention(const float *q, int64_t q_stride, float *out, int64_t out_stride,

@@ -34,8 +34,4 @@ int vk_matmul_avx2(int wtype, const void *w, int64_t w_row_bytes, int64_t k, con
 int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
                      int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
-/// Vector helpers for attention, per ISA: dot of f32 q with a cache row, and acc += a * row.
-float vk_attn_dot(int isa, const float *q, const void *row, int kv_type, int64_t n);
-void vk_attn_axpy(int isa, float *acc, float a, const void *row, int kv_type, int64_t n);
-
 #endif

@@ -3,6 +3,7 @@
 
 #if VK_X86
 #include <immintrin.h>
+#include <stdlib.h>
 
 #define VK_FN VK_AVX2_FN
 #define VK_NAME(x) x##_avx2

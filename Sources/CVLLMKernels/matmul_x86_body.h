@@ -54,6 +54,15 @@ static inline __attribute__((always_inline)) VK_FN void VK_NAME(matmul_q32)(int 
                                       float *out, int64_t ldo, int64_t r0, int64_t r1) {
     const int has_min = wtype == VK_Q4_1 || wtype == VK_Q5_1;
     const int64_t nb = k / 32, wb = vk_type_block_bytes(wtype), xb = has_min ? 36 : 34, xq = has_min ? 4 : 2;
+    // Activation scales (d, and s for Q8_1) as f32, converted once for all rows of this call.
+    float stack_scales[2048];
+    float *scales = nt * nb * 2 <= 2048 ? stack_scales : (float *)malloc(sizeof(float) * (size_t)(nt * nb * 2));
+    for (int64_t t = 0; t < nt; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *xp = x + t * x_row_bytes + b * xb;
+            scales[(t * nb + b) * 2] = VK_NAME(h)(xp);
+            scales[(t * nb + b) * 2 + 1] = has_min ? VK_NAME(h)(xp + 2) : 0;
+        }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wr = w + r * w_row_bytes;
         int64_t t = 0;
@@ -66,10 +75,11 @@ static inline __attribute__((always_inline)) VK_FN void VK_NAME(matmul_q32)(int 
                 __m256i aq = has_min ? q : _mm256_sign_epi8(q, q);
                 for (int u = 0; u < 4; u++) {
                     const uint8_t *xp = x + (t + u) * x_row_bytes + b * xb;
+                    const float *sc = scales + ((t + u) * nb + b) * 2;
                     __m256i y = _mm256_loadu_si256((const __m256i *)(xp + xq));
                     __m256i s = VK_NAME(dot_us)(aq, has_min ? y : _mm256_sign_epi8(y, q));
-                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(d * VK_NAME(h)(xp)), _mm256_cvtepi32_ps(s), acc[u]);
-                    if (has_min) macc[u] += m * VK_NAME(h)(xp + 2);
+                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[0]), _mm256_cvtepi32_ps(s), acc[u]);
+                    if (has_min) macc[u] += m * sc[1];
                 }
             }
             for (int u = 0; u < 4; u++) out[(t + u) * ldo + r] = VK_NAME(hsum)(acc[u]) + macc[u];
@@ -82,14 +92,16 @@ static inline __attribute__((always_inline)) VK_FN void VK_NAME(matmul_q32)(int 
                 __m256i q = VK_NAME(unpack32)(wtype, wr + b * wb, &d, &m);
                 __m256i aq = has_min ? q : _mm256_sign_epi8(q, q);
                 const uint8_t *xp = x + t * x_row_bytes + b * xb;
+                const float *sc = scales + (t * nb + b) * 2;
                 __m256i y = _mm256_loadu_si256((const __m256i *)(xp + xq));
                 __m256i s = VK_NAME(dot_us)(aq, has_min ? y : _mm256_sign_epi8(y, q));
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d * VK_NAME(h)(xp)), _mm256_cvtepi32_ps(s), acc);
-                if (has_min) macc += m * VK_NAME(h)(xp + 2);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d * sc[0]), _mm256_cvtepi32_ps(s), acc);
+                if (has_min) macc += m * sc[1];
             }
             out[t * ldo + r] = VK_NAME(hsum)(acc) + macc;
         }
     }
+    if (scales != stack_scales) free(scales);
 }
 
 /// Eight weights of an F32 / F16 / BF16 row as f32.
