@@ -175,6 +175,32 @@ static inline int vk_nearest_int(float f) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
+#if VK_X86
+#include <immintrin.h>
+/// AVX-512 version of vk_quantize_q8_block: the same scalar d, id and round-to-nearest-even, so identical bytes.
+static VK_AVX512_FN void vk_quantize_q8_block_avx512(const float *x, uint8_t *out, int with_sum) {
+    const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    __m512 m = _mm512_max_ps(_mm512_and_ps(a, abs_mask), _mm512_and_ps(b, abs_mask));
+    const float amax = _mm512_reduce_max_ps(m);
+    const float d = amax / 127.f;
+    const float id = amax != 0 ? 127.f / amax : 0.f;
+    uint16_t hd = vk_f32_to_f16(d);
+    memcpy(out, &hd, 2);
+    const __m512 idv = _mm512_set1_ps(id);
+    __m512i qa = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(a, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m512i qb = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(b, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    int8_t *qs = (int8_t *)(out + (with_sum ? 4 : 2));
+    _mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(qa));
+    _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(qb));
+    if (with_sum) {
+        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+        uint16_t hs = vk_f32_to_f16(d * (float)sum);
+        memcpy(out + 2, &hs, 2);
+    }
+}
+#endif
+
 /// Q8_0 / Q8_1 block with the x86 numerics: id = 127/amax, ties to even; Q8_1 adds s = fp16(d * sum q).
 static void vk_quantize_q8_block(const float *x, uint8_t *out, int with_sum) {
     float amax = 0;
@@ -219,8 +245,18 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
     uint8_t *o = (uint8_t *)dst;
     switch (act_type) {
     case VK_F32: memcpy(o, x, (size_t)n * 4); return;
-    case VK_Q8_0: for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + 34 * i, 0); return;
-    case VK_Q8_1: for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + 36 * i, 1); return;
+    case VK_Q8_0: case VK_Q8_1: {
+        const int with_sum = act_type == VK_Q8_1;
+        const int64_t bb = with_sum ? 36 : 34;
+#if VK_X86
+        if (vk_get_isa() >= VK_ISA_AVX512) {
+            for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block_avx512(x + 32 * i, o + bb * i, with_sum);
+            return;
+        }
+#endif
+        for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + bb * i, with_sum);
+        return;
+    }
     case VK_Q8_K: for (int64_t i = 0; i < n / 256; i++) vk_quantize_q8k_block(x + 256 * i, o + 292 * i); return;
     }
 }

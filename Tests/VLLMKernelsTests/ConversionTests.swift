@@ -49,3 +49,24 @@ struct ConversionTests {
         #expect(half(2) == Float(127 - 64 + 2 + 2))
     }
 }
+
+/// The vectorized activation quantizers must write the same bytes as the scalar ones.
+struct QuantizerPathTests {
+    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K)])
+    func everyPathWritesTheSameBytes(_ type: Int32) {
+        var data = KernelTestData(seed: UInt64(type))
+        var x = data.activations(1024)
+        x[5] = 0; x[40] = -x[41]; x[64..<96] = ArraySlice(repeating: 0, count: 32)  // ties, and an all-zero block
+        let bytes = Int(vk_row_bytes(type, 1024))
+        vk_set_isa(Int32(VK_ISA_SCALAR))
+        var reference = [UInt8](repeating: 0, count: bytes)
+        vk_quantize_row(type, x, &reference, 1024)
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            var got = [UInt8](repeating: 0xAA, count: bytes)
+            vk_quantize_row(type, x, &got, 1024)
+            #expect(got == reference, "isa \(isa)")
+        }
+        vk_set_isa(-1)
+    }
+}
