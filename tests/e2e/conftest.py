@@ -1,0 +1,63 @@
+"""Starts the real `vllm serve` (release build) on the default model on free loopback ports for the e2e tests."""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.path.join(ROOT, ".build", "release", "vllm")
+MODEL = os.path.join(os.environ.get("SWIFT_VLLM_CACHE", os.path.expanduser("~/.cache/swift-vllm")),
+                     "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, *extra):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        started = time.monotonic()
+        self.process = subprocess.Popen([BINARY, "serve", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
+                                         "--served-model-name", "smollm2", *extra],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = started + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError("vllm serve did not become healthy")
+        self.startup_seconds = time.monotonic() - started
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+    assert s.process.returncode == 0, "SIGTERM must stop the server cleanly"
+
+
+@pytest.fixture(scope="session")
+def keyed_server():
+    s = Server("--api-key", "sk-test")
+    yield s
+    s.stop()
