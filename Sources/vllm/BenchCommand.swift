@@ -6,7 +6,7 @@ import VLLMEngine
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark the engine offline.",
-        subcommands: [BenchThroughput.self, BenchLatency.self])
+        subcommands: [BenchThroughput.self, BenchLatency.self, BenchServe.self])
 }
 
 /// Options both offline benchmarks share.
