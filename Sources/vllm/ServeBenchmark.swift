@@ -23,9 +23,13 @@ final class StreamingRequest: NSObject, URLSessionDataDelegate, @unchecked Senda
     private var last: Date?
     private var chunks = 0
     private var continuation: CheckedContinuation<StreamTiming, Never>?
+    private let onText: (@Sendable (String) -> Void)?
 
-    static func run(_ request: URLRequest) async -> StreamTiming {
-        let handler = StreamingRequest()
+    init(onText: (@Sendable (String) -> Void)? = nil) { self.onText = onText }
+
+    /// Sends `request` and waits for the end of its stream; `onText` sees each piece of text as it arrives.
+    static func run(_ request: URLRequest, onText: (@Sendable (String) -> Void)? = nil) async -> StreamTiming {
+        let handler = StreamingRequest(onText: onText)
         let session = URLSession(configuration: .ephemeral, delegate: handler, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         return await withCheckedContinuation { continuation in
@@ -58,6 +62,7 @@ final class StreamingRequest: NSObject, URLSessionDataDelegate, @unchecked Senda
         let choices = object["choices"] as? [[String: Any]] ?? []
         let text = choices.compactMap { ($0["text"] as? String) ?? (($0["delta"] as? [String: Any])?["content"] as? String) }.joined()
         guard !text.isEmpty else { return }
+        onText?(text)
         chunks += 1
         if let last { timing.itl.append(now.timeIntervalSince(last)) } else { timing.ttft = now.timeIntervalSince(start) }
         last = now
