@@ -30,10 +30,9 @@ struct BPEMerges: Sendable {
     /// mark is one Swift Character, which must not hide the separator.
     static func split(_ line: String) -> (String, String)? {
         let scalars = line.unicodeScalars
-        guard let first = scalars.first else { return nil }
+        guard !scalars.isEmpty else { return nil }
         let rest = scalars[scalars.index(after: scalars.startIndex)...]
         guard let space = rest.firstIndex(of: " ") else { return nil }
-        _ = first
         return (String(scalars[..<space]), String(scalars[scalars.index(after: space)...]))
     }
 

@@ -43,8 +43,8 @@ struct SmolLM2TokenizerTests {
         #expect(ids.count > pieces.filter { !$0.isEmpty }.count, "some byte tokens must have been held back")
     }
 
-    @Test func throughputIsMeasuredNotAsserted() {
-        // A smoke run of a larger text so regressions in the word cache or regex show up in timings.
+    @Test func longTextRoundTrips() {
+        // 110 KB through the word cache; speed is measured in BENCHMARKS.md, not asserted here.
         let text = String(repeating: "The quick brown fox jumps over the lazy dog, 1234 times! ", count: 2000)
         let ids = Self.tokenizer.encode(text)
         #expect(Self.tokenizer.decode(ids) == text)
