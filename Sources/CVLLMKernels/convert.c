@@ -64,6 +64,8 @@ int64_t vk_type_block_bytes(int type) {
 }
 
 int64_t vk_row_bytes(int type, int64_t n) {
+    // P8: int8 q[n], then f32 d, f32 s, int32 sum per 32-block; padded to 64 bytes so rows stay aligned.
+    if (type == VK_P8) return (n + 12 * (n / 32) + 63) / 64 * 64;
     int64_t bs = vk_type_block_size(type);
     return bs ? n / bs * vk_type_block_bytes(type) : 0;
 }
@@ -258,5 +260,27 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         return;
     }
     case VK_Q8_K: for (int64_t i = 0; i < n / 256; i++) vk_quantize_q8k_block(x + 256 * i, o + 292 * i); return;
+    case VK_P8: {
+        // Each block is quantized exactly as Q8_1 (same bytes), then spread into the P8 columns.
+        const int64_t nb = n / 32;
+        float *d = (float *)(void *)(o + n), *s = d + nb;
+        int32_t *sums = (int32_t *)(void *)(s + nb);
+        uint8_t block[36];
+        for (int64_t i = 0; i < nb; i++) {
+#if VK_X86
+            if (vk_get_isa() >= VK_ISA_AVX512) vk_quantize_q8_block_avx512(x + 32 * i, block, 1);
+            else vk_quantize_q8_block(x + 32 * i, block, 1);
+#else
+            vk_quantize_q8_block(x + 32 * i, block, 1);
+#endif
+            memcpy(o + 32 * i, block + 4, 32);
+            d[i] = vk_rdf16(block);
+            s[i] = vk_rdf16(block + 2);
+            int32_t sum = 0;
+            for (int j = 0; j < 32; j++) sum += (int8_t)block[4 + j];
+            sums[i] = sum;
+        }
+        return;
+    }
     }
 }

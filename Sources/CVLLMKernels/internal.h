@@ -12,6 +12,17 @@
 #define VK_VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #else
 #define VK_X86 0
+/// Packed panel sizes (CVLLMKernels.h): quant bytes per block, and a whole panel padded to 64 bytes.
+static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_Q8_0 ? 512 : 256; }
+static inline int64_t vk_panel_bytes(int wtype, int64_t nb) {
+    const int64_t scale_bytes = (wtype == VK_Q4_1 ? 64 : 32) * nb;
+    return (nb * vk_panel_quant_bytes(wtype) + scale_bytes + 63) / 64 * 64;
+}
+
+/// The AVX-512 VNNI packed kernel (matmul_packed_x86.c); only called when vk_packed_supported says so.
+void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                           int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+
 #endif
 
 static inline uint16_t vk_rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
@@ -33,5 +44,16 @@ int vk_matmul_avx2(int wtype, const void *w, int64_t w_row_bytes, int64_t k, con
                    int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
                      int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+
+/// Packed panel sizes (CVLLMKernels.h): quant bytes per block, and a whole panel padded to 64 bytes.
+static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_Q8_0 ? 512 : 256; }
+static inline int64_t vk_panel_bytes(int wtype, int64_t nb) {
+    const int64_t scale_bytes = (wtype == VK_Q4_1 ? 64 : 32) * nb;
+    return (nb * vk_panel_quant_bytes(wtype) + scale_bytes + 63) / 64 * 64;
+}
+
+/// The AVX-512 VNNI packed kernel (matmul_packed_x86.c); only called when vk_packed_supported says so.
+void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                           int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 #endif

@@ -28,16 +28,19 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob]) {
         guard tokens > 0, let first = jobs.first else { return }
         let columns = first.matrix.columns
+        // Packed panels need AVX-512 VNNI on the calling thread's ISA level (tests pin lower levels).
+        let packedAllowed = vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni() == 1
+        let activationType = { (m: WeightMatrix) -> Int32 in packedAllowed && m.packed != nil ? Int32(VK_P8) : m.activationTypeID }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
         for job in jobs {
             precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")
-            let type = job.matrix.activationTypeID
+            let type = activationType(job.matrix)
             if sources[type] != nil { continue }
             if type == Int32(VK_F32) {
                 sources[type] = (UnsafeRawPointer(input), inputStride * 4)
                 continue
             }
-            let rowBytes = job.matrix.activationRowBytes
+            let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
             let buffer = converted[type] ?? AlignedBuffer<UInt8>()
             converted[type] = buffer
             let dst = buffer.reserve(rowBytes * tokens)
@@ -64,9 +67,15 @@ public final class MatmulRunner: @unchecked Sendable {
             let task = tasks[i]
             let job = jobs[task.job]
             let m = job.matrix
-            let (x, xRowBytes) = sources[m.activationTypeID]!
-            vk_matmul(m.typeID, m.base, Int64(m.rowBytes), Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
-                      job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
+            let type = activationType(m)
+            let (x, xRowBytes) = sources[type]!
+            if type == Int32(VK_P8), let packed = m.packed {
+                vk_matmul_packed(m.typeID, packed.base, Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
+                                 job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
+            } else {
+                vk_matmul(m.typeID, m.base, Int64(m.rowBytes), Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
+                          job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
+            }
         }
     }
 }

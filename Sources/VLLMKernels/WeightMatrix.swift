@@ -10,6 +10,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// The first byte of row 0; the storage outlives the matrix (it belongs to the model's mapped files).
     public let base: UnsafeRawPointer
+    /// The same weights in 16-row panels, when this CPU has a packed kernel for the type (see `packing(pool:)`).
+    public private(set) var packed: PackedWeights?
 
     public init(typeID: Int32, rows: Int, columns: Int, base: UnsafeRawPointer) {
         self.typeID = typeID
@@ -19,11 +21,16 @@ public struct WeightMatrix: @unchecked Sendable {
         self.base = base
     }
 
+    /// This matrix with a packed copy for the AVX-512 VNNI kernels where the CPU and type allow one
+    /// (unchanged otherwise). `base` stays valid for the other paths (embedding lookups, ISA overrides).
+    public func packing(pool: ThreadPool) -> WeightMatrix {
+        var copy = self
+        copy.packed = packed ?? PackedWeights(self, pool: pool)
+        return copy
+    }
+
     /// The activation format this matrix's dot products consume.
     public var activationTypeID: Int32 { vk_activation_type(typeID) }
-
-    /// Bytes of one activation row converted for this matrix.
-    public var activationRowBytes: Int { Int(vk_row_bytes(activationTypeID, Int64(columns))) }
 
     /// Dequantizes rows `rows` to f32 (`dst` holds `rows.count * columns` floats).
     public func gatherRows(_ rows: UnsafePointer<Int32>, count: Int, into dst: UnsafeMutablePointer<Float>) {

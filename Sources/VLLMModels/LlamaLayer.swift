@@ -40,4 +40,13 @@ struct LlamaLayer {
         up = try store.matrix(p + "ffn_up.weight", rows: c.intermediateSize, columns: c.hiddenSize)
         down = try store.matrix(p + "ffn_down.weight", rows: c.hiddenSize, columns: c.intermediateSize)
     }
+
+    /// The layer with packed panels for every matmul weight the CPU has a packed kernel for.
+    func packing(pool: ThreadPool) -> LlamaLayer {
+        var layer = self
+        for path in [\LlamaLayer.query, \.key, \.value, \.attentionOutput, \.gate, \.up, \.down] {
+            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool)
+        }
+        return layer
+    }
 }

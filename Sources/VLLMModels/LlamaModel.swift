@@ -23,10 +23,12 @@ public final class LlamaModel: @unchecked Sendable {
         let c = configuration
         self.configuration = c
         embedding = try store.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
-        output = store.has("output.weight") ? try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize) : embedding
+        // Matmul weights get their packed panels here; the embedding is only gathered by row.
+        output = (store.has("output.weight") ? try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize) : embedding)
+            .packing(pool: pool)
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
         var layers: [LlamaLayer] = []
-        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store)) }
+        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool)) }
         self.layers = layers
         try store.checkAllUsed()
         self.storage = storage

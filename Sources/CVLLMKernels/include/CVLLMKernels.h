@@ -76,6 +76,38 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
                    const void *x, int64_t x_row_bytes, int64_t nt,
                    float *out, int64_t ldo, int64_t r0, int64_t r1);
 
+// ---------------------------------------------------------------------------------------------
+// Packed weights: 16-row panels for the AVX-512 VNNI kernels (Q4_0, Q4_1, Q8_0).
+//
+// A panel holds rows [16p, 16p + 16) (rows past the matrix are zero). Inside a panel, for every block b of 32 columns:
+//   quants  [nb][QB] bytes, 64-byte aligned: QB / 64 zmm words, word g lane i = 4 bytes of row i
+//           (Q4: bytes 4g..4g+3 of the block's 16 nibble bytes, both nibbles; Q8_0: bytes 4g..4g+3 XOR 0x80)
+//   d       [nb][16] f16 scales, then (Q4_1) m [nb][16] f16 minimums
+// The weights stay exactly the GGUF values; only their order changes.
+//
+// Packed matmuls consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
+// 32-block (llama.cpp's x86 numerics, d rounded to f16) laid out as int8 q[k], f32 d[nb], f32 s[nb]
+// (Q8_1's f16 d * sum q), int32 sum q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
+//
+// Each out[t, r] is, over blocks b in order: acc = fma((float)isum_b, dw_b * dx_b, acc), then for Q4_1
+// acc = fma(mw_b, sx_b, acc); isum_b is the exact integer dot product of the stored quants (Q4_0 nibble - 8,
+// Q8_0 int8) with the activation quants. The AVX-512 kernel and the scalar reference agree bit for bit,
+// whatever the batch.
+enum { VK_P8 = 100 };
+/// 1 when `wtype` has a packed layout (and a packed kernel on this CPU: AVX-512 VNNI).
+int vk_packed_supported(int wtype);
+/// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
+int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
+/// Packs panels [p0, p1) of the row-major matrix `w` into `dst` (the whole packed buffer, 64-byte aligned).
+void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
+                     int64_t p0, int64_t p1);
+/// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and VK_P8 rows `x`.
+void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                      int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+/// Scalar reference of vk_matmul_packed, computed from the original row-major weights `w`.
+void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
+                          int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+
 /// Copies rows of a weight matrix (e.g. token embeddings) to f32: dst[i * n + j] = W[rows[i], j].
 void vk_get_rows(int wtype, const void *w, int64_t w_row_bytes, int64_t n,
                  const int32_t *rows, int64_t count, float *dst);

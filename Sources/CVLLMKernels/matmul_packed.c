@@ -1,0 +1,83 @@
+// Packed 16-row panels (layout in CVLLMKernels.h): packing, the scalar reference, and dispatch.
+#include "internal.h"
+#include <math.h>
+
+int vk_packed_supported(int wtype) {
+    if (wtype != VK_Q4_0 && wtype != VK_Q4_1 && wtype != VK_Q8_0) return 0;
+    return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni();
+}
+
+int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k) {
+    const int64_t panels = (rows + 15) / 16;
+    return panels * vk_panel_bytes(wtype, k / 32);
+}
+
+/// Stored quant u of element j (0..31) of a block, and the offset o with w = u - o (Q4_1 has no offset).
+static inline int vk_quant_at(int wtype, const uint8_t *block, int j) {
+    switch (wtype) {
+    case VK_Q4_0: return j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4;
+    case VK_Q4_1: return j < 16 ? block[4 + j] & 0xF : block[4 + j - 16] >> 4;
+    default: return (int8_t)block[2 + j] + 128;
+    }
+}
+
+static inline int vk_quant_offset(int wtype) { return wtype == VK_Q4_0 ? 8 : wtype == VK_Q8_0 ? 128 : 0; }
+
+void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
+                     int64_t p0, int64_t p1) {
+    const int64_t nb = k / 32, qb = vk_panel_quant_bytes(wtype), wb = vk_type_block_bytes(wtype);
+    const int has_min = wtype == VK_Q4_1;
+    for (int64_t p = p0; p < p1; p++) {
+        uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(wtype, nb);
+        uint8_t *quants = panel, *scales = panel + nb * qb, *mins = scales + nb * 32;
+        memset(panel, 0, (size_t)vk_panel_bytes(wtype, nb));
+        for (int i = 0; i < 16; i++) {
+            const int64_t r = 16 * p + i;
+            if (r >= rows) break;
+            const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *block = row + b * wb;
+                uint8_t *q = quants + b * qb;
+                // Word g, lane i: 4 bytes of row i (nibble bytes for Q4, biased int8 for Q8_0).
+                if (wtype == VK_Q8_0) {
+                    for (int j = 0; j < 32; j++) q[(j / 4) * 64 + 4 * i + j % 4] = block[2 + j] ^ 0x80;
+                } else {
+                    const uint8_t *nibbles = block + (has_min ? 4 : 2);
+                    for (int j = 0; j < 16; j++) q[(j / 4) * 64 + 4 * i + j % 4] = nibbles[j];
+                }
+                memcpy(scales + b * 32 + 2 * i, block, 2);
+                if (has_min) memcpy(mins + b * 32 + 2 * i, block + 2, 2);
+            }
+        }
+    }
+}
+
+void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
+                          int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    const int64_t nb = k / 32, wb = vk_type_block_bytes(wtype);
+    const int offset = vk_quant_offset(wtype), has_min = wtype == VK_Q4_1;
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
+        const int8_t *xq = (const int8_t *)xr;
+        const float *xd = (const float *)(const void *)(xr + k), *xs = xd + nb;
+        const int32_t *xsum = (const int32_t *)(const void *)(xs + nb);
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
+            float acc = 0;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *block = row + b * wb;
+                int32_t isum = 0;
+                for (int j = 0; j < 32; j++) isum += vk_quant_at(wtype, block, j) * xq[32 * b + j];
+                isum -= offset * xsum[b];
+                acc = fmaf((float)isum, vk_rdf16(block) * xd[b], acc);
+                if (has_min) acc = fmaf(vk_rdf16(block + 2), xs[b], acc);
+            }
+            out[t * ldo + r] = acc;
+        }
+    }
+}
+
+void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                      int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+}

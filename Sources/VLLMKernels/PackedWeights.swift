@@ -1,0 +1,27 @@
+import CVLLMKernels
+
+/// A weight matrix rearranged into 16-row panels for the AVX-512 VNNI kernels (layout in CVLLMKernels.h).
+/// Same values and size as the GGUF rows, in the order the kernel reads them, 64-byte aligned.
+public final class PackedWeights: @unchecked Sendable {
+    private let storage: AlignedBuffer<UInt8>
+    /// The first panel.
+    public var base: UnsafeRawPointer { UnsafeRawPointer(storage.pointer) }
+    /// Size of the packed copy in bytes.
+    public let byteCount: Int
+
+    /// Packs `matrix` across `pool`, or returns nil when its type has no packed kernel on this CPU.
+    public init?(_ matrix: WeightMatrix, pool: ThreadPool) {
+        let type = matrix.typeID
+        guard vk_packed_supported(type) == 1, matrix.columns % 32 == 0 else { return nil }
+        byteCount = Int(vk_packed_bytes(type, Int64(matrix.rows), Int64(matrix.columns)))
+        storage = AlignedBuffer<UInt8>(capacity: byteCount)
+        let panels = (matrix.rows + 15) / 16
+        let perTask = max(1, panels / (pool.threadCount * 4))
+        let destination = storage.pointer
+        pool.parallelFor((panels + perTask - 1) / perTask) { task in
+            let p0 = task * perTask, p1 = min(panels, p0 + perTask)
+            vk_pack_weights(type, matrix.base, Int64(matrix.rowBytes), Int64(matrix.rows), Int64(matrix.columns),
+                            destination, Int64(p0), Int64(p1))
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import CVLLMKernels
+import Testing
+
+/// The packed 16-row-panel kernels against their scalar reference (bit for bit), against the ggml-order
+/// reference on the same quantized values, and the batch-invariance contract.
+struct PackedMatmulTests {
+    static let types: [Int32] = [Int32(VK_Q4_0), Int32(VK_Q4_1), Int32(VK_Q8_0)]
+
+    struct Problem {
+        let type: Int32, rows: Int, columns: Int, tokens: Int
+        let weights: [UInt8]
+        let packed: [UInt8]
+        let packedOffset: Int
+        let inputs: [Float]
+        let p8: [UInt8]
+        let p8RowBytes: Int
+
+        init(type: Int32, rows: Int, columns: Int, tokens: Int, seed: UInt64) {
+            var data = KernelTestData(seed: seed)
+            self.type = type; self.rows = rows; self.columns = columns; self.tokens = tokens
+            var w = data.weights(type: type, rows: rows, columns: columns)
+            // -128 is a legal Q8_0 quant that the unpacked AVX2 path avoids; the packed kernel must handle it.
+            if type == VK_Q8_0 { for b in stride(from: 0, to: w.count, by: 34 * 7) { w[b + 2] = 0x80 } }
+            weights = w
+            let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
+            var packed = [UInt8](repeating: 0xEE, count: Int(vk_packed_bytes(type, Int64(rows), Int64(columns))) + 64)
+            // The kernel expects 64-byte alignment: pack at the first aligned offset of the array.
+            let offset = packed.withUnsafeBytes { (64 - Int(bitPattern: $0.baseAddress!) % 64) % 64 }
+            weights.withUnsafeBytes { src in
+                packed.withUnsafeMutableBytes { dst in
+                    vk_pack_weights(type, src.baseAddress!, Int64(rowBytes), Int64(rows), Int64(columns),
+                                    dst.baseAddress! + offset, 0, Int64((rows + 15) / 16))
+                }
+            }
+            self.packed = packed
+            packedOffset = offset
+            inputs = data.activations(tokens * columns)
+            let stride = Int(vk_row_bytes(Int32(VK_P8), Int64(columns)))
+            var rowsP8 = [UInt8](repeating: 0, count: stride * tokens)
+            inputs.withUnsafeBufferPointer { x in
+                rowsP8.withUnsafeMutableBytes { out in
+                    for t in 0..<tokens { vk_quantize_row(Int32(VK_P8), x.baseAddress! + t * columns, out.baseAddress! + t * stride, Int64(columns)) }
+                }
+            }
+            p8RowBytes = stride
+            p8 = rowsP8
+        }
+
+        /// The packed kernel (or its reference) over tokens [t0, t0 + count) and rows [r0, r1).
+        func run(reference: Bool = false, t0: Int = 0, count: Int? = nil, r0: Int = 0, r1: Int? = nil) -> [Float] {
+            let n = count ?? tokens
+            var out = [Float](repeating: .nan, count: n * rows)
+            let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
+            p8.withUnsafeBytes { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    let xs = x.baseAddress! + t0 * p8RowBytes
+                    if reference {
+                        weights.withUnsafeBytes { w in
+                            vk_matmul_packed_ref(type, w.baseAddress!, Int64(rowBytes), Int64(columns), xs, Int64(p8RowBytes),
+                                                 Int64(n), o.baseAddress!, Int64(rows), Int64(r0), Int64(r1 ?? rows))
+                        }
+                    } else {
+                        packed.withUnsafeBytes { w in
+                            vk_matmul_packed(type, w.baseAddress! + packedOffset, Int64(columns), xs, Int64(p8RowBytes),
+                                             Int64(n), o.baseAddress!, Int64(rows), Int64(r0), Int64(r1 ?? rows))
+                        }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    @Test(arguments: types)
+    func kernelEqualsTheScalarReferenceBitForBit(_ type: Int32) throws {
+        try #require(vk_packed_supported(type) == 1, "no AVX-512 VNNI on this CPU")
+        for (rows, columns, tokens) in [(37, 512, 11), (16, 32, 1), (48, 576, 20), (5, 1536, 3)] {
+            let problem = Problem(type: type, rows: rows, columns: columns, tokens: tokens, seed: UInt64(rows * columns + Int(type)))
+            let fast = problem.run(), reference = problem.run(reference: true)
+            #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "type \(type) \(rows)x\(columns), \(tokens) tokens")
+        }
+    }
+
+    @Test(arguments: types)
+    func resultsDoNotDependOnTheBatchOrTheRowRange(_ type: Int32) throws {
+        try #require(vk_packed_supported(type) == 1, "no AVX-512 VNNI on this CPU")
+        let problem = Problem(type: type, rows: 45, columns: 256, tokens: 19, seed: 99)
+        let all = problem.run()
+        for t in 0..<problem.tokens {
+            let single = problem.run(t0: t, count: 1)
+            #expect(single.map(\.bitPattern) == all[(t * problem.rows)..<((t + 1) * problem.rows)].map(\.bitPattern), "token \(t)")
+        }
+        var chunked = [Float](repeating: .nan, count: all.count)
+        for r0 in stride(from: 0, to: problem.rows, by: 16) {
+            let r1 = min(problem.rows, r0 + 16)
+            let part = problem.run(r0: r0, r1: r1)
+            for t in 0..<problem.tokens { for r in r0..<r1 { chunked[t * problem.rows + r] = part[t * problem.rows + r] } }
+            // Rows outside the range are never written.
+            for t in 0..<problem.tokens { #expect(part[(t * problem.rows)..<(t * problem.rows + r0)].allSatisfy { $0.isNaN }) }
+        }
+        #expect(chunked.map(\.bitPattern) == all.map(\.bitPattern))
+    }
+
+    /// The packed numerics differ from ggml's only in rounding: same quantized values, fma instead of mul + add.
+    @Test(arguments: types)
+    func referenceIsCloseToTheGGMLOrderReference(_ type: Int32) {
+        let problem = Problem(type: type, rows: 21, columns: 512, tokens: 5, seed: 5)
+        let packed = problem.run(reference: true)
+        let act = vk_activation_type(type)
+        let actRowBytes = Int(vk_row_bytes(act, 512))
+        var x = [UInt8](repeating: 0, count: actRowBytes * problem.tokens)
+        problem.inputs.withUnsafeBufferPointer { f in
+            x.withUnsafeMutableBytes { for t in 0..<problem.tokens { vk_quantize_row(act, f.baseAddress! + t * 512, $0.baseAddress! + t * actRowBytes, 512) } }
+        }
+        var ggml = [Float](repeating: 0, count: packed.count)
+        problem.weights.withUnsafeBytes { w in
+            x.withUnsafeBytes { xs in
+                vk_matmul_ref(type, w.baseAddress!, vk_row_bytes(type, 512), 512, xs.baseAddress!, Int64(actRowBytes),
+                              Int64(problem.tokens), &ggml, Int64(problem.rows), 0, Int64(problem.rows))
+            }
+        }
+        let scale = ggml.map(abs).max()!
+        let worst = zip(packed, ggml).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5 * max(1, scale), "max difference \(worst) at scale \(scale)")
+    }
+
+    /// P8 rows carry exactly the Q8_1 quantization of each block.
+    @Test func p8ActivationsHoldTheQ8_1Quantization() {
+        var data = KernelTestData(seed: 3)
+        let x = data.activations(256)
+        var q81 = [UInt8](repeating: 0, count: Int(vk_row_bytes(Int32(VK_Q8_1), 256)))
+        var p8 = [UInt8](repeating: 0, count: Int(vk_row_bytes(Int32(VK_P8), 256)))
+        vk_quantize_row(Int32(VK_Q8_1), x, &q81, 256)
+        vk_quantize_row(Int32(VK_P8), x, &p8, 256)
+        p8.withUnsafeBytes { p in
+            let d = p.baseAddress!.advanced(by: 256).assumingMemoryBound(to: Float.self)
+            let sums = p.baseAddress!.advanced(by: 256 + 64).assumingMemoryBound(to: Int32.self)
+            for b in 0..<8 {
+                let block = Array(q81[(36 * b)..<(36 * b + 36)])
+                #expect(Array(p8[(32 * b)..<(32 * b + 32)]) == Array(block[4...]))
+                #expect(d[b] == vk_f16_to_f32(UInt16(block[0]) | UInt16(block[1]) << 8))
+                #expect(d[8 + b] == vk_f16_to_f32(UInt16(block[2]) | UInt16(block[3]) << 8))
+                #expect(sums[b] == block[4...].reduce(Int32(0)) { $0 + Int32(Int8(bitPattern: $1)) })
+            }
+        }
+    }
+}
