@@ -115,6 +115,11 @@ static void vk_attention(int isa, const float *q, int64_t q_stride, float *out, 
                          const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                          int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1) {
 #if VK_X86
+    if (isa >= VK_ISA_AVX512 && head_dim % 16 == 0 && head_dim <= 256 && (n_head / n_kv_head) * head_dim <= VK_ATTN_MAX_STATE) {
+        vk_attention_tiles_avx512(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
+                                  n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
+        return;
+    }
     if (isa >= VK_ISA_AVX512) {
         vk_attention_avx512(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
                             n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
@@ -146,11 +151,28 @@ void vk_paged_attention_ref(const float *q, int64_t q_stride, float *out, int64_
                  block_size, n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
 }
 
+#if VK_X86
+/// Round-to-nearest-even f16 conversion of the first multiple-of-16 elements of two rows (the same bits as
+/// vk_f32_to_f16 for every finite value); returns how many elements were converted.
+static VK_AVX512_FN int64_t vk_f32_to_f16_avx512(const float *a, uint16_t *ad, const float *b, uint16_t *bd, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_si256((__m256i *)(void *)(ad + i), _mm512_cvtps_ph(_mm512_loadu_ps(a + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm256_storeu_si256((__m256i *)(void *)(bd + i), _mm512_cvtps_ph(_mm512_loadu_ps(b + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    return i;
+}
+#endif
+
 void vk_kv_write(void *k_cache, void *v_cache, int kv_type, int64_t slot, int64_t row_elems,
                  const float *k, const float *v) {
     if (kv_type == VK_F16) {
         uint16_t *kd = (uint16_t *)k_cache + slot * row_elems, *vd = (uint16_t *)v_cache + slot * row_elems;
-        for (int64_t i = 0; i < row_elems; i++) { kd[i] = vk_f32_to_f16(k[i]); vd[i] = vk_f32_to_f16(v[i]); }
+        int64_t i = 0;
+#if VK_X86
+        if (vk_get_isa() >= VK_ISA_AVX512) i = vk_f32_to_f16_avx512(k, kd, v, vd, row_elems);
+#endif
+        for (; i < row_elems; i++) { kd[i] = vk_f32_to_f16(k[i]); vd[i] = vk_f32_to_f16(v[i]); }
     } else {
         memcpy((float *)k_cache + slot * row_elems, k, (size_t)row_elems * 4);
         memcpy((float *)v_cache + slot * row_elems, v, (size_t)row_elems * 4);

@@ -1,5 +1,5 @@
 // Element-wise helpers: RMS norm (double sum as ggml), SiLU gating, residual add, rotary embedding.
-#include "internal.h"
+#include "vecmath_x86.h"
 #include <math.h>
 
 void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
@@ -10,7 +10,68 @@ void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps)
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
+#if VK_X86
+static VK_AVX512_FN void vk_silu_mul_avx512(const float *gate, const float *up, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 g = _mm512_loadu_ps(gate + i);
+        const __m512 e = vk_exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+        const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = (gate[i] / (1.0f + expf(-gate[i]))) * up[i];
+}
+
+static VK_AVX512_FN double vk_exp_scaled_avx512(const float *x, float *out, int64_t n, float shift, float scale) {
+    __m512 sum = _mm512_setzero_ps();
+    double total = 0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 e = vk_exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_set1_ps(shift)), _mm512_set1_ps(scale)));
+        _mm512_storeu_ps(out + i, e);
+        sum = _mm512_add_ps(sum, e);
+        // Flush the f32 lanes into the double total every 4096 values, so long rows keep full precision.
+        if ((i & 4095) == 4080) { total += _mm512_reduce_add_ps(sum); sum = _mm512_setzero_ps(); }
+    }
+    total += _mm512_reduce_add_ps(sum);
+    for (; i < n; i++) { out[i] = expf((x[i] - shift) * scale); total += out[i]; }
+    return total;
+}
+
+static VK_AVX512_FN int64_t vk_argmax_avx512(const float *x, int64_t n) {
+    if (n < 16) { int64_t best = 0; for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i; return best; }
+    __m512 m = _mm512_loadu_ps(x);
+    int64_t i = 16;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    float best = _mm512_reduce_max_ps(m);
+    for (int64_t j = i; j < n; j++) if (x[j] > best) best = x[j];
+    for (int64_t j = 0; j < n; j++) if (x[j] == best) return j;  // the first index of the maximum
+    return 0;
+}
+#endif
+
+double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float scale) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512) return vk_exp_scaled_avx512(x, out, n, shift, scale);
+#endif
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) { out[i] = expf((x[i] - shift) * scale); total += out[i]; }
+    return total;
+}
+
+int64_t vk_argmax(const float *x, int64_t n) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512) return vk_argmax_avx512(x, n);
+#endif
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+    return best;
+}
+
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512) { vk_silu_mul_avx512(gate, up, out, n); return; }
+#endif
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];
         out[i] = (g / (1.0f + expf(-g))) * up[i];

@@ -14,6 +14,8 @@ public final class EngineCore {
     let cache: PagedKVCache
     public private(set) var scheduler: Scheduler
     private var streams: [Int: OutputStream] = [:]
+    /// Probabilities of the row being sampled, reused across rows and steps.
+    private let samplingScratch = AlignedBuffer<Float>()
     /// Tokens computed by the last step, and cumulative prompt (prefill) and generated tokens, for statistics.
     public private(set) var lastStepTokenCount = 0
     public private(set) var promptTokensComputed = 0
@@ -43,6 +45,7 @@ public final class EngineCore {
             maxModelLength: maxModelLength)
         scheduler = Scheduler(configuration: configuration,
                               cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching))
+        if options.profile { model.profiler = Profiler() }
     }
 
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model)
@@ -95,9 +98,12 @@ public final class EngineCore {
 
     /// Runs one step and returns the outputs of requests that produced tokens or finished.
     public func step() -> [RequestOutput] {
+        let profiler = model.profiler
+        profiler?.start()
         let batch = scheduler.schedule()
         lastStepTokenCount = batch.tokenCount
         guard !batch.isEmpty else { return [] }
+        profiler?.steps += 1
         var forward = ForwardBatch()
         for entry in batch.entries {
             let r = entry.request
@@ -105,6 +111,7 @@ public final class EngineCore {
                            startPosition: entry.startPosition, blockTable: scheduler.cache.blockTables[r.id] ?? [],
                            wantsLogits: entry.samples)
         }
+        profiler?.lap("schedule")
         let logits = model.forward(forward, cache: cache)
         let vocabulary = logits.count / max(1, forward.logitIndices.count)
         var sampled: [Int32?] = []
@@ -119,12 +126,14 @@ public final class EngineCore {
             if r.parameters.logprobs != nil { raw = Array(rowLogits) }
             LogitsProcessor.apply(rowLogits, parameters: r.parameters, promptTokens: r.promptTokenIDs[...],
                                   outputTokens: r.outputTokenIDs, stopTokenIDs: stopIDs(r))
-            let token = Sampler.sample(UnsafeBufferPointer(rowLogits), parameters: r.parameters, generator: &streams[r.id]!.generator)
+            let token = Sampler.sample(UnsafeBufferPointer(rowLogits), parameters: r.parameters, generator: &streams[r.id]!.generator,
+                                       scratch: samplingScratch)
             if let k = r.parameters.logprobs {
                 logprobs[r.id] = raw.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }
             }
             sampled.append(token)
         }
+        profiler?.lap("sampling")
         for (entry, token) in zip(batch.entries, sampled) {
             // A sampling entry's last token is its newest generated token (or the last prompt token).
             let generatedPart = max(0, entry.startPosition + entry.tokenCount - entry.request.promptTokenIDs.count)
@@ -160,6 +169,7 @@ public final class EngineCore {
                                          cachedPromptTokenCount: r.cachedPromptTokenCount))
             streams[r.id] = reason == nil ? stream : nil
         }
+        profiler?.lap("update + detokenize")
         return outputs
     }
 

@@ -24,6 +24,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var schedulingPolicy: SchedulerConfiguration.Policy = .fcfs
     /// `--seed`: seeds requests that give none, so whole runs repeat.
     public var seed: UInt64? = nil
+    /// `--profile`: time every phase of each step (`model.profiler` holds the totals).
+    public var profile: Bool = false
 
     public init() {}
 }

@@ -18,6 +18,8 @@ public final class LlamaModel: @unchecked Sendable {
     private let storage: [AnyObject]
     let runner: MatmulRunner
     let scratch = ForwardScratch()
+    /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
+    public var profiler: Profiler?
 
     init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool) throws(ModelFormatError) {
         let c = configuration
@@ -63,13 +65,17 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         batch.tokens.withUnsafeBufferPointer { embedding.gatherRows($0.baseAddress!, count: count, into: x) }
+        let p = profiler
+        p?.lap("embedding")
 
         for (index, layer) in layers.enumerated() {
             normalize(x, into: h, weight: layer.attentionNorm, count: count)
+            p?.lap("norms")
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.query, output: q), MatmulJob(matrix: layer.key, output: k),
                 MatmulJob(matrix: layer.value, output: v),
             ])
+            p?.lap("matmul qkv")
             let (keyCache, valueCache) = cache.layer(index)
             forEachToken(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
@@ -87,21 +93,30 @@ public final class LlamaModel: @unchecked Sendable {
                 }
                 vk_kv_write(keyCache, valueCache, cache.type.typeID, Int64(slots[t]), Int64(kvDim), kt, vt)
             }
+            p?.lap("rope + kv write")
             attend(batch, q: q, out: attention, positions: positions, keyCache: keyCache, valueCache: valueCache, cache: cache)
+            p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
+            p?.lap("matmul attn output")
             forEachToken(count) { t in
                 if let b = layer.attentionOutputBias { add(b, to: projected + t * hidden) }
                 vk_add(x + t * hidden, projected + t * hidden, Int64(hidden))
             }
+            p?.lap("residual adds")
             normalize(x, into: h, weight: layer.feedForwardNorm, count: count)
+            p?.lap("norms")
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
             ])
+            p?.lap("matmul gate + up")
             forEachToken(count) { t in
                 vk_silu_mul(gate + t * c.intermediateSize, up + t * c.intermediateSize, gate + t * c.intermediateSize, Int64(c.intermediateSize))
             }
+            p?.lap("silu")
             runner.run(input: gate, inputStride: c.intermediateSize, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)])
+            p?.lap("matmul down")
             forEachToken(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
+            p?.lap("residual adds")
         }
 
         let rows = batch.logitIndices
@@ -110,6 +125,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let logits = s.logits.reserve(max(1, rows.count) * output.rows)
         runner.run(input: h, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
+        p?.lap("logits (norm + matmul)")
         return UnsafeBufferPointer(start: logits, count: rows.count * output.rows)
     }
 

@@ -68,6 +68,7 @@ struct BenchThroughput: ParsableCommand {
                      Double(numPrompts) / elapsed, Double(promptTokens + outputTokens) / elapsed, Double(outputTokens) / elapsed))
         print("Total num prompt tokens:  \(promptTokens)")
         print("Total num output tokens:  \(outputTokens)")
+        printProfile(llm)
         try workload.write(["elapsed_time": elapsed, "num_requests": numPrompts, "total_num_tokens": promptTokens + outputTokens,
                             "requests_per_second": Double(numPrompts) / elapsed,
                             "tokens_per_second": Double(promptTokens + outputTokens) / elapsed,
@@ -111,6 +112,13 @@ struct BenchLatency: ParsableCommand {
             percentiles[String(p)] = value
             print(String(format: "%d%% percentile latency: %.6f seconds", p, value))
         }
+        printProfile(llm)
         try workload.write(["avg_latency": average, "latencies": latencies, "percentiles": percentiles])
     }
+}
+
+/// The `--profile` table, on stderr so that stdout stays the benchmark's own output.
+func printProfile(_ llm: LLM) {
+    guard let profiler = llm.model.profiler else { return }
+    FileHandle.standardError.write(Data((profiler.report() + "\n").utf8))
 }

@@ -38,6 +38,9 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .long, help: "Seed for requests that give none.")
     var seed: UInt64?
 
+    @Flag(name: .long, help: "Time every phase of each engine step and print the table to stderr at the end.")
+    var profile = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
@@ -74,6 +77,7 @@ struct EngineArguments: ParsableArguments {
         options.longPrefillTokenThreshold = longPrefillTokenThreshold
         options.schedulingPolicy = SchedulerConfiguration.Policy(rawValue: schedulingPolicy) ?? .fcfs
         options.seed = seed
+        options.profile = profile
         return options
     }
 }

@@ -4,14 +4,16 @@ import Testing
 /// Paged attention against a direct softmax in double precision over a contiguous copy of the keys.
 struct AttentionTests {
     struct Setup {
-        let heads = 6, kvHeads = 2, headDim = 40, blockSize = 4
+        let heads = 6, kvHeads = 2, blockSize = 4
+        let headDim: Int
         var keys: [Float] = [], values: [Float] = []
         var kCache: [UInt16] = [], vCache: [UInt16] = []
         var table: [Int32] = []
         let length: Int
 
-        init(length: Int, seed: UInt64) {
+        init(length: Int, seed: UInt64, headDim: Int) {
             self.length = length
+            self.headDim = headDim
             var data = KernelTestData(seed: seed)
             let blocks = (length + blockSize - 1) / blockSize
             // A scrambled block table: logical block i lives in physical block table[i].
@@ -57,10 +59,12 @@ struct AttentionTests {
         }
     }
 
-    @Test func matchesDirectSoftmaxOnEveryPath() {
-        let setup = Setup(length: 75, seed: 11)
+    /// 40 takes the generic loops; 64 and 128 the AVX-512 16-key tiles.
+    @Test(arguments: [40, 64, 128])
+    func matchesDirectSoftmaxOnEveryPath(headDim: Int) {
+        let setup = Setup(length: 75, seed: 11, headDim: headDim)
         var data = KernelTestData(seed: 12)
-        let positions: [Int32] = [0, 1, 31, 32, 33, 74]
+        let positions: [Int32] = [0, 1, 15, 16, 31, 32, 33, 74]
         let q = data.activations(positions.count * setup.heads * setup.headDim)
         for isa in availableISAs {
             vk_set_isa(isa)
@@ -79,8 +83,9 @@ struct AttentionTests {
         }
     }
 
-    @Test func aQueryDoesNotDependOnItsBatch() {
-        let setup = Setup(length: 50, seed: 21)
+    @Test(arguments: [40, 64])
+    func aQueryDoesNotDependOnItsBatch(headDim: Int) {
+        let setup = Setup(length: 50, seed: 21, headDim: headDim)
         var data = KernelTestData(seed: 22)
         let positions: [Int32] = [49, 10, 20, 5]
         let q = data.activations(positions.count * setup.heads * setup.headDim)
@@ -94,3 +99,19 @@ struct AttentionTests {
 }
 
 import Foundation
+
+/// The f16 KV cache stores exactly Swift's Float16 rounding of each value, on the vector and scalar paths.
+@Test func kvWriteStoresFloat16Rounding() {
+    var data = KernelTestData(seed: 31)
+    let n = 200
+    var values = data.activations(n).enumerated().map { i, x in x * [1, 1e-5, 6e4, 1e-8][i % 4] }
+    values[3] = 65519; values[7] = -65520  // the largest finite half, and the first value that rounds to infinity
+    for isa in availableISAs {
+        vk_set_isa(isa)
+        defer { vk_set_isa(-1) }
+        var k = [UInt16](repeating: 0, count: 2 * n), v = k
+        vk_kv_write(&k, &v, Int32(VK_F16), 1, Int64(n), values, values.map { -$0 })
+        #expect(Array(k[n...]) == values.map { Float16($0).bitPattern }, "isa \(isa)")
+        #expect(Array(v[n...]) == values.map { Float16(-$0).bitPattern }, "isa \(isa)")
+    }
+}

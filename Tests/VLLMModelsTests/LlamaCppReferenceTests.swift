@@ -49,9 +49,18 @@ struct LlamaCppReferenceTests {
         #expect(worst < Self.tolerance, "\(c.text.debugDescription): max |Δlogit| over llama.cpp's top 20 = \(worst), mean \(total / count)")
     }
 
+    /// Greedy decoding follows llama.cpp's tokens while llama.cpp's own choice is decisive (top two more than 0.5
+    /// apart); at its first near-tie (" The capital" / " The United": 14.54 vs 14.35), ours must be one of the two.
     @Test func greedyContinuationOfTheCapitalPrompt() {
         let c = Self.fixture.cases[0]
         let ours = ModelHarness.greedy(Self.model, c.prompt_ids, count: 8)
-        #expect(ours == Array(c.greedy_ids.prefix(8)))
+        let start = c.prompt_ids.count - 1  // positions[start] predicts the first generated token
+        let decisive = c.greedy_ids.indices.prefix { i in
+            let p = c.positions[start + i]
+            return p.logits[0] - p.logits[1] > Self.decisiveGap
+        }.count
+        #expect(decisive >= 4, "the fixture's first \(decisive) tokens are decisive")
+        #expect(Array(ours.prefix(decisive)) == Array(c.greedy_ids.prefix(decisive)))
+        if decisive < ours.count { #expect(c.positions[start + decisive].ids.prefix(2).contains(ours[decisive])) }
     }
 }

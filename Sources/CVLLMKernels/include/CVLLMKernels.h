@@ -150,6 +150,10 @@ void vk_kv_write(void *k_cache, void *v_cache, int kv_type, int64_t slot, int64_
 void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps);
 /// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate.
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// out[i] = exp((x[i] - shift) * scale) (vectorized exp, < 2 ulp); returns the sum of out. out may alias x.
+double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float scale);
+/// Index of the largest value (the first on ties; rows with NaN give an unspecified index).
+int64_t vk_argmax(const float *x, int64_t n);
 /// y[i] += x[i]
 void vk_add(float *y, const float *x, int64_t n);
 

@@ -1,39 +1,47 @@
+import CVLLMKernels
 import Foundation
+import VLLMKernels
 
 /// Picks the next token from one row of logits: temperature, then min-p, top-k and top-p, then a draw
 /// from the request's own generator (shared/SPEC.md order; penalties and biases come before this).
 public enum Sampler {
     /// Index of the largest logit (the first one on ties), as greedy decoding takes.
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in 0..<logits.count where logits[i] > bestValue {
-            bestValue = logits[i]
-            best = i
-        }
-        return Int32(best)
+        guard let base = logits.baseAddress, !logits.isEmpty else { return 0 }
+        return Int32(vk_argmax(base, Int64(logits.count)))
     }
 
-    /// Samples a token id from `logits` under `parameters`.
+    /// Samples a token id from `logits` under `parameters`. `scratch` (reused across calls by the engine)
+    /// holds the row's unnormalised probabilities.
     public static func sample(_ logits: UnsafeBufferPointer<Float>, parameters: SamplingParameters,
-                              generator: inout RandomGenerator) -> Int32 {
+                              generator: inout RandomGenerator, scratch: AlignedBuffer<Float> = AlignedBuffer<Float>()) -> Int32 {
         if parameters.isGreedy { return argmax(logits) }
-        let inverseTemperature = 1 / parameters.temperature
-        var maxLogit = -Float.infinity
-        for value in logits where value > maxLogit { maxLogit = value }
-        guard maxLogit.isFinite else { return argmax(logits) }
-        // Unnormalised probabilities; candidates are the tokens with non-zero weight.
+        let top = Int(argmax(logits))
+        let maxLogit = logits[top]
+        guard maxLogit.isFinite else { return Int32(top) }
+        // Unnormalised probabilities exp((logit - max) / T): the top token has weight 1.
+        let weights = scratch.reserve(logits.count)
+        var total = vk_exp_scaled(logits.baseAddress!, weights, Int64(logits.count), maxLogit, Float(1 / parameters.temperature))
+        let minP = Float(parameters.minP)
+        let k = parameters.topK
+        if k <= 0 || k >= logits.count, parameters.topP >= 1 {
+            // No ordering needed: min-p drops weights below min_p, then one draw over what is left.
+            if minP > 0 {
+                total = 0
+                for i in 0..<logits.count { if weights[i] < minP { weights[i] = 0 } else { total += Double(weights[i]) } }
+            }
+            var target = generator.nextUnit() * total
+            var last = top
+            for i in 0..<logits.count where weights[i] > 0 {
+                target -= Double(weights[i])
+                last = i
+                if target < 0 { return Int32(i) }
+            }
+            return Int32(last)
+        }
         var candidates: [(id: Int32, weight: Double)] = []
         candidates.reserveCapacity(logits.count)
-        for i in 0..<logits.count {
-            let w = exp(Double(logits[i] - maxLogit) * inverseTemperature)
-            if w > 0 { candidates.append((Int32(i), w)) }
-        }
-        if parameters.minP > 0 {
-            // The top token has weight 1 after subtracting the max.
-            candidates.removeAll { $0.weight < parameters.minP }
-        }
-        let k = parameters.topK
+        for i in 0..<logits.count where weights[i] > 0 && weights[i] >= minP { candidates.append((Int32(i), Double(weights[i]))) }
         let needsOrder = (k > 0 && k < candidates.count) || parameters.topP < 1
         if needsOrder {
             candidates.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
@@ -49,8 +57,8 @@ public enum Sampler {
                 candidates.removeLast(candidates.count - keep)
             }
         }
-        let total = candidates.reduce(0) { $0 + $1.weight }
-        var target = generator.nextUnit() * total
+        let kept = candidates.reduce(0) { $0 + $1.weight }
+        var target = generator.nextUnit() * kept
         for c in candidates {
             target -= c.weight
             if target < 0 { return c.id }

@@ -1,0 +1,27 @@
+// Vector math shared by the AVX-512 kernels (attention softmax, SiLU, sampling softmax).
+#ifndef VK_VECMATH_X86_H
+#define VK_VECMATH_X86_H
+#include "internal.h"
+#if VK_X86
+#include <immintrin.h>
+
+/// e^x on 16 lanes: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split), a degree-6 polynomial for e^r, then
+/// scalef by 2^n. Relative error below 2 ulp on [-87, 88]; inputs below -104 (and -inf) give exactly 0.
+static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+#endif
+#endif
