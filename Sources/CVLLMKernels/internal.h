@@ -12,25 +12,6 @@
 #define VK_VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #else
 #define VK_X86 0
-/// Packed panel sizes (CVLLMKernels.h): quant bytes per block, and a whole panel padded to 64 bytes.
-static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_Q8_0 ? 512 : 256; }
-static inline int64_t vk_panel_bytes(int wtype, int64_t nb) {
-    const int64_t scale_bytes = (wtype == VK_Q4_1 ? 64 : 32) * nb;
-    return (nb * vk_panel_quant_bytes(wtype) + scale_bytes + 63) / 64 * 64;
-}
-
-/// AVX-512 paged attention in 16-key tiles (attention_x86.c), for head_dim % 16 == 0, head_dim <= 256 and
-/// group * head_dim <= VK_ATTN_MAX_STATE.
-#define VK_ATTN_MAX_STATE 4096
-void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
-                               int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
-                               int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
-                               int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
-
-/// The AVX-512 VNNI packed kernel (matmul_packed_x86.c); only called when vk_packed_supported says so.
-void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
-                           int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
-
 #endif
 
 static inline uint16_t vk_rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
