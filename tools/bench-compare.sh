@@ -94,8 +94,11 @@ stop_server() {
   wait "$sid" 2>/dev/null
   SERVER_SID=""
 }
+# Clients run in the background and are waited for, so that a signal is handled at once rather than after them.
+CHILD=""
+bounded() { local log=$1; shift; "$@" >"$log" 2>&1 & CHILD=$!; wait "$CHILD"; local rc=$?; CHILD=""; return $rc; }  # LOG CMD...
 trap 'stop_server' EXIT
-trap 'log "interrupted"; exit 130' INT TERM
+trap 'log "interrupted"; [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 now() { date +%s.%N; }
@@ -209,8 +212,8 @@ wait_health() {
 bench() {
   local name=$1 dir=$2 port=$3; shift 3
   log "  $name: vllm bench serve $*"
-  if ! timeout -k 10 "$BENCH_TIMEOUT" "$VLLM_BIN" bench serve --base-url "http://127.0.0.1:$port" --output-json "$dir/$name.json" "$@" \
-      >"$dir/$name.txt" 2>&1; then
+  if ! bounded "$dir/$name.txt" timeout -k 10 "$BENCH_TIMEOUT" "$VLLM_BIN" bench serve --base-url "http://127.0.0.1:$port" \
+      --output-json "$dir/$name.json" "$@"; then
     log "  $name failed or timed out after ${BENCH_TIMEOUT}s (see $dir/$name.txt)"
     echo "$name: client failed or timed out" >> "$dir/warnings.txt"
     rm -f "$dir/$name.json"
@@ -290,8 +293,8 @@ offline() {
   local run=$1 dir="$OUT/raw/offline/run$1"
   mkdir -p "$dir"
   log "== offline (issue 4), run $run/$RUNS: vllm bench throughput --num-prompts $OFFLINE_PROMPTS --input-len 128 --output-len 128 --threads 2"
-  timeout -k 10 "$BENCH_TIMEOUT" "$VLLM_BIN" bench throughput --model "$GGUF" --num-prompts "$OFFLINE_PROMPTS" --input-len 128 --output-len 128 \
-    --threads 2 --seed "$run" --output-json "$dir/ours.json" >"$dir/ours.txt" 2>&1 || log "  failed (see $dir/ours.txt)"
+  bounded "$dir/ours.txt" timeout -k 10 "$BENCH_TIMEOUT" "$VLLM_BIN" bench throughput --model "$GGUF" --num-prompts "$OFFLINE_PROMPTS" \
+    --input-len 128 --output-len 128 --threads 2 --seed "$run" --output-json "$dir/ours.json" || log "  failed (see $dir/ours.txt)"
   grep Throughput "$dir/ours.txt" >&2
 }
 
@@ -319,9 +322,10 @@ done
 if has transformers && ! skipped transformers; then
   log "== transformers generate() (issue 4), once: tools/bench-transformers.py ${TF_ARGS[*]:-}"
   mkdir -p "$OUT/raw/transformers"
-  timeout -k 10 $((BENCH_TIMEOUT * 3)) python3 tools/bench-transformers.py --model "$HFM" --threads 2 ${TF_ARGS[@]+"${TF_ARGS[@]}"} \
-    --output-json "$OUT/raw/transformers/transformers.json" 2>&1 | tee "$OUT/raw/transformers/transformers.txt" >&2 \
+  bounded "$OUT/raw/transformers/transformers.txt" timeout -k 10 $((BENCH_TIMEOUT * 3)) python3 tools/bench-transformers.py --model "$HFM" \
+    --threads 2 ${TF_ARGS[@]+"${TF_ARGS[@]}"} --output-json "$OUT/raw/transformers/transformers.json" \
     || log "  transformers failed (see $OUT/raw/transformers/transformers.txt)"
+  grep -E 'batch|best' "$OUT/raw/transformers/transformers.txt" >&2
 fi
 
 # ---- tables
