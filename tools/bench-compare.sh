@@ -3,8 +3,8 @@
 # vLLM's CPU build, one server at a time on 127.0.0.1, all loaded by the same client (`vllm bench serve`, streaming
 # /v1/completions, EOS ignored, temperature 0) with the same prompts, and prints markdown tables with the ratios.
 #
-#   ./tools/bench-compare.sh                    # every engine, 3 runs (about 35-45 min on 2 cores)
-#   ./tools/bench-compare.sh --quick            # 1 run, few short requests: checks the plumbing (about 8 min)
+#   ./tools/bench-compare.sh                    # every engine, 3 runs (about 45 min on an idle 2-core machine)
+#   ./tools/bench-compare.sh --quick            # 1 run, few short requests: checks the plumbing (7-13 min)
 #   ./tools/bench-compare.sh --engines ours,llama --runs 5 --out DIR
 #
 # Engines (--engines, comma-separated; default all):
@@ -168,6 +168,7 @@ fi
   echo "mode: $([ "$QUICK" = 1 ] && echo quick || echo full), runs: $RUNS, engines: $ENGINES"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
+awk '$1 > 1 { exit 1 }' /proc/loadavg || log "warning: load average $(cut -d' ' -f1 /proc/loadavg) before starting: other work on this machine skews every figure (llama.cpp's spinning threads most)"
 
 # ---- one server
 # start_server ENGINE PORT LOGFILE: launches in a new session (SERVER_SID), returns at once.
@@ -328,6 +329,8 @@ if has transformers && ! skipped transformers; then
   grep -E 'batch|best' "$OUT/raw/transformers/transformers.txt" >&2
 fi
 
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+
 # ---- tables
 python3 - "$OUT" "$QUICK" "$OUT_LEN_TP" <<'PY' | tee "$OUT/table.md"
 import glob, json, os, statistics, sys
@@ -383,6 +386,9 @@ print(f"Machine: {m.get('cpu')}; {m.get('flags', '').strip()}; {m.get('memory')}
       f"load average at start {m.get('load at start')}. Commit {m.get('commit')}, {m.get('date')}; {m.get('mode')}.")
 print(f"Each figure: median of {runs} run(s); client `vllm bench serve` (streaming /v1/completions, ignore_eos, temperature 0), "
       "one server at a time on 127.0.0.1, the same seeded prompts for every engine.")
+busy = [k for k in ("load at start", "load at end") if k in m and float(m[k].split()[0]) > 1]
+if busy: print(f"**The machine was busy (load average {m.get('load at start', '?').split()[0]} at start, "
+               f"{m.get('load at end', '?').split()[0]} at the end, on {m.get('cpu', '').split(', ')[-1]}): figures are skewed.**")
 if quick: print("**Quick mode: few requests and 32-token outputs for the throughput rows: plumbing check only, not figures.**")
 print()
 cols = [names[e] for e in engines]
@@ -401,8 +407,10 @@ print()
 print("Ratios are how many times better swift-vllm is (the other's time ÷ ours for times and memory, ours ÷ the other's "
       "for throughput): above 1× we win.")
 print("Memory: the summed RSS of the server's process tree sampled every 0.5 s after the first /health 200; \"beyond\" "
-      "subtracts the weights file(s) and, for llama.cpp, its KV buffer (allocated and cleared up front, as its log says), "
-      "for swift-vllm the resident pages of its KV cache (large anonymous mappings in smaps; untouched blocks cost nothing).")
+      "subtracts the weights file(s) and, for llama.cpp, its KV buffer (allocated and cleared up front; size from its -lv 4 log), "
+      "for swift-vllm the resident pages of its KV cache (read-write anonymous mappings above 64 MiB in smaps; untouched "
+      "blocks cost nothing). vLLM's figure is the sum over its processes (API server and engine core), shared pages "
+      "counted in each.")
 tokens = {}
 for e in engines:
     rows_c1 = load(e, "c1")
@@ -453,7 +461,7 @@ if offline or os.path.exists(tf_path):
               f"{ratio(ours_off, b['output_tokens_per_second'], False)} |")
     llama32 = fig("llama", "c32", "output_throughput")[0] if "llama" in engines else None
     if llama32 is not None:
-        print(f"| llama.cpp `llama-server -np 32`, 32 streams of ~100-word prompts (row above) | {llama32:.0f} | "
+        print(f"| llama.cpp `llama-server -np 32`, 32 streams of ~100-word prompts, {out_len} out (the serving figure) | {llama32:.0f} | "
               f"{ratio(ours_off, llama32, False)} |")
 print(f"\nRaw results: {out}")
 PY
