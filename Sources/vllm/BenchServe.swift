@@ -59,7 +59,7 @@ struct BenchServe: AsyncParsableCommand {
             for await done in group { results.append(done) }
             return results
         }
-        report(timings, duration: Date().timeIntervalSince(started))
+        report(timings, duration: Date().timeIntervalSince(started), model: served)
     }
 
     static func firstModel(_ baseURL: String) async throws -> String {
@@ -91,7 +91,7 @@ struct BenchServe: AsyncParsableCommand {
         return (0..<count).map { _ in (0..<words).map { _ in vocabulary[Int(generator.next() % UInt64(vocabulary.count))] }.joined(separator: " ") }
     }
 
-    func report(_ timings: [StreamTiming], duration: Double) {
+    func report(_ timings: [StreamTiming], duration: Double, model: String) {
         let ok = timings.filter(\.ok)
         let output = ok.reduce(0) { $0 + $1.outputTokens }, input = ok.reduce(0) { $0 + $1.promptTokens }
         func stats(_ values: [Double]) -> (mean: Double, median: Double, p99: Double) {
@@ -122,7 +122,7 @@ struct BenchServe: AsyncParsableCommand {
         print(lines.joined(separator: "\n"))
         if let first = timings.first(where: { !$0.ok }) { FileHandle.standardError.write(Data("first failure: \(first.error ?? "?")\n".utf8)) }
         if let outputJSON {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "completed": ok.count, "failed": timings.count - ok.count, "duration": duration, "total_input_tokens": input,
                 "total_output_tokens": output, "request_throughput": Double(ok.count) / duration,
                 "output_throughput": Double(output) / duration,
@@ -130,7 +130,12 @@ struct BenchServe: AsyncParsableCommand {
                 "mean_tpot_ms": tpot.mean * 1000, "median_tpot_ms": tpot.median * 1000, "p99_tpot_ms": tpot.p99 * 1000,
                 "mean_itl_ms": itl.mean * 1000, "median_itl_ms": itl.median * 1000, "p99_itl_ms": itl.p99 * 1000,
                 "mean_e2el_ms": e2el.mean * 1000, "median_e2el_ms": e2el.median * 1000, "p99_e2el_ms": e2el.p99 * 1000,
+                // What was run, so a results file stands on its own.
+                "base_url": baseURL, "model": model, "num_prompts": numPrompts, "max_concurrency": maxConcurrency ?? numPrompts,
+                "random_input_len": randomInputLen, "random_output_len": randomOutputLen, "seed": seed,
             ]
+            if requestRate.isFinite { object["request_rate"] = requestRate }
+            if let first = timings.first(where: { !$0.ok }) { object["first_error"] = first.error ?? "?" }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
                 try? data.write(to: URL(fileURLWithPath: outputJSON))
             }

@@ -32,3 +32,20 @@ def test_template_prints_the_prompt_exactly(tmp_path):
 def test_chat_against_the_server(server):
     r = run("chat", "--url", server.url, "--temperature", "0", "--max-tokens", "24", stdin="What is 2+2?\n")
     assert r.returncode == 0 and "4" in r.stdout
+
+
+def test_bench_serve_writes_its_figures_and_configuration(server, tmp_path):
+    out = tmp_path / "bench.json"
+    args = ("bench", "serve", "--base-url", server.url, "--num-prompts", "3", "--max-concurrency", "2",
+            "--random-input-len", "12", "--random-output-len", "5", "--seed", "7", "--output-json", str(out))
+    r = run(*args)
+    assert r.returncode == 0 and "Successful requests:" in r.stdout
+    result = json.loads(out.read_text())
+    assert result["completed"] == 3 and result["failed"] == 0
+    assert result["total_output_tokens"] == 15, "ignore_eos: every request yields max_tokens"
+    assert result["model"] == "smollm2" and result["seed"] == 7 and result["max_concurrency"] == 2
+    assert result["random_input_len"] == 12 and result["random_output_len"] == 5 and result["num_prompts"] == 3
+    assert result["median_ttft_ms"] > 0 and result["median_itl_ms"] > 0
+    first = result["total_input_tokens"]
+    run(*args)  # the same seed sends the same prompts
+    assert json.loads(out.read_text())["total_input_tokens"] == first
