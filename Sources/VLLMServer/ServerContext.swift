@@ -25,6 +25,20 @@ public struct ServerContext: Sendable {
         return model
     }
 
+    /// 503 when the engine is down, draining for shutdown, or has `--max-waiting-requests` requests waiting
+    /// already: new work is refused rather than queued without bound.
+    func checkAdmission() throws {
+        let snapshot = backend.snapshot
+        guard snapshot.isAlive else { throw APIError(status: .serviceUnavailable, message: "The engine is not running.") }
+        guard snapshot.isAcceptingRequests else {
+            throw APIError(status: .serviceUnavailable, message: "The server is shutting down and takes no new requests.")
+        }
+        if snapshot.waiting >= configuration.maxWaitingRequests {
+            throw APIError(status: .serviceUnavailable,
+                           message: "The server is overloaded: \(snapshot.waiting) requests are waiting (--max-waiting-requests \(configuration.maxWaitingRequests)). Retry later.")
+        }
+    }
+
     /// Validates parameters and limits for every prompt and returns the choices to run.
     /// max_tokens defaults to the rest of the context, as vLLM's server does.
     func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
@@ -33,12 +47,7 @@ public struct ServerContext: Sendable {
         } catch {
             throw APIError.invalid(error.message, param: error.parameter)
         }
-        if backend.snapshot.waiting >= configuration.maxWaitingRequests {
-            throw APIError(status: .serviceUnavailable, message: "The server is overloaded: \(backend.snapshot.waiting) requests are waiting. Retry later.")
-        }
-        guard backend.snapshot.isAlive else {
-            throw APIError(status: .serviceUnavailable, message: "The engine is not running.")
-        }
+        try checkAdmission()
         let limits = backend.limits
         var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)
         for i in choices.indices {
