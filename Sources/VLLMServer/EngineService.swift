@@ -7,7 +7,7 @@ import VLLMEngine
 /// `--shutdown-timeout`; 0 aborts them at once, their clients get a 503 error), then stops the engine loop.
 /// Listed after the HTTP application in a `ServiceGroup`, it is shut down before it, so the server's own
 /// graceful shutdown finds no request still generating.
-public struct EngineService: Service {
+public struct EngineService: Service, CustomStringConvertible {
     public let engine: AsyncEngine
     public let drainTimeout: Duration
     let logger: Logger
@@ -17,6 +17,8 @@ public struct EngineService: Service {
         self.drainTimeout = drainTimeout
         self.logger = logger
     }
+
+    public var description: String { "EngineService(drain up to \(drainTimeout))" }
 
     public func run() async throws {
         // Returns when graceful shutdown begins; throws if the group is cancelled instead (then drain at once).

@@ -7,7 +7,7 @@ import VLLMEngine
 /// generation throughput over the interval, running and waiting requests, KV cache usage and the prefix-cache
 /// hit rate. An idle interval is logged once (so the log shows the engine went quiet), then nothing until work
 /// arrives again. vLLM's `VLLM_LOG_STATS_INTERVAL` sets the interval; `--disable-log-stats` leaves it out.
-public struct StatsLogger: Service {
+public struct StatsLogger: Service, CustomStringConvertible {
     public let interval: Duration
     let backend: any GenerationBackend
     let logger: Logger
@@ -17,6 +17,9 @@ public struct StatsLogger: Service {
         self.interval = interval
         self.logger = logger
     }
+
+    /// ServiceGroup logs each service's description: keep it short (the default would mirror the whole tokenizer).
+    public var description: String { "StatsLogger(every \(interval))" }
 
     public func run() async throws {
         // Ends at graceful shutdown (or cancellation): the sleep is cancelled and the loop returns.
