@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import VLLMEngine
 
 /// What every endpoint shares: the backend, the configuration, metrics, and request checks.
@@ -7,11 +8,24 @@ public struct ServerContext: Sendable {
     public let backend: any GenerationBackend
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
+    /// Where accepted requests are logged (unless `--disable-log-requests`).
+    public let logger: Logger
 
-    public init(backend: any GenerationBackend, configuration: ServerConfiguration) {
+    public init(backend: any GenerationBackend, configuration: ServerConfiguration, logger: Logger = Logger(label: "vllm")) {
         self.backend = backend
         self.configuration = configuration
+        self.logger = logger
         metrics = ServerMetrics(modelName: configuration.primaryModelName)
+    }
+
+    /// One line per accepted request, as vLLM's request log: its id, prompt sizes and sampling settings.
+    func logReceived(_ id: String, _ choices: [ChoiceRunner.Choice]) {
+        guard configuration.logRequests, let first = choices.first else { return }
+        let p = first.parameters
+        let prompts = Set(choices.map(\.promptIndex)).count
+        let sampling = "max_tokens \(p.maxTokens.map(String.init) ?? "-"), temperature \(p.temperature), top_p \(p.topP), top_k \(p.topK), "
+            + "seed \(p.seed.map(String.init) ?? "-")"
+        logger.info("Received request \(id): \(prompts) prompt(s), \(choices.count) choice(s), prompt tokens \(first.promptTokenIDs.count), \(sampling)")
     }
 
     var runner: ChoiceRunner { ChoiceRunner(backend: backend, metrics: metrics) }

@@ -82,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount
         let asyncEngine = AsyncEngine(core: core)
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
-        let context = ServerContext(backend: backend, configuration: configuration)
+        let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
         logger.info("model \(configuration.primaryModelName) (\(weights)), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port)")
         // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then
         // the HTTP server, which by then has no request still generating.
