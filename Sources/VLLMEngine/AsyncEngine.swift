@@ -49,6 +49,7 @@ public final class AsyncEngine: Sendable {
         thread.start()
     }
 
+    /// The engine's state as of its last step, with submissions it has not taken in yet counted as waiting.
     public var snapshot: Snapshot {
         // The inbox first: the loop publishes new waiting requests before it stops counting them as pending,
         // so a request is counted at least once whatever the interleaving.

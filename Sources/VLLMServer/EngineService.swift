@@ -12,21 +12,27 @@ public struct EngineService: Service, CustomStringConvertible {
     public let drainTimeout: Duration
     let logger: Logger
 
+    /// - Parameters:
+    ///   - drainTimeout: how long requests in flight may keep running once shutdown begins (0: abort them at once)
+    ///   - logger: where the shutdown is reported
     public init(engine: AsyncEngine, drainTimeout: Duration, logger: Logger) {
         self.engine = engine
         self.drainTimeout = drainTimeout
         self.logger = logger
     }
 
+    /// Short, since ServiceGroup logs it.
     public var description: String { "EngineService(drain up to \(drainTimeout))" }
 
+    /// Waits for graceful shutdown, then drains and stops the engine.
     public func run() async throws {
         // Returns when graceful shutdown begins; throws if the group is cancelled instead (then drain at once).
         try? await gracefulShutdown()
         let s = engine.snapshot
         let inFlight = s.running + s.waiting
         if inFlight > 0 {
-            logger.info("Shutting down: \(inFlight) requests in flight, waiting up to \(drainTimeout) for them (--shutdown-timeout).")
+            let plan = drainTimeout == .zero ? "aborting them (--shutdown-timeout 0)" : "giving them up to \(drainTimeout) to finish (--shutdown-timeout)"
+            logger.info("Shutting down with \(inFlight) requests in flight: \(plan).")
         }
         await engine.drain(timeout: drainTimeout)
         logger.info("Engine stopped.")

@@ -12,6 +12,9 @@ public struct StatsLogger: Service, CustomStringConvertible {
     let backend: any GenerationBackend
     let logger: Logger
 
+    /// - Parameters:
+    ///   - backend: whose snapshots are compared, one interval apart
+    ///   - interval: the period of the line
     public init(backend: any GenerationBackend, interval: Duration, logger: Logger) {
         self.backend = backend
         self.interval = interval
@@ -21,6 +24,7 @@ public struct StatsLogger: Service, CustomStringConvertible {
     /// ServiceGroup logs each service's description: keep it short (the default would mirror the whole tokenizer).
     public var description: String { "StatsLogger(every \(interval))" }
 
+    /// Logs until graceful shutdown or cancellation.
     public func run() async throws {
         // Ends at graceful shutdown (or cancellation): the sleep is cancelled and the loop returns.
         await cancelWhenGracefulShutdown { await self.loop() }

@@ -25,15 +25,16 @@ struct AsyncEngineTests {
         return p
     }
 
-    /// Waits until nothing is running or waiting; false if that takes longer than `seconds`.
+    /// Waits until nothing is running or waiting; false if that takes longer than `seconds` (checked once more at
+    /// the deadline, since a busy test process may wake this task late).
     static func becomesIdle(_ engine: AsyncEngine, within seconds: Double) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        func idle() -> Bool { engine.snapshot.running + engine.snapshot.waiting == 0 }
         while ContinuousClock.now < deadline {
-            let s = engine.snapshot
-            if s.running + s.waiting == 0 { return true }
+            if idle() { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return false
+        return idle()
     }
 
     @Test func cancelledAndDroppedStreamsLeaveNoBlockReferenced() async throws {
@@ -88,7 +89,12 @@ struct AsyncEngineTests {
         }
         for task in cancelled { #expect(await task.value >= 3) }
         for task in dropped { #expect(try await task.value == 3) }
-        #expect(try await Self.becomesIdle(engine, within: 30), "aborted requests must leave the engine")
+        // Every consumer is gone, so every abort has been sent (cancelling or dropping a stream sends it at once).
+        // How long the consumers took depends on this process's other work; what follows does not.
+        let generatedWhenAborted = engine.snapshot.generationTokens
+        let idle = try await Self.becomesIdle(engine, within: 30)
+        let left = await engine.inspect { core in core.scheduler.running.map { "\($0.id): \($0.outputTokenIDs.count) tokens" } }
+        #expect(idle, "aborted requests must leave the engine; still running: \(left)")
 
         let (free, total, tables, violation, generated) = await engine.inspect { core in
             (core.scheduler.cache.pool.freeCount, core.kvCacheBlockCount, core.scheduler.cache.blockTables.count,
@@ -98,8 +104,9 @@ struct AsyncEngineTests {
         #expect(tables == 0)
         #expect(violation == nil)
         #expect(engine.snapshot.kvCacheUsage == 0)
-        // An abort lands before the next step: each aborted request makes a few tokens past the ones read, not thousands.
-        #expect(generated <= 3 * 8 + 5 * (3 + 20), "generated \(generated) tokens")
+        // An abort lands before the next step: past the snapshot (at most a step old) and the step in flight, the five
+        // aborted requests make no token.
+        #expect(generated - generatedWhenAborted <= 2 * 5, "\(generated - generatedWhenAborted) tokens after the aborts were sent")
 
         // Freed blocks keep their prefix-cache entries: the prompt of a cancelled request hits the cache.
         var cached = 0

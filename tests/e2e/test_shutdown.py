@@ -56,7 +56,7 @@ def test_sigterm_stops_in_flight_requests_with_a_503_and_exits_0():
     error = json.loads(events[-2][len("data: "):])["error"]
     assert error["code"] == 503 and "shutting down" in error["message"]
     assert s.process.wait(timeout=20) == 0
-    assert "Shutting down: 1 requests in flight" in s.log()
+    assert "Shutting down with 1 requests in flight: aborting them" in s.log()
     assert "Received request" not in s.log(), "--disable-log-requests"
 
 
@@ -81,3 +81,4 @@ def test_sigint_with_a_shutdown_timeout_drains_and_logs_stats():
     assert chunks[-1]["usage"]["completion_tokens"] == 300, "the request in flight ran to its end"
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
     assert s.process.wait(timeout=20) == 0
+    assert "Shutting down with 1 requests in flight: giving them up to 60.0 seconds to finish" in s.log()
