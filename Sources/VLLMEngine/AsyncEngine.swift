@@ -6,34 +6,33 @@ import Synchronization
 /// callers talk to it only through an inbox of commands and per-request output streams.
 /// Cancelling a stream (client gone) aborts its request, freeing its blocks before the next step.
 public final class AsyncEngine: Sendable {
+    typealias Continuation = AsyncThrowingStream<RequestOutput, Error>.Continuation
+
     enum Command {
-        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, priority: Int,
-                 continuation: AsyncThrowingStream<RequestOutput, Error>.Continuation)
+        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, priority: Int, continuation: Continuation)
         case abort(id: Int)
+        /// Runs on the loop thread between two steps.
+        case inspect(@Sendable (EngineCore) -> Void)
         case shutdown
     }
 
-    /// A consistent view of the engine's state, refreshed after every step (for /metrics and /load).
-    public struct Snapshot: Sendable {
-        public var running = 0
-        public var waiting = 0
-        public var kvCacheUsage = 0.0
-        public var preemptions = 0
-        public var prefixQueryTokens = 0
-        public var prefixHitTokens = 0
-        public var steps = 0
-        public var promptTokens = 0
-        public var generationTokens = 0
-        public var isAlive = true
-
-        public init() {}
+    /// Commands the loop has not taken yet; `closed` once the loop has exited, after which sends are refused.
+    struct Inbox {
+        var commands: [Command] = []
+        /// Adds sent but not yet published as waiting requests (counted in `snapshot.waiting`).
+        var pendingAdds = 0
+        var closed = false
     }
 
-    private let inbox = Mutex<[Command]>([])
+    private let inbox = Mutex(Inbox())
     private let wake = DispatchSemaphore(value: 0)
     private let nextID = Atomic<Int>(0)
+    private let accepting = Atomic<Bool>(true)
     private let state = Mutex(Snapshot())
     private let stopped = DispatchSemaphore(value: 0)
+    /// The core, for inspections once the loop has exited (`exited` true); the lock serialises them.
+    private let owner: LoopOwner
+    private let exited = Mutex(false)
     /// Model limits, readable from any thread.
     public let limits: RequestLimits
     public let kvCacheBlockCount: Int
@@ -43,45 +42,102 @@ public final class AsyncEngine: Sendable {
         limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
         let owner = LoopOwner(core: core)
+        self.owner = owner
         let thread = Thread { [self] in runLoop(owner.core) }
         thread.name = "vllm-engine"
         thread.stackSize = 8 << 20
         thread.start()
     }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    /// The engine's state as of its last step, with submissions it has not taken in yet counted as waiting.
+    public var snapshot: Snapshot {
+        // The inbox first: the loop publishes new waiting requests before it stops counting them as pending,
+        // so a request is counted at least once whatever the interleaving.
+        let pending = inbox.withLock { $0.pendingAdds }
+        var s = state.withLock { $0 }
+        s.waiting += pending
+        s.isAcceptingRequests = s.isAlive && accepting.load(ordering: .relaxed)
+        return s
+    }
 
     /// Queues a request and returns its outputs as they are produced; the stream ends after the output
-    /// that carries a finish reason, or throws if the engine stops first.
+    /// that carries a finish reason, or throws if the engine stops first (`EngineError.shuttingDown`).
     public func submit(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0) -> AsyncThrowingStream<RequestOutput, Error> {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
+        guard accepting.load(ordering: .relaxed) else {
+            continuation.finish(throwing: EngineError.shuttingDown)
+            return stream
+        }
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.send(.abort(id: id)) }
         }
-        send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, priority: priority, continuation: continuation))
+        if !send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, priority: priority, continuation: continuation)) {
+            continuation.finish(throwing: EngineError.shuttingDown)
+        }
         return stream
     }
 
-    /// Aborts every request and stops the loop; returns when the loop has exited.
-    public func shutdown() {
-        send(.shutdown)
-        stopped.wait()
+    /// Runs `body` on the engine thread between two steps and returns its result: a consistent look at the
+    /// state the loop owns (scheduler, block pool), for diagnostics and tests. After the loop has stopped,
+    /// `body` sees the final state.
+    public func inspect<T: Sendable>(_ body: @escaping @Sendable (EngineCore) -> T) async -> T {
+        // Empty when the inbox was closed (an array rather than an optional, so that T may itself be optional).
+        let queued: [T] = await withCheckedContinuation { continuation in
+            if !send(.inspect { continuation.resume(returning: [body($0)]) }) { continuation.resume(returning: []) }
+        }
+        if let value = queued.first { return value }
+        // The loop has closed its inbox: once it has exited, nothing else touches the core.
+        while true {
+            if let value = exited.withLock({ done in done ? [body(owner.core)] : [] }).first { return value }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
-    private func send(_ command: Command) {
-        inbox.withLock { $0.append(command) }
-        wake.signal()
+    /// Stops taking requests (`submit` fails with `EngineError.shuttingDown`), gives the ones in flight up to
+    /// `timeout` to finish, then aborts the rest and stops the loop: vLLM's `--shutdown-timeout` (0 aborts at once).
+    public func drain(timeout: Duration) async {
+        accepting.store(false, ordering: .relaxed)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            let s = snapshot
+            guard s.isAlive, s.running + s.waiting > 0 else { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // `shutdown()` blocks until the loop exits (at most one step): keep it off the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { self.shutdown(); done.resume() }
+        }
+    }
+
+    /// Aborts every request and stops the loop; returns when the loop has exited. Later submissions fail.
+    public func shutdown() {
+        accepting.store(false, ordering: .relaxed)
+        if send(.shutdown) { stopped.wait() }
+    }
+
+    @discardableResult
+    private func send(_ command: Command) -> Bool {
+        let sent = inbox.withLock { inbox -> Bool in
+            guard !inbox.closed else { return false }
+            inbox.commands.append(command)
+            if case .add = command { inbox.pendingAdds += 1 }
+            return true
+        }
+        if sent { wake.signal() }
+        return sent
     }
 
     private func runLoop(_ core: EngineCore) {
-        var streams: [Int: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
-        var running = true
-        while running {
-            let commands = inbox.withLock { commands -> [Command] in defer { commands.removeAll() }; return commands }
+        var streams: [Int: Continuation] = [:]
+        var stopRequests = 0
+        while stopRequests == 0 {
+            let commands = inbox.withLock { inbox -> [Command] in defer { inbox.commands.removeAll() }; return inbox.commands }
+            var added = 0
             for command in commands {
                 switch command {
                 case .add(let id, let prompt, let parameters, let priority, let continuation):
+                    added += 1
                     do {
                         try core.add(id: id, promptTokenIDs: prompt, parameters: parameters, priority: priority)
                         streams[id] = continuation
@@ -90,11 +146,17 @@ public final class AsyncEngine: Sendable {
                     }
                 case .abort(let id):
                     if streams.removeValue(forKey: id) != nil { core.abort(id: id) }
+                case .inspect(let body):
+                    body(core)
                 case .shutdown:
-                    running = false
+                    stopRequests += 1
                 }
             }
-            if !running { break }
+            if added > 0 {
+                publish(core, stepped: false)
+                inbox.withLock { $0.pendingAdds -= added }
+            }
+            if stopRequests > 0 { break }
             if core.hasWork {
                 for output in core.step() {
                     guard let continuation = streams[output.requestID] else { continue }
@@ -104,21 +166,38 @@ public final class AsyncEngine: Sendable {
                         streams[output.requestID] = nil
                     }
                 }
-                publish(core)
+                publish(core, stepped: true)
             } else {
-                publish(core)
+                publish(core, stepped: false)
                 wake.wait()
             }
         }
         for (id, continuation) in streams {
             core.abort(id: id)
-            continuation.finish(throwing: EngineError("the engine is shutting down"))
+            continuation.finish(throwing: EngineError.shuttingDown)
+        }
+        publish(core, stepped: false)
+        // Close the inbox; whatever arrived meanwhile is refused (inspections see the final state).
+        let leftovers = inbox.withLock { inbox -> [Command] in
+            inbox.closed = true
+            inbox.pendingAdds = 0
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
         }
         state.withLock { $0.isAlive = false }
-        stopped.signal()
+        for command in leftovers {
+            switch command {
+            case .add(_, _, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
+            case .inspect(let body): body(core)
+            case .abort: break
+            case .shutdown: stopRequests += 1
+            }
+        }
+        exited.withLock { $0 = true }
+        for _ in 0..<stopRequests { stopped.signal() }
     }
 
-    private func publish(_ core: EngineCore) {
+    private func publish(_ core: EngineCore, stepped: Bool) {
         let s = core.scheduler
         state.withLock {
             $0.running = s.running.count
@@ -127,7 +206,7 @@ public final class AsyncEngine: Sendable {
             $0.preemptions = s.preemptionCount
             $0.prefixQueryTokens = s.cache.prefixQueryTokens
             $0.prefixHitTokens = s.cache.prefixHitTokens
-            $0.steps += 1
+            if stepped { $0.steps += 1 }
             $0.promptTokens = core.promptTokensComputed
             $0.generationTokens = core.tokensGenerated
         }

@@ -20,6 +20,8 @@ public final class EngineCore {
     public private(set) var lastStepTokenCount = 0
     public private(set) var promptTokensComputed = 0
     public private(set) var tokensGenerated = 0
+    /// Invariant checks run so far: debug builds check after every step and abort, release builds never do.
+    public private(set) var invariantCheckCount = 0
 
     /// Per-request output state: generator, streaming detokenizer and stop-string matcher.
     struct OutputStream {
@@ -81,6 +83,7 @@ public final class EngineCore {
     /// Queues a request; `id` must be unique among live requests.
     public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
+        guard streams[id] == nil else { throw EngineError("request id \(id) is already in use") }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
                               priority: priority, arrival: arrival)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
@@ -94,10 +97,12 @@ public final class EngineCore {
     public func abort(id: Int) {
         scheduler.finish(id: id, reason: .abort)
         streams[id] = nil
+        checkInvariants(after: "aborting request \(id)")
     }
 
     /// Runs one step and returns the outputs of requests that produced tokens or finished.
     public func step() -> [RequestOutput] {
+        defer { checkInvariants(after: "a step") }
         let profiler = model.profiler
         profiler?.start()
         let batch = scheduler.schedule()
@@ -171,6 +176,17 @@ public final class EngineCore {
         }
         profiler?.lap("update + detokenize")
         return outputs
+    }
+
+    /// In debug builds, stops at the first broken invariant of the scheduler, its block tables or the block pool
+    /// (reference counts, free queue, budgets). Compiled out of release builds: the check walks every block.
+    @inline(__always) func checkInvariants(after event: @autoclosure () -> String) {
+        #if DEBUG
+        invariantCheckCount += 1
+        if let violation = scheduler.invariantViolation() {
+            preconditionFailure("engine invariant broken after \(event()): \(violation)")
+        }
+        #endif
     }
 
     /// Ids that end generation for this request: the model's end-of-generation ids (unless ignore_eos)

@@ -4,5 +4,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public init(_ message: String) { self.message = message }
 
+    /// The engine stopped (or is draining) before the request could finish; the server answers 503.
+    public static let shuttingDown = EngineError("the engine is shutting down")
+
     public var description: String { message }
 }

@@ -52,6 +52,7 @@ struct ChatCompletionsEndpoint: Sendable {
         if wantLogprobs { parameters.logprobs = topLogprobs ?? 0 }
         let choices = try server.prepare(prompts: [promptIDs], parameters: parameters)
         let id = Responses.newID("chatcmpl-"), created = Responses.created
+        server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0
         let runner = server.runner
         if !(try fields.bool("stream") ?? false) {

@@ -82,10 +82,19 @@ struct ChoiceRunner: Sendable {
                 }
                 continuation.finish()
             } catch {
-                continuation.finish(throwing: error)
+                continuation.finish(throwing: Self.apiError(error))
             }
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// Engine errors as HTTP errors: a stop for shutdown is 503 (retry elsewhere), anything else the request's fault.
+    static func apiError(_ error: any Error) -> any Error {
+        guard let error = error as? EngineError else { return error }
+        if error == .shuttingDown {
+            return APIError(status: .serviceUnavailable, message: "The server is shutting down; the request was stopped before it finished.")
+        }
+        return APIError.invalid(error.message)
     }
 }

@@ -22,6 +22,7 @@ struct CompletionsEndpoint: Sendable {
         let choices = try server.prepare(prompts: prompts, parameters: parameters)
         let runner = server.runner
         let id = Responses.newID("cmpl-"), created = Responses.created
+        server.logReceived(id, choices)
         let promptTokens = prompts.reduce(0) { $0 + $1.count }
         let backend = server.backend
         @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String {

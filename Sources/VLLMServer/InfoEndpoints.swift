@@ -16,10 +16,15 @@ struct InfoEndpoints: Sendable {
         return Responses.json(.object(["object": .string("list"), "data": .array(data)]))
     }
 
+    /// 200 while the engine runs and takes requests; 503 once it is dead or draining for shutdown, so that a
+    /// load balancer stops sending work here.
     func health() -> Response {
-        server.backend.snapshot.isAlive ? Response(status: .ok) : Responses.json(
-            .object(["error": .object(["message": .string("engine is not running"), "type": .string("ServiceUnavailableError"), "code": .number(503)])]),
-            status: .serviceUnavailable)
+        let s = server.backend.snapshot
+        guard s.isAlive, s.isAcceptingRequests else {
+            let error = APIError(status: .serviceUnavailable, message: s.isAlive ? "The server is shutting down." : "The engine is not running.")
+            return Response(status: error.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
+        }
+        return Response(status: .ok)
     }
 
     func version() -> Response { Responses.json(.object(["version": .string(server.configuration.version)])) }

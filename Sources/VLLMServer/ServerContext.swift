@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import VLLMEngine
 
 /// What every endpoint shares: the backend, the configuration, metrics, and request checks.
@@ -7,11 +8,24 @@ public struct ServerContext: Sendable {
     public let backend: any GenerationBackend
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
+    /// Where accepted requests are logged (unless `--disable-log-requests`).
+    public let logger: Logger
 
-    public init(backend: any GenerationBackend, configuration: ServerConfiguration) {
+    public init(backend: any GenerationBackend, configuration: ServerConfiguration, logger: Logger = Logger(label: "vllm")) {
         self.backend = backend
         self.configuration = configuration
+        self.logger = logger
         metrics = ServerMetrics(modelName: configuration.primaryModelName)
+    }
+
+    /// One line per accepted request, as vLLM's request log: its id, prompt sizes and sampling settings.
+    func logReceived(_ id: String, _ choices: [ChoiceRunner.Choice]) {
+        guard configuration.logRequests, let first = choices.first else { return }
+        let p = first.parameters
+        let prompts = Set(choices.map(\.promptIndex)).count
+        let sampling = "max_tokens \(p.maxTokens.map(String.init) ?? "-"), temperature \(p.temperature), top_p \(p.topP), top_k \(p.topK), "
+            + "seed \(p.seed.map(String.init) ?? "-")"
+        logger.info("Received request \(id): \(prompts) prompt(s), \(choices.count) choice(s), prompt tokens \(first.promptTokenIDs.count), \(sampling)")
     }
 
     var runner: ChoiceRunner { ChoiceRunner(backend: backend, metrics: metrics) }
@@ -25,6 +39,20 @@ public struct ServerContext: Sendable {
         return model
     }
 
+    /// 503 when the engine is down, draining for shutdown, or has `--max-waiting-requests` requests waiting
+    /// already: new work is refused rather than queued without bound.
+    func checkAdmission() throws {
+        let snapshot = backend.snapshot
+        guard snapshot.isAlive else { throw APIError(status: .serviceUnavailable, message: "The engine is not running.") }
+        guard snapshot.isAcceptingRequests else {
+            throw APIError(status: .serviceUnavailable, message: "The server is shutting down and takes no new requests.")
+        }
+        if snapshot.waiting >= configuration.maxWaitingRequests {
+            throw APIError(status: .serviceUnavailable,
+                           message: "The server is overloaded: \(snapshot.waiting) requests are waiting (--max-waiting-requests \(configuration.maxWaitingRequests)). Retry later.")
+        }
+    }
+
     /// Validates parameters and limits for every prompt and returns the choices to run.
     /// max_tokens defaults to the rest of the context, as vLLM's server does.
     func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
@@ -33,12 +61,7 @@ public struct ServerContext: Sendable {
         } catch {
             throw APIError.invalid(error.message, param: error.parameter)
         }
-        if backend.snapshot.waiting >= configuration.maxWaitingRequests {
-            throw APIError(status: .serviceUnavailable, message: "The server is overloaded: \(backend.snapshot.waiting) requests are waiting. Retry later.")
-        }
-        guard backend.snapshot.isAlive else {
-            throw APIError(status: .serviceUnavailable, message: "The engine is not running.")
-        }
+        try checkAdmission()
         let limits = backend.limits
         var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)
         for i in choices.indices {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import VLLMEngine
 import VLLMServer
 import VLLMTokenizers
@@ -34,14 +35,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-waiting-requests"), help: "Beyond this many waiting requests, new ones get 503.")
     var maxWaitingRequests: Int = 1024
 
+    @Option(name: .customLong("shutdown-timeout"),
+            help: "Seconds in-flight requests may keep running after SIGINT/SIGTERM before they are aborted (0: abort at once).")
+    var shutdownTimeout: Int = 0
+
     @Flag(name: .customLong("disable-log-requests"), help: "Do not log each request.")
     var disableLogRequests = false
+
+    @Flag(name: .customLong("disable-log-stats"), help: "Do not log engine statistics every few seconds (VLLM_LOG_STATS_INTERVAL, default 5).")
+    var disableLogStats = false
 
     @OptionGroup var engine: EngineArguments
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must be non-negative") }
+        guard maxWaitingRequests >= 1 else { throw ValidationError("--max-waiting-requests must be at least 1, got \(maxWaitingRequests)") }
+        guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
+        _ = try statsInterval()
+    }
+
+    /// vLLM's `VLLM_LOG_STATS_INTERVAL` (seconds); 5 by default.
+    func statsInterval() throws -> Duration {
+        guard let text = ProcessInfo.processInfo.environment["VLLM_LOG_STATS_INTERVAL"] else { return .seconds(5) }
+        guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+            throw ValidationError("VLLM_LOG_STATS_INTERVAL must be a positive number of seconds, got '\(text)'")
+        }
+        return .milliseconds(Int64(seconds * 1000))
     }
 
     func run() async throws {
@@ -59,35 +79,19 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxLogprobs = maxLogprobs
         configuration.maxWaitingRequests = maxWaitingRequests
         configuration.logRequests = !disableLogRequests
+        let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount
         let asyncEngine = AsyncEngine(core: core)
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
-        let context = ServerContext(backend: backend, configuration: configuration)
-        logger.info("model \(configuration.primaryModelName) (\(weights)), KV cache \(asyncEngine.kvCacheBlockCount) blocks × \(engine.blockSize) tokens, max model len \(asyncEngine.limits.maxModelLength), loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port)")
-        let stats = StatsLogger(engine: asyncEngine, logger: logger)
-        let app = OpenAIServer.application(context, logger: logger)
-        let statsTask = Task { await stats.run() }
-        try await app.runService()
-        statsTask.cancel()
+        let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
+        logger.info("model \(configuration.primaryModelName) (\(weights)), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port)")
+        // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then
+        // the HTTP server, which by then has no request still generating.
+        var services: [any Service] = [OpenAIServer.application(context, logger: logger),
+                                       EngineService(engine: asyncEngine, drainTimeout: .seconds(shutdownTimeout), logger: logger)]
+        if !disableLogStats { services.append(StatsLogger(backend: backend, interval: try statsInterval(), logger: logger)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         asyncEngine.shutdown()
         logger.info("server stopped")
-    }
-}
-
-/// A log line every few seconds while there is traffic: throughput, queue sizes, KV usage, prefix-cache hits.
-struct StatsLogger: Sendable {
-    let engine: AsyncEngine
-    let logger: Logger
-
-    func run() async {
-        var previous = engine.snapshot
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(5))
-            let now = engine.snapshot
-            guard now.steps != previous.steps || now.running + now.waiting > 0 else { continue }
-            let hits = now.prefixQueryTokens > 0 ? Double(now.prefixHitTokens) / Double(now.prefixQueryTokens) * 100 : 0
-            let promptRate = Double(now.promptTokens - previous.promptTokens) / 5, generationRate = Double(now.generationTokens - previous.generationTokens) / 5
-            logger.info("Engine: avg prompt throughput \(String(format: "%.1f", promptRate)) tokens/s, avg generation throughput \(String(format: "%.1f", generationRate)) tokens/s, running \(now.running), waiting \(now.waiting), KV cache usage \(String(format: "%.1f", now.kvCacheUsage * 100))%, prefix cache hit rate \(String(format: "%.1f", hits))%")
-            previous = now
-        }
     }
 }

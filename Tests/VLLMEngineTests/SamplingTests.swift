@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VLLMEngine
 
@@ -40,6 +41,51 @@ func withRow<R>(_ values: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -
     #expect(seen == [0, 1])
 }
 
+/// Draw frequencies of `count` samples from `logits` under `parameters`.
+func frequencies(_ logits: [Float], _ parameters: SamplingParameters, seed: UInt64, count: Int = 20_000) -> [Double] {
+    var generator = RandomGenerator(seed: seed)
+    var counts = [Int](repeating: 0, count: logits.count)
+    for _ in 0..<count {
+        counts[Int(withRow(logits) { Sampler.sample(UnsafeBufferPointer($0), parameters: parameters, generator: &generator) })] += 1
+    }
+    return counts.map { Double($0) / Double(count) }
+}
+
+func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foundation.log($0)) } }
+
+@Test func topKRenormalisesOverTheKMostLikely() {
+    // p = 0.1, 0.5, 0.15, 0.25; top_k 2 keeps tokens 1 and 3: 0.5 / 0.75 and 0.25 / 0.75.
+    let f = frequencies(logs([0.1, 0.5, 0.15, 0.25]), SamplingParameters(temperature: 1, topK: 2), seed: 21)
+    #expect(f[0] == 0 && f[2] == 0)
+    #expect(abs(f[1] - 2.0 / 3) < 0.02 && abs(f[3] - 1.0 / 3) < 0.02)
+}
+
+@Test func topPRenormalisesOverTheNucleus() {
+    // p = 0.5, 0.3, 0.2; top_p 0.6 needs the first two (0.5 < 0.6 <= 0.8): 0.5 / 0.8 and 0.3 / 0.8.
+    let f = frequencies(logs([0.5, 0.3, 0.2]), SamplingParameters(temperature: 1, topP: 0.6), seed: 22)
+    #expect(f[2] == 0)
+    #expect(abs(f[0] - 0.625) < 0.02 && abs(f[1] - 0.375) < 0.02)
+}
+
+@Test func topPApplesToTheTopKDistribution() {
+    // p = 0.4, 0.3, 0.2, 0.1. top_k 3 renormalises to 4/9, 3/9, 2/9; top_p 0.75 then keeps two (4/9 < 0.75 <= 7/9),
+    // sampled as 4/7 and 3/7. Top-p alone would keep three (0.4 + 0.3 < 0.75).
+    let f = frequencies(logs([0.4, 0.3, 0.2, 0.1]), SamplingParameters(temperature: 1, topP: 0.75, topK: 3), seed: 23)
+    #expect(f[2] == 0 && f[3] == 0)
+    #expect(abs(f[0] - 4.0 / 7) < 0.02)
+}
+
+@Test func temperatureComesBeforeMinP() {
+    // p = 0.6, 0.3, 0.1 at temperature 2 becomes proportional to sqrt(p): 0.775, 0.548, 0.316. min_p 0.4 keeps
+    // every token (0.316 / 0.775 = 0.41); applied before the temperature it would drop token 2 (0.1 / 0.6 = 0.17).
+    var p = SamplingParameters(temperature: 2)
+    p.minP = 0.4
+    let f = frequencies(logs([0.6, 0.3, 0.1]), p, seed: 24)
+    let weights = [0.6, 0.3, 0.1].map { $0.squareRoot() }
+    let total = weights.reduce(0, +)
+    for i in 0..<3 { #expect(abs(f[i] - weights[i] / total) < 0.02, "token \(i)") }
+}
+
 @Test func samplingFollowsTheDistribution() {
     let logits: [Float] = [0.7, 0.2, 0.1].map { Float(Foundation.log($0)) }
     var generator = RandomGenerator(seed: 11)
@@ -70,6 +116,38 @@ func withRow<R>(_ values: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -
     // token 0: prompt only → 4 / 2; token 1: -4 * 2 - (0.5 * 2 + 0.25); token 3: +10 bias;
     // token 4: 8 / 2 - (0.5 + 0.25); token 2 untouched.
     #expect(out == [2, -9.25, 1, 10, 3.25])
+}
+
+@Test func logitBiasIsClampedToPlusMinus100() {
+    var p = SamplingParameters()
+    p.logitBias = [0: 1000, 1: -250, 2: 0.5]
+    let out = withRow([1, 2, 3]) { row -> [Float] in
+        LogitsProcessor.apply(row, parameters: p, promptTokens: [], outputTokens: [], stopTokenIDs: [])
+        return Array(row)
+    }
+    #expect(out == [101, -98, 3.5])
+}
+
+@Test func repetitionPenaltyCoversThePromptButFrequencyAndPresenceDoNot() {
+    var p = SamplingParameters()
+    p.frequencyPenalty = 1
+    p.presencePenalty = 0.5
+    let frequencyOnly = withRow([3, 3, 3]) { row -> [Float] in
+        // Token 0 only in the prompt, token 1 three times in the output, token 2 once.
+        LogitsProcessor.apply(row, parameters: p, promptTokens: [0, 0], outputTokens: [1, 2, 1, 1], stopTokenIDs: [])
+        return Array(row)
+    }
+    // Token 0: untouched; token 1: 3 - 1 * 3 - 0.5; token 2: 3 - 1 * 1 - 0.5.
+    let expected: [Float] = [3, -0.5, 1.5]
+    #expect(frequencyOnly == expected)
+    var r = SamplingParameters()
+    r.repetitionPenalty = 1.5
+    let repetition = withRow([3, -3, 3, 3]) { row -> [Float] in
+        LogitsProcessor.apply(row, parameters: r, promptTokens: [0, 1, 0], outputTokens: [2, 2], stopTokenIDs: [])
+        return Array(row)
+    }
+    // Seen tokens (prompt or output) once each, however often: 3 / 1.5, -3 * 1.5, 3 / 1.5; token 3 unseen.
+    #expect(repetition == [2, -4.5, 2, 3])
 }
 
 @Test func minTokensBlocksStopIDs() {
@@ -119,6 +197,17 @@ func withRow<R>(_ values: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -
     #expect(last.emit == " END" && last.stopped)
 }
 
+@Test func aFalseStartOfAStopStringIsReleased() {
+    var checker = StopChecker(stops: ["STOP"], includeStop: false)
+    var emitted = ""
+    for piece in ["Hello S", "TO", "x more"] {
+        let (emit, stopped) = checker.append(piece)
+        #expect(!stopped)
+        emitted += emit
+    }
+    #expect(emitted + checker.finish() == "Hello STOx more")
+}
+
 @Test func heldBackTextIsReleasedAtTheEnd() {
     var checker = StopChecker(stops: ["xyz"], includeStop: false)
     #expect(checker.append("abcxy").emit == "abc")
@@ -137,5 +226,3 @@ func withRow<R>(_ values: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -
     p.logprobs = 21
     do { try p.validate() } catch { #expect(error.parameter == "logprobs") }
 }
-
-import Foundation

@@ -13,8 +13,14 @@ final class FakeBackend: GenerationBackend {
     /// Requests whose streams are still open (to check that disconnects abort).
     let open = Atomic<Int>(0)
     let stepDelay: Duration
+    /// When set, every stream fails with `EngineError.shuttingDown` after this many tokens, as the real engine's
+    /// streams do when it stops under them.
+    let stopAfter: Int?
 
-    init(stepDelay: Duration = .zero) { self.stepDelay = stepDelay }
+    init(stepDelay: Duration = .zero, stopAfter: Int? = nil) {
+        self.stepDelay = stepDelay
+        self.stopAfter = stopAfter
+    }
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
 
@@ -34,7 +40,7 @@ final class FakeBackend: GenerationBackend {
     }
 
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
-        let script = script, delay = stepDelay
+        let script = script, delay = stepDelay, stopAfter = stopAfter
         let maxTokens = parameters.maxTokens ?? 16
         open.add(1, ordering: .relaxed)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
@@ -42,6 +48,7 @@ final class FakeBackend: GenerationBackend {
             var checker = StopChecker(stops: parameters.stop, includeStop: parameters.includeStopStringInOutput)
             for i in 0..<maxTokens {
                 if delay > .zero { try? await Task.sleep(for: delay) }
+                if i == stopAfter { continuation.finish(throwing: EngineError.shuttingDown); return }
                 if Task.isCancelled { break }
                 let token = Int32(script[i % script.count])
                 let (emit, stopped) = checker.append(String(decoding: [UInt8(token)], as: UTF8.self))

@@ -2,6 +2,7 @@
 import os
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -20,13 +21,15 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *extra):
+    def __init__(self, *extra, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The log goes to a file (a pipe nobody reads would block the server once full).
+        self.log_file = tempfile.TemporaryFile()
         started = time.monotonic()
         self.process = subprocess.Popen([BINARY, "serve", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
                                          "--served-model-name", "smollm2", *extra],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=self.log_file, env={**os.environ, **(env or {})})
         deadline = started + 60
         while time.monotonic() < deadline:
             try:
@@ -38,6 +41,11 @@ class Server:
             self.stop()
             raise RuntimeError("vllm serve did not become healthy")
         self.startup_seconds = time.monotonic() - started
+
+    def log(self):
+        """Everything the server has logged so far."""
+        self.log_file.seek(0)
+        return self.log_file.read().decode("utf-8", "replace")
 
     def stop(self):
         self.process.terminate()
