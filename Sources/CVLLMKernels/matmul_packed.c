@@ -29,7 +29,7 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
     const int has_min = wtype == VK_Q4_1;
     for (int64_t p = p0; p < p1; p++) {
         uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(wtype, nb);
-        uint8_t *quants = panel, *scales = panel + nb * qb, *mins = scales + nb * 32;
+        const int64_t bb = vk_panel_block_bytes(wtype);
         memset(panel, 0, (size_t)vk_panel_bytes(wtype, nb));
         for (int i = 0; i < 16; i++) {
             const int64_t r = 16 * p + i;
@@ -37,7 +37,7 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
             const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *block = row + b * wb;
-                uint8_t *q = quants + b * qb;
+                uint8_t *q = panel + b * bb, *scales = q + qb, *mins = scales + 32;
                 // Word g, lane i: 4 bytes of row i (nibble bytes for Q4, biased int8 for Q8_0).
                 if (wtype == VK_Q8_0) {
                     for (int j = 0; j < 32; j++) q[(j / 4) * 64 + 4 * i + j % 4] = block[2 + j] ^ 0x80;
@@ -45,8 +45,8 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
                     const uint8_t *nibbles = block + (has_min ? 4 : 2);
                     for (int j = 0; j < 16; j++) q[(j / 4) * 64 + 4 * i + j % 4] = nibbles[j];
                 }
-                memcpy(scales + b * 32 + 2 * i, block, 2);
-                if (has_min) memcpy(mins + b * 32 + 2 * i, block + 2, 2);
+                memcpy(scales + 2 * i, block, 2);
+                if (has_min) memcpy(mins + 2 * i, block + 2, 2);
             }
         }
     }

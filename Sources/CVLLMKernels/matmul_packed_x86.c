@@ -20,17 +20,17 @@
 VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
                                      const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
                                      const __mmask16 mask, const int n) {
-    const int64_t qb = vk_panel_quant_bytes(wtype);
-    const uint16_t *scales = (const uint16_t *)(const void *)(panel + nb * qb), *mins = scales + nb * 16;
+    const int64_t qb = vk_panel_quant_bytes(wtype), bb = vk_panel_block_bytes(wtype);
     const int has_min = wtype == VK_Q4_1, q8 = wtype == VK_Q8_0;
     const int shift = q8 ? 7 : 3;  // the quant offset, 128 or 8, as a shift of the activation sum
     const __m512i low = _mm512_set1_epi8(0x0F);
     __m512 acc[8];
     for (int u = 0; u < n; u++) acc[u] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const __m512i *q = (const __m512i *)(const void *)(panel + b * qb);
+        const __m512i *q = (const __m512i *)(const void *)(panel + b * bb);
+        const uint16_t *scales = (const uint16_t *)(const void *)(panel + b * bb + qb), *mins = scales + 16;
         // Streaming a matrix from DRAM: the hardware prefetcher alone leaves most of the bandwidth unused.
-        for (int64_t l = 0; l < qb; l += 64) _mm_prefetch((const char *)q + VK_PACKED_PREFETCH + l, _MM_HINT_T1);
+        for (int64_t l = 0; l < bb; l += 64) _mm_prefetch((const char *)q + VK_PACKED_PREFETCH + l, _MM_HINT_T1);
         __m512i w[8];
         if (q8) {
             for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(q + g);
@@ -41,8 +41,8 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
                 w[4 + g] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low); // columns 16+4g..16+4g+3
             }
         }
-        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(scales + 16 * b)));
-        const __m512 mw = has_min ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(mins + 16 * b)))
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)scales));
+        const __m512 mw = has_min ? _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)mins))
                                   : _mm512_setzero_ps();
         for (int u = 0; u < n; u++) {
             const uint8_t *xr = x + u * xrb, *xq = xr + 32 * b;

@@ -79,10 +79,11 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // ---------------------------------------------------------------------------------------------
 // Packed weights: 16-row panels for the AVX-512 VNNI kernels (Q4_0, Q4_1, Q8_0).
 //
-// A panel holds rows [16p, 16p + 16) (rows past the matrix are zero). Inside a panel, for every block b of 32 columns:
-//   quants  [nb][QB] bytes, 64-byte aligned: QB / 64 zmm words, word g lane i = 4 bytes of row i
+// A panel holds rows [16p, 16p + 16) (rows past the matrix are zero): nb blocks of 32 columns in order, each
+// 64-byte aligned (320 bytes for Q4, 576 for Q8_0) so that a panel is one sequential stream:
+//   quants  QB bytes (256 Q4, 512 Q8_0): QB / 64 zmm words, word g lane i = 4 bytes of row i
 //           (Q4: bytes 4g..4g+3 of the block's 16 nibble bytes, both nibbles; Q8_0: bytes 4g..4g+3 XOR 0x80)
-//   d       [nb][16] f16 scales, then (Q4_1) m [nb][16] f16 minimums
+//   d       16 f16 scales, then (Q4_1) m 16 f16 minimums, then zero padding
 // The weights stay exactly the GGUF values; only their order changes.
 //
 // Packed matmuls consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
