@@ -1,11 +1,12 @@
 // AVX-512 paged attention for head_dim a multiple of 16 (up to 256).
 //
-// Keys are visited in tiles of 16 absolute positions. A tile's K and V rows are converted to f32 once and used
-// by every query head of the KV head's group. Scores: one zmm of partial products per key (head_dim / 16 FMAs),
-// then a 16-vector transpose-reduction gives the tile's 16 scores in one zmm, so the softmax is vectorized
-// (vk_exp512) and there is one max and one sum reduction per tile instead of one per key. The output row stays
-// in registers across the tile. Tiles are fixed by absolute position, so a query's result never depends on
-// the batch or on how the keys are split over blocks.
+// Keys are visited in tiles of 16 absolute positions. Scores: one zmm of partial products per key
+// (head_dim / 16 FMAs), then a 16-vector transpose-reduction gives the tile's 16 scores in one zmm, so the
+// softmax is vectorized (vk_exp512) with one max and one sum reduction per tile instead of one per key.
+// Two bodies share that scheme: vk_attn_query (the usual shapes, group * head_dim / 16 <= 16) keeps the group's
+// outputs in registers and converts K/V rows as it reads them, prefetching the next tile; vk_attn_tile (any
+// other group size) converts a tile's rows once into stack buffers and keeps the outputs in memory. Tiles are
+// fixed by absolute position, so a query's result never depends on the batch or on how keys fall into blocks.
 #include "vecmath_x86.h"
 #include <math.h>
 
