@@ -38,6 +38,16 @@ public final class MappedFile: Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Drops this process's mappings of the file's pages (they stay in the page cache and fault back in
+    /// when read again): after the weights have been copied into another layout, the file no longer counts
+    /// twice in the process's resident memory.
+    public func releaseResidentPages() {
+        guard let base = bytes.baseAddress else { return }
+        #if os(Linux)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), bytes.count, MADV_DONTNEED)
+        #endif
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

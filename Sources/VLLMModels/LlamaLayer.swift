@@ -41,6 +41,11 @@ struct LlamaLayer {
         down = try store.matrix(p + "ffn_down.weight", rows: c.hiddenSize, columns: c.intermediateSize)
     }
 
+    /// Whether every matmul weight has its packed panels.
+    var isPacked: Bool {
+        [query, key, value, attentionOutput, gate, up, down].allSatisfy { $0.packed != nil }
+    }
+
     /// The layer with packed panels for every matmul weight the CPU has a packed kernel for.
     func packing(pool: ThreadPool) -> LlamaLayer {
         var layer = self

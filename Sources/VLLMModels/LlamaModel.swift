@@ -34,6 +34,10 @@ public final class LlamaModel: @unchecked Sendable {
         self.layers = layers
         try store.checkAllUsed()
         self.storage = storage
+        // With every matmul packed, the GGUF map is read again only for embedding rows (faulted back one by one).
+        if output.packed != nil && layers.allSatisfy(\.isPacked) {
+            for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
+        }
         runner = MatmulRunner(pool: pool)
         let types = Set(([embedding, output] + layers.flatMap { [$0.query, $0.gate, $0.down] }).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")

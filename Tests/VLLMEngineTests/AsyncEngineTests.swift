@@ -162,8 +162,12 @@ struct AsyncEngineTests {
         let s = engine.snapshot
         // Before the loop has taken them in (or finished a step), all five are already counted.
         #expect(s.running + s.waiting >= 5)
-        try await Task.sleep(for: .milliseconds(200))
-        let later = engine.snapshot
+        // Once the first step has run (its first touch of the KV cache can take a while on a busy machine):
+        var later = engine.snapshot
+        for _ in 0..<100 where later.running == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            later = engine.snapshot
+        }
         #expect(later.running == 1 && later.waiting == 4, "one runs (--max-num-seqs 1), four wait: \(later.running), \(later.waiting)")
     }
 }
