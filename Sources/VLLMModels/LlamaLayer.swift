@@ -41,15 +41,16 @@ struct LlamaLayer {
         down = try store.matrix(p + "ffn_down.weight", rows: c.hiddenSize, columns: c.intermediateSize)
     }
 
+    /// The weights the matmuls read.
+    static var matmulWeights: [WritableKeyPath<LlamaLayer, WeightMatrix>] { [\.query, \.key, \.value, \.attentionOutput, \.gate, \.up, \.down] }
+
     /// Whether every matmul weight has its packed panels.
-    var isPacked: Bool {
-        [query, key, value, attentionOutput, gate, up, down].allSatisfy { $0.packed != nil }
-    }
+    var isPacked: Bool { Self.matmulWeights.allSatisfy { self[keyPath: $0].packed != nil } }
 
     /// The layer with packed panels for every matmul weight the CPU has a packed kernel for.
     func packing(pool: ThreadPool) -> LlamaLayer {
         var layer = self
-        for path in [\LlamaLayer.query, \.key, \.value, \.attentionOutput, \.gate, \.up, \.down] {
+        for path in Self.matmulWeights {
             layer[keyPath: path] = layer[keyPath: path].packing(pool: pool)
         }
         return layer

@@ -18,11 +18,10 @@ struct InfoEndpoints: Sendable {
 
     /// 200 while the engine runs and takes requests; 503 once it is dead or draining for shutdown, so that a
     /// load balancer stops sending work here.
-    func health() -> Response {
+    func health() throws -> Response {
         let s = server.backend.snapshot
         guard s.isAlive, s.isAcceptingRequests else {
-            let error = APIError(status: .serviceUnavailable, message: s.isAlive ? "The server is shutting down." : "The engine is not running.")
-            return Response(status: error.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
+            throw APIError(status: .serviceUnavailable, message: s.isAlive ? "The server is shutting down." : "The engine is not running.")
         }
         return Response(status: .ok)
     }

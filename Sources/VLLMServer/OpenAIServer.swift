@@ -15,7 +15,7 @@ public enum OpenAIServer {
         let info = InfoEndpoints(server: server)
         let completions = CompletionsEndpoint(server: server)
         let chat = ChatCompletionsEndpoint(server: server)
-        router.get("/health") { _, _ in info.health() }
+        router.get("/health") { _, _ in try info.health() }
         router.get("/version") { _, _ in info.version() }
         router.get("/load") { _, _ in info.load() }
         router.get("/metrics") { _, _ in info.metrics() }
