@@ -6,7 +6,8 @@ import VLLMTokenizers
 /// The real model through `AsyncEngine`: streams cancelled or dropped mid-generation abort their requests and
 /// leave no block referenced; a drain lets short requests finish and stops the rest; a burst of submissions is
 /// counted as waiting at once (the server's 503 bound reads it).
-@Suite(.serialized)
+/// Every test has a time limit, so a wait that never ends fails the test instead of hanging the run.
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct AsyncEngineTests {
     static func start(maxNumSeqs: Int = 256) throws -> (AsyncEngine, Tokenizer) {
         var options = EngineOptions()
@@ -59,8 +60,9 @@ struct AsyncEngineTests {
                 var tokens = 0
                 do {
                     for try await output in engine.submit(promptTokenIDs: prompts[i], parameters: Self.greedy(4000)) {
+                        let before = tokens
                         tokens += output.tokenIDs.count
-                        if tokens == 3 { seen.yield() }
+                        if before < 3 && tokens >= 3 { seen.yield() }
                     }
                 } catch {}
                 return tokens
@@ -117,9 +119,14 @@ struct AsyncEngineTests {
     @Test func drainLetsShortRequestsFinishAndStopsTheRest() async throws {
         let (engine, tokenizer) = try Self.start()
         let prompt = tokenizer.encode("Once upon a time, in a small village by the sea,")
+        // Each consumer reports its first token, so the drain starts once both requests were admitted. (Polling
+        // `running == 2` could miss it for good: on a busy machine the short one may finish before the long one
+        // is submitted.)
+        let (firstTokens, firstToken) = AsyncStream<Void>.makeStream()
         let short = Task { () throws -> (Int, FinishReason?) in
             var tokens = 0, reason: FinishReason?
             for try await output in engine.submit(promptTokenIDs: prompt, parameters: Self.greedy(6)) {
+                if tokens == 0 { firstToken.yield() }
                 tokens += output.tokenIDs.count
                 reason = output.finishReason ?? reason
             }
@@ -128,13 +135,20 @@ struct AsyncEngineTests {
         let long = Task { () -> (Int, Error?) in
             var tokens = 0
             do {
-                for try await output in engine.submit(promptTokenIDs: prompt, parameters: Self.greedy(4000)) { tokens += output.tokenIDs.count }
+                for try await output in engine.submit(promptTokenIDs: prompt, parameters: Self.greedy(4000)) {
+                    if tokens == 0 { firstToken.yield() }
+                    tokens += output.tokenIDs.count
+                }
             } catch {
                 return (tokens, error)
             }
             return (tokens, nil)
         }
-        while engine.snapshot.running < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        var started = 0
+        for await _ in firstTokens {
+            started += 1
+            if started == 2 { break }
+        }
         let drain = Task { await engine.drain(timeout: .seconds(2)) }
         while engine.snapshot.isAcceptingRequests { try await Task.sleep(for: .milliseconds(1)) }
         await #expect(throws: EngineError.shuttingDown) {
