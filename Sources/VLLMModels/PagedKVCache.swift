@@ -19,9 +19,13 @@ public final class PagedKVCache: @unchecked Sendable {
     public let kvHeadCount: Int
     public let headDim: Int
     public let type: KVCacheType
-    /// Per layer: K then V, each `blockCount * blockSize * kvHeadCount * headDim` elements.
+    /// Per layer: K then V, each `blockCount * blockSize * kvHeadCount * headDim` elements, page-aligned
+    /// inside `region`.
     private let keys: [UnsafeMutableRawPointer]
     private let values: [UnsafeMutableRawPointer]
+    private let region: UnsafeMutableRawPointer
+    private let regionBytes: Int
+    private var prefault: BackgroundPrefault?
 
     public init(blockCount: Int, blockSize: Int, layerCount: Int, kvHeadCount: Int, headDim: Int, type: KVCacheType) {
         precondition(blockCount > 0 && blockSize > 0)
@@ -31,9 +35,26 @@ public final class PagedKVCache: @unchecked Sendable {
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
         self.type = type
-        let bytes = blockCount * blockSize * kvHeadCount * headDim * type.bytes
-        keys = (0..<layerCount).map { _ in Self.allocateLazily(bytes) }
-        values = (0..<layerCount).map { _ in Self.allocateLazily(bytes) }
+        let layerBytes = blockCount * blockSize * kvHeadCount * headDim * type.bytes
+        let stride = (layerBytes + Self.page - 1) / Self.page * Self.page
+        regionBytes = 2 * layerCount * stride
+        let base = Self.mapLazily(regionBytes)
+        region = base
+        keys = (0..<layerCount).map { base + 2 * $0 * stride }
+        values = (0..<layerCount).map { base + (2 * $0 + 1) * stride }
+    }
+
+    /// Starts faulting the cache's pages in on a thread of idle priority, blocks in the order the block pool
+    /// hands them out (ascending ids), so the first write into a fresh block seldom pays for its pages.
+    /// Faulted inside the steps, first touches cost 13% of a fresh 64-request run on this VM (2.3% once
+    /// prefaulted); up front, the 2 GiB default would hold back the first /health by about 2 s. The thread runs
+    /// only on otherwise idle cores and stops when the cache is freed. Returns at once.
+    public func prefaultInBackground() {
+        guard prefault == nil else { return }
+        let chunk = max(1, (256 << 10) / (blockSize * kvHeadCount * headDim * type.bytes))  // 256 KiB per region
+        let perBlock = blockSize * kvHeadCount * headDim * type.bytes
+        let ranges = (keys + values).map { (Int(bitPattern: $0), perBlock) }
+        prefault = BackgroundPrefault(regions: ranges, blockCount: blockCount, blocksPerChunk: chunk)
     }
 
     /// Bytes one token occupies across all layers (K and V).
@@ -45,17 +66,29 @@ public final class PagedKVCache: @unchecked Sendable {
     public var byteCount: Int { Self.bytesPerToken(layerCount: layerCount, kvHeadCount: kvHeadCount, headDim: headDim, type: type) * blockCount * blockSize }
 
     deinit {
-        for p in keys { p.deallocate() }
-        for p in values { p.deallocate() }
+        prefault?.stop()
+        munmap(region, regionBytes)
     }
 
     func layer(_ index: Int) -> (keys: UnsafeMutableRawPointer, values: UnsafeMutableRawPointer) {
         (keys[index], values[index])
     }
 
-    /// Large allocations come straight from mmap, so untouched pages cost no memory; never-written slots are never read.
-    private static func allocateLazily(_ bytes: Int) -> UnsafeMutableRawPointer {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+    private static let page = 4096
+
+    /// One anonymous mapping of 4 KiB pages: pages cost memory only once touched, and never-written slots are
+    /// never read. Transparent huge pages are not asked for: on this VM they are handed out at about 50 MB/s
+    /// (4 KiB pages populate at about 1 GB/s), and no step got measurably faster with them.
+    private static func mapLazily(_ bytes: Int) -> UnsafeMutableRawPointer {
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("cannot map \(bytes) bytes for the KV cache: \(String(cString: strerror(errno)))")
+        }
         return p
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
