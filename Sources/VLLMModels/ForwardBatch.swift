@@ -50,4 +50,30 @@ public struct ForwardBatch: Sendable {
         if !extraLogitIndices.isEmpty { out = Array(Set(out + extraLogitIndices)).sorted() }
         return out
     }
+
+    /// The batch cut into consecutive parts of at most `maxTokens` tokens, each with the index of its first
+    /// token in this batch. A sequence cut in two continues in the next part from the position where it
+    /// stopped; parts carry no logit requests (the caller maps `logitIndices` onto them).
+    func parts(maxTokens: Int) -> [(offset: Int, batch: ForwardBatch)] {
+        if tokens.count <= maxTokens { return [(0, self)] }
+        var parts: [(offset: Int, batch: ForwardBatch)] = []
+        var current = ForwardBatch(), offset = 0
+        for sequence in sequences {
+            var done = 0
+            while done < sequence.tokenCount {
+                if current.tokens.count == maxTokens {
+                    parts.append((offset, current))
+                    offset += current.tokens.count
+                    current = ForwardBatch()
+                }
+                let take = min(sequence.tokenCount - done, maxTokens - current.tokens.count)
+                let start = sequence.tokenStart + done
+                current.append(tokens: Array(tokens[start..<(start + take)]), startPosition: sequence.startPosition + done,
+                               blockTable: sequence.blockTable, wantsLogits: false)
+                done += take
+            }
+        }
+        if !current.tokens.isEmpty { parts.append((offset, current)) }
+        return parts
+    }
 }

@@ -11,6 +11,7 @@ final class ForwardScratch {
     let projected = AlignedBuffer<Float>()  // Wo a, Wdown m   [tokens, hidden]
     let gate = AlignedBuffer<Float>()       // [tokens, intermediate]
     let up = AlignedBuffer<Float>()         // [tokens, intermediate]
+    let finalHidden = AlignedBuffer<Float>()  // normed last hidden states of the logit rows [logit rows, hidden]
     let logits = AlignedBuffer<Float>()     // [logit rows, vocab]
     let positions = AlignedBuffer<Int32>()  // [tokens]
     let slots = AlignedBuffer<Int>()        // [tokens] cache slot of each new token

@@ -45,9 +45,37 @@ public final class LlamaModel: @unchecked Sendable {
 
     public var threadPool: ThreadPool { runner.pool }
 
+    /// Tokens one pass through the layers takes at most: larger batches run as consecutive parts, so the
+    /// activation buffers stay at 512 tokens (13 MB for SmolLM2 instead of 52 MB at vLLM's 2048-token budget).
+    /// Each token's result is the same either way: a later part attends to the K/V an earlier one wrote.
+    public static let microBatchTokens = 512
+
     /// Runs the batch and returns the logits of `batch.logitIndices` in that order, as
     /// `[logitIndices.count, vocabularySize]` floats valid until the next call.
     public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeBufferPointer<Float> {
+        let c = configuration
+        let hidden = c.hiddenSize
+        let rows = batch.logitIndices
+        let final = scratch.finalHidden.reserve(max(1, rows.count) * hidden)
+        var next = 0
+        for (offset, part) in batch.parts(maxTokens: Self.microBatchTokens) {
+            let x = hiddenStates(part, cache: cache)
+            while next < rows.count, rows[next] < offset + part.tokens.count {
+                outputNorm.withUnsafeBufferPointer {
+                    vk_rms_norm(x + (rows[next] - offset) * hidden, $0.baseAddress, final + next * hidden, Int64(hidden), c.rmsNormEps)
+                }
+                next += 1
+            }
+        }
+        let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
+        runner.run(input: final, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
+        profiler?.lap("logits (norm + matmul)")
+        return UnsafeBufferPointer(start: logits, count: rows.count * output.rows)
+    }
+
+    /// Embeds the batch's tokens and runs every layer over them (writing their K/V into `cache`); returns the
+    /// residual stream, `[tokens, hidden]`, valid until the next call.
+    private func hiddenStates(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeMutablePointer<Float> {
         let c = configuration
         let count = batch.tokens.count
         let hidden = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
@@ -123,14 +151,7 @@ public final class LlamaModel: @unchecked Sendable {
             p?.lap("residual adds")
         }
 
-        let rows = batch.logitIndices
-        for (i, t) in rows.enumerated() {
-            outputNorm.withUnsafeBufferPointer { vk_rms_norm(x + t * hidden, $0.baseAddress, h + i * hidden, Int64(hidden), c.rmsNormEps) }
-        }
-        let logits = s.logits.reserve(max(1, rows.count) * output.rows)
-        runner.run(input: h, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
-        p?.lap("logits (norm + matmul)")
-        return UnsafeBufferPointer(start: logits, count: rows.count * output.rows)
+        return x
     }
 
     /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries).

@@ -37,6 +37,32 @@ struct PagedForwardTests {
         #expect(last == whole)
     }
 
+    /// A batch over `LlamaModel.microBatchTokens` runs as consecutive parts; a sequence cut between two parts
+    /// and the logit rows on either side of the cut come out as when each sequence runs alone.
+    @Test func batchesLargerThanOnePassEqualEachSequenceAlone() {
+        let long = (0..<Int32(700)).map { ($0 * 37 + 11) % 4000 + 100 }
+        let short = Array(Self.prompt.prefix(9))
+        let alone = ModelHarness.cache(for: Self.model, blocks: 64, blockSize: 16)
+        let longAlone = ModelHarness.allLogits(Self.model, long, cache: alone, blockTable: Array(0..<44))
+        let shortAlone = lastLogits(short, table: [50], cache: alone)
+
+        let cache = ModelHarness.cache(for: Self.model, blocks: 64, blockSize: 16)
+        var batch = ForwardBatch()
+        batch.append(tokens: short, startPosition: 0, blockTable: [63])
+        batch.append(tokens: long, startPosition: 0, blockTable: (0..<Int32(44)).map { 62 - $0 })
+        // Logits of the short sequence, of the long one's tokens on both sides of the first cut, and of its last.
+        let cut = LlamaModel.microBatchTokens - short.count
+        batch.extraLogitIndices = [short.count + cut - 1, short.count + cut]
+        let together = Array(Self.model.forward(batch, cache: cache))
+        let vocab = Self.model.configuration.vocabularySize
+        let rows = (0..<4).map { Array(together[($0 * vocab)..<(($0 + 1) * vocab)]) }
+        #expect(batch.tokens.count > LlamaModel.microBatchTokens)
+        #expect(rows[0] == shortAlone)
+        #expect(rows[1] == longAlone[cut - 1])
+        #expect(rows[2] == longAlone[cut])
+        #expect(rows[3] == longAlone[long.count - 1])
+    }
+
     @Test func severalSequencesInOneBatchEqualEachAlone() {
         let vocab = Self.model.configuration.vocabularySize
         let short: [Int32] = [100, 200, 300]
