@@ -41,10 +41,11 @@ public final class EngineCore {
         let blocks = max(1, Int(options.kvCacheSpaceGiB * 1_073_741_824) / perBlock)
         cache = PagedKVCache(blockCount: blocks, blockSize: options.blockSize, layerCount: c.layerCount,
                              kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
+        cache.prefaultInBackground()
         let configuration = SchedulerConfiguration(
             maxBatchedTokens: options.maxNumBatchedTokens, maxRunningRequests: options.maxNumSeqs,
             longPrefillTokenThreshold: options.longPrefillTokenThreshold, policy: options.schedulingPolicy,
-            maxModelLength: maxModelLength)
+            maxModelLength: maxModelLength, chunkedPrefill: options.enableChunkedPrefill)
         scheduler = Scheduler(configuration: configuration,
                               cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching))
         if options.profile { model.profiler = Profiler() }

@@ -18,6 +18,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxNumSeqs: Int = 256
     /// `--enable-prefix-caching` / `--no-enable-prefix-caching`.
     public var enablePrefixCaching: Bool = true
+    /// `--enable-chunked-prefill` / `--no-enable-chunked-prefill`.
+    public var enableChunkedPrefill: Bool = true
     /// `--long-prefill-token-threshold` (0: no limit per request).
     public var longPrefillTokenThreshold: Int = 0
     /// `--scheduling-policy`.

@@ -25,9 +25,13 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("max-num-seqs"), help: "Most requests running at once.")
     var maxNumSeqs: Int = 256
 
-    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedEnableDisable,
+    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedNo,
           help: "Reuse KV blocks of common prompt prefixes across requests.")
     var enablePrefixCaching = true
+
+    @Flag(name: .customLong("enable-chunked-prefill"), inversion: .prefixedNo,
+          help: "Compute long prompts over several steps beside running decodes (off: each prompt in one step).")
+    var enableChunkedPrefill = true
 
     @Option(name: .customLong("long-prefill-token-threshold"), help: "Most prompt tokens one request computes per step (0: no limit).")
     var longPrefillTokenThreshold: Int = 0
@@ -74,6 +78,7 @@ struct EngineArguments: ParsableArguments {
         options.maxNumBatchedTokens = maxNumBatchedTokens
         options.maxNumSeqs = maxNumSeqs
         options.enablePrefixCaching = enablePrefixCaching
+        options.enableChunkedPrefill = enableChunkedPrefill
         options.longPrefillTokenThreshold = longPrefillTokenThreshold
         options.schedulingPolicy = SchedulerConfiguration.Policy(rawValue: schedulingPolicy) ?? .fcfs
         options.seed = seed

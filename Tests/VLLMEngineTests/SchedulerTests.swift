@@ -10,9 +10,10 @@ struct SchedulerHarness {
     var maxRunning = 0
     var finished: [Int: [Int32]] = [:]
 
-    init(blocks: Int, blockSize: Int = 4, budget: Int = 64, maxSeqs: Int = 16, caching: Bool = true, threshold: Int = 0) {
+    init(blocks: Int, blockSize: Int = 4, budget: Int = 64, maxSeqs: Int = 16, caching: Bool = true, threshold: Int = 0,
+         chunked: Bool = true) {
         let configuration = SchedulerConfiguration(maxBatchedTokens: budget, maxRunningRequests: maxSeqs,
-                                                   longPrefillTokenThreshold: threshold, maxModelLength: 1024)
+                                                   longPrefillTokenThreshold: threshold, maxModelLength: 1024, chunkedPrefill: chunked)
         scheduler = Scheduler(configuration: configuration, cache: KVCacheManager(blockCount: blocks, blockSize: blockSize, cachingEnabled: caching))
     }
 
@@ -72,6 +73,28 @@ func expectedOutput(id: Int, promptCount: Int, maxTokens: Int) -> [Int32] {
     #expect(r.computedTokenCount == 16)
     h.run()
     #expect(h.finished[1]?.count == 2)
+}
+
+@Test func withoutChunkedPrefillEachPromptIsComputedInOneStep() {
+    // The budget of 16 is raised to the model length (1024), as vLLM does, so the 100-token prompt fits.
+    var h = SchedulerHarness(blocks: 64, budget: 16, threshold: 8, chunked: false)
+    #expect(h.scheduler.configuration.maxBatchedTokens == 1024)
+    _ = h.add(id: 1, prompt: Array(repeating: 5, count: 100), maxTokens: 3)
+    let first = h.scheduler.schedule()
+    #expect(first.entries.count == 1 && first.entries[0].tokenCount == 100 && first.entries[0].samples)
+    // A second prompt that does not fit beside the first in what is left of a small budget waits whole.
+    var small = SchedulerConfiguration(maxBatchedTokens: 1024, maxModelLength: 1024, chunkedPrefill: false)
+    small.maxBatchedTokens = 120
+    var s = Scheduler(configuration: small, cache: KVCacheManager(blockCount: 64, blockSize: 4, cachingEnabled: true))
+    for id in 0..<2 {
+        var parameters = SamplingParameters()
+        parameters.maxTokens = 2
+        s.add(Request(id: id, promptTokenIDs: Array(repeating: Int32(3 + id), count: 100), parameters: parameters, maxModelLength: 1024))
+    }
+    let step = s.schedule()
+    #expect(step.entries.map { $0.tokenCount } == [100], "the second prompt is not cut to the 20 tokens left")
+    h.run()
+    #expect(h.finished[1] == expectedOutput(id: 1, promptCount: 100, maxTokens: 3))
 }
 
 @Test func preemptionRecomputesAndLosesNothing() {

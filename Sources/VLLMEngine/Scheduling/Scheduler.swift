@@ -54,7 +54,9 @@ public struct Scheduler {
             let hits = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : []
             let cachedTokens = hits.count * cache.blockSize
             let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
-            guard count > 0, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else { break }
+            // Without chunked prefill a prompt waits until the whole of it fits in one step.
+            let whole = configuration.chunkedPrefill || count == request.tokenCount - request.computedTokenCount - cachedTokens
+            guard count > 0, whole, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else { break }
             waiting.removeFirst()
             if request.preemptionCount == 0 { request.cachedPromptTokenCount = cachedTokens }
             request.computedTokenCount += cachedTokens
@@ -117,7 +119,7 @@ public struct Scheduler {
 
     private func newTokenCount(_ request: Request, budget: Int, alreadyCached: Int = 0) -> Int {
         var count = request.tokenCount - request.computedTokenCount - alreadyCached
-        if configuration.longPrefillTokenThreshold > 0 { count = min(count, configuration.longPrefillTokenThreshold) }
+        if configuration.longPrefillTokenThreshold > 0, configuration.chunkedPrefill { count = min(count, configuration.longPrefillTokenThreshold) }
         return max(0, min(count, budget))
     }
 

@@ -17,10 +17,15 @@ public struct SchedulerConfiguration: Sendable, Equatable {
     public var policy: Policy = .fcfs
     /// `--max-model-len`.
     public var maxModelLength: Int = 8192
+    /// `--enable-chunked-prefill` (default) / `--no-enable-chunked-prefill`: whether a prompt may be computed
+    /// over several steps. Without it a prompt is scheduled whole, and the step budget is raised to at least
+    /// `maxModelLength` (as vLLM does) so that every admissible prompt fits in one step.
+    public var chunkedPrefill: Bool = true
 
     public init(maxBatchedTokens: Int = 2048, maxRunningRequests: Int = 256, longPrefillTokenThreshold: Int = 0,
-                policy: Policy = .fcfs, maxModelLength: Int = 8192) {
-        self.maxBatchedTokens = maxBatchedTokens
+                policy: Policy = .fcfs, maxModelLength: Int = 8192, chunkedPrefill: Bool = true) {
+        self.chunkedPrefill = chunkedPrefill
+        self.maxBatchedTokens = chunkedPrefill ? maxBatchedTokens : max(maxBatchedTokens, maxModelLength)
         self.maxRunningRequests = maxRunningRequests
         self.longPrefillTokenThreshold = longPrefillTokenThreshold
         self.policy = policy
