@@ -255,14 +255,14 @@ measure() {
   bench c8      "$dir" "$port" --num-prompts $N_C8 --max-concurrency 8 --random-input-len 100 --random-output-len $L --seed $((s + 4))
   bench c32     "$dir" "$port" --num-prompts $N_C32 --max-concurrency 32 --random-input-len 100 --random-output-len $L --seed $((s + 5))
   # Memory: summed VmHWM of the session's processes (an upper bound of their joint peak), and for our server the
-  # resident part of its KV cache: the anonymous read-write mappings of smaps above 64 MiB (malloc arenas stop at 64 MiB;
-  # the per-layer K and V regions come from mmap and merge into one), whose untouched pages cost nothing.
+  # resident part of its KV cache: its largest anonymous read-write mapping (the cache is one mapping of the whole
+  # budget; the packed weights, about 90 MB, are the next largest and must not be counted as KV).
   local hwm=0 kvres=0 p
   for p in $(session_pids "$sid"); do
     hwm=$((hwm + $(awk '/VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
   done
   if [ "$engine" = ours ] || [ "$engine" = ours-bf16 ]; then
-    kvres=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { anon = (NF == 5 && $2 ~ /^rw/) } /^Size:/ { size = $2 } /^Rss:/ { if (anon && size > 65536) t += $2 } END { print t + 0 }' "/proc/$sid/smaps" 2>/dev/null || echo 0)
+    kvres=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { anon = (NF == 5 && $2 ~ /^rw/) } /^Size:/ { size = $2 } /^Rss:/ { if (anon && size > top) { top = size; t = $2 } } END { print t + 0 }' "/proc/$sid/smaps" 2>/dev/null || echo 0)
   fi
   sleep 1
   stop_server
@@ -410,8 +410,8 @@ print("Ratios are how many times better swift-vllm is (the other's time ÷ ours 
       "for throughput): above 1× we win.")
 print("Memory: the summed RSS of the server's process tree sampled every 0.5 s after the first /health 200; \"beyond\" "
       "subtracts the weights file(s) and, for llama.cpp, its KV buffer (allocated and cleared up front; size from its -lv 4 log), "
-      "for swift-vllm the resident pages of its KV cache (read-write anonymous mappings above 64 MiB in smaps; untouched "
-      "blocks cost nothing). vLLM's figure is the sum over its processes (API server and engine core), shared pages "
+      "for swift-vllm the resident pages of its KV cache (its largest read-write anonymous mapping in smaps; prefaulted "
+      "in the background, so it is the whole budget soon after start). vLLM's figure is the sum over its processes (API server and engine core), shared pages "
       "counted in each.")
 tokens = {}
 for e in engines:
