@@ -49,3 +49,24 @@ def test_bench_serve_writes_its_figures_and_configuration(server, tmp_path):
     first = result["total_input_tokens"]
     run(*args)  # the same seed sends the same prompts
     assert json.loads(out.read_text())["total_input_tokens"] == first
+
+
+def test_vllm_spelling_of_the_scheduler_switches():
+    """`--no-enable-prefix-caching` and `--no-enable-chunked-prefill`, as vLLM spells them; a greedy completion is
+    the same with both off as with the defaults (the switches change what is reused and how prompts are split,
+    never a result)."""
+    from conftest import Server
+    import requests
+
+    assert run("serve", "--enable-enable-prefix-caching", MODEL).returncode != 0
+    body = {"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8, "temperature": 0}
+    texts = []
+    for flags in [(), ("--no-enable-prefix-caching", "--no-enable-chunked-prefill", "--kv-cache-space", "0.1")]:
+        s = Server(*flags)
+        try:
+            r = requests.post(s.url + "/v1/completions", json=body, timeout=60)
+            assert r.status_code == 200
+            texts.append(r.json()["choices"][0]["text"])
+        finally:
+            s.stop()
+    assert texts[0] == texts[1] and texts[0]
