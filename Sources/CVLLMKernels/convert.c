@@ -201,6 +201,30 @@ static VK_AVX512_FN void vk_quantize_q8_block_avx512(const float *x, uint8_t *ou
         memcpy(out + 2, &hs, 2);
     }
 }
+
+/// A whole VK_P8 row: each block quantized exactly as vk_quantize_q8_block_avx512 does for Q8_1, written straight
+/// into the P8 columns (quants, f16-rounded d, f16-rounded s, the integer sum) with no staging block and the sum
+/// taken from the vector already formed.
+static VK_AVX512_FN void vk_quantize_p8_row_avx512(const float *x, uint8_t *o, const int64_t n) {
+    const int64_t nb = n / 32;
+    float *d = (float *)(void *)(o + n), *s = d + nb;
+    int32_t *sums = (int32_t *)(void *)(s + nb);
+    const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (int64_t i = 0; i < nb; i++) {
+        const __m512 a = _mm512_loadu_ps(x + 32 * i), b = _mm512_loadu_ps(x + 32 * i + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(a, abs_mask), _mm512_and_ps(b, abs_mask)));
+        const float di = amax / 127.f;
+        const __m512 idv = _mm512_set1_ps(amax != 0 ? 127.f / amax : 0.f);
+        const __m512i qa = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(a, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        const __m512i qb = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(b, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm_storeu_si128((__m128i *)(void *)(o + 32 * i), _mm512_cvtepi32_epi8(qa));
+        _mm_storeu_si128((__m128i *)(void *)(o + 32 * i + 16), _mm512_cvtepi32_epi8(qb));
+        const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+        d[i] = vk_f16_to_f32(vk_f32_to_f16(di));
+        s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sum));
+        sums[i] = sum;
+    }
+}
 #endif
 
 /// Q8_0 / Q8_1 block with the x86 numerics: id = 127/amax, ties to even; Q8_1 adds s = fp16(d * sum q).
@@ -265,14 +289,12 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         const int64_t nb = n / 32;
         float *d = (float *)(void *)(o + n), *s = d + nb;
         int32_t *sums = (int32_t *)(void *)(s + nb);
+#if VK_X86
+        if (vk_get_isa() >= VK_ISA_AVX512) { vk_quantize_p8_row_avx512(x, o, n); return; }
+#endif
         uint8_t block[36];
         for (int64_t i = 0; i < nb; i++) {
-#if VK_X86
-            if (vk_get_isa() >= VK_ISA_AVX512) vk_quantize_q8_block_avx512(x + 32 * i, block, 1);
-            else vk_quantize_q8_block(x + 32 * i, block, 1);
-#else
             vk_quantize_q8_block(x + 32 * i, block, 1);
-#endif
             memcpy(o + 32 * i, block + 4, 32);
             d[i] = vk_rdf16(block);
             s[i] = vk_rdf16(block + 2);

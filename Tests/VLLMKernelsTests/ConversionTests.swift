@@ -52,7 +52,7 @@ struct ConversionTests {
 
 /// The vectorized activation quantizers must write the same bytes as the scalar ones.
 struct QuantizerPathTests {
-    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K)])
+    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K), Int32(VK_P8)])
     func everyPathWritesTheSameBytes(_ type: Int32) {
         var data = KernelTestData(seed: UInt64(type))
         var x = data.activations(1024)
