@@ -38,7 +38,8 @@ public final class EngineCore {
         maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type) * options.blockSize
-        let blocks = max(1, Int(options.kvCacheSpaceGiB * 1_073_741_824) / perBlock)
+        let space = options.kvCacheSpaceGiB ?? EngineOptions.defaultKVCacheSpaceGiB()
+        let blocks = max(1, Int(space * 1_073_741_824) / perBlock)
         cache = PagedKVCache(blockCount: blocks, blockSize: options.blockSize, layerCount: c.layerCount,
                              kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
         cache.prefaultInBackground()

@@ -1,3 +1,4 @@
+import Foundation
 import VLLMModels
 
 /// Engine configuration shared by `vllm generate`, `bench` and `serve` (vLLM's flag names in comments).
@@ -10,8 +11,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var blockSize: Int = 16
     /// `--max-model-len`: nil = the model's context length.
     public var maxModelLength: Int? = nil
-    /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); pages are touched only when used.
-    public var kvCacheSpaceGiB: Double = 2
+    /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); nil: `defaultKVCacheSpaceGiB()`.
+    public var kvCacheSpaceGiB: Double? = nil
     /// `--max-num-batched-tokens`: tokens computed in one step.
     public var maxNumBatchedTokens: Int = 2048
     /// `--max-num-seqs`: requests running at once.
@@ -30,4 +31,16 @@ public struct EngineOptions: Sendable, Equatable {
     public var profile: Bool = false
 
     public init() {}
+
+    /// The KV budget when none is given: 2 GiB, or a quarter of the memory the kernel reports available
+    /// (`MemAvailable` in /proc/meminfo) when that is less, so that a small machine keeps room for everything
+    /// else. The cache's pages are faulted in after start, so the budget is memory really used.
+    public static func defaultKVCacheSpaceGiB() -> Double {
+        let preferred = 2.0
+        guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Double($0) })
+        else { return preferred }
+        return max(1.0 / 16, min(preferred, kib / 1_048_576 / 4))
+    }
 }

@@ -16,8 +16,9 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("max-model-len"), help: "Context length limit (default: the model's).")
     var maxModelLen: Int?
 
-    @Option(name: .customLong("kv-cache-space"), help: "KV cache memory in GiB (pages are touched only when used).")
-    var kvCacheSpace: Double = 2
+    @Option(name: .customLong("kv-cache-space"),
+            help: "KV cache memory in GiB (default: 2, or a quarter of the available memory when that is less).")
+    var kvCacheSpace: Double?
 
     @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
     var maxNumBatchedTokens: Int = 2048
@@ -49,7 +50,9 @@ struct EngineArguments: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1, got \(maxModelLen)") }
-        guard kvCacheSpace > 0 else { throw ValidationError("--kv-cache-space must be a positive number of GiB, got \(kvCacheSpace)") }
+        if let kvCacheSpace, !(kvCacheSpace > 0) {
+            throw ValidationError("--kv-cache-space must be a positive number of GiB, got \(kvCacheSpace)")
+        }
         guard maxNumBatchedTokens >= 1 else { throw ValidationError("--max-num-batched-tokens must be at least 1") }
         guard maxNumSeqs >= 1 else { throw ValidationError("--max-num-seqs must be at least 1") }
         guard longPrefillTokenThreshold >= 0 else { throw ValidationError("--long-prefill-token-threshold must be non-negative") }
