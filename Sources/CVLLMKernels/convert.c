@@ -179,50 +179,43 @@ static inline int vk_nearest_int(float f) {
 
 #if VK_X86
 #include <immintrin.h>
-/// AVX-512 version of vk_quantize_q8_block: the same scalar d, id and round-to-nearest-even, so identical bytes.
-static VK_AVX512_FN void vk_quantize_q8_block_avx512(const float *x, uint8_t *out, int with_sum) {
+/// The AVX-512 core of vk_quantize_q8_block: the same scalar d, id and round-to-nearest-even, so identical bytes.
+/// Stores the 32 quants at `qs` and returns d (not yet rounded to f16); `sum` gets the sum of the quants.
+static inline __attribute__((always_inline)) VK_AVX512_FN float vk_q8_quants_avx512(const float *x, int8_t *qs, int32_t *sum) {
     const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-    __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-    __m512 m = _mm512_max_ps(_mm512_and_ps(a, abs_mask), _mm512_and_ps(b, abs_mask));
-    const float amax = _mm512_reduce_max_ps(m);
-    const float d = amax / 127.f;
-    const float id = amax != 0 ? 127.f / amax : 0.f;
-    uint16_t hd = vk_f32_to_f16(d);
+    const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(a, abs_mask), _mm512_and_ps(b, abs_mask)));
+    const __m512 idv = _mm512_set1_ps(amax != 0 ? 127.f / amax : 0.f);
+    const __m512i qa = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(a, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m512i qb = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(b, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128((__m128i *)(void *)qs, _mm512_cvtepi32_epi8(qa));
+    _mm_storeu_si128((__m128i *)(void *)(qs + 16), _mm512_cvtepi32_epi8(qb));
+    *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+    return amax / 127.f;
+}
+
+/// AVX-512 version of vk_quantize_q8_block (Q8_0, or Q8_1 with `with_sum`).
+static VK_AVX512_FN void vk_quantize_q8_block_avx512(const float *x, uint8_t *out, int with_sum) {
+    int32_t sum;
+    const float d = vk_q8_quants_avx512(x, (int8_t *)(out + (with_sum ? 4 : 2)), &sum);
+    const uint16_t hd = vk_f32_to_f16(d);
     memcpy(out, &hd, 2);
-    const __m512 idv = _mm512_set1_ps(id);
-    __m512i qa = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(a, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    __m512i qb = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(b, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    int8_t *qs = (int8_t *)(out + (with_sum ? 4 : 2));
-    _mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(qa));
-    _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(qb));
     if (with_sum) {
-        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
-        uint16_t hs = vk_f32_to_f16(d * (float)sum);
+        const uint16_t hs = vk_f32_to_f16(d * (float)sum);
         memcpy(out + 2, &hs, 2);
     }
 }
 
-/// A whole VK_P8 row: each block quantized exactly as vk_quantize_q8_block_avx512 does for Q8_1, written straight
-/// into the P8 columns (quants, f16-rounded d, f16-rounded s, the integer sum) with no staging block and the sum
-/// taken from the vector already formed.
+/// A whole VK_P8 row: each block quantized as Q8_1 by the same core, written straight into the P8 columns (quants,
+/// f16-rounded d, f16-rounded s, the integer sum) with no staging block and no second pass over the quants.
 static VK_AVX512_FN void vk_quantize_p8_row_avx512(const float *x, uint8_t *o, const int64_t n) {
     const int64_t nb = n / 32;
     float *d = (float *)(void *)(o + n), *s = d + nb;
     int32_t *sums = (int32_t *)(void *)(s + nb);
-    const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     for (int64_t i = 0; i < nb; i++) {
-        const __m512 a = _mm512_loadu_ps(x + 32 * i), b = _mm512_loadu_ps(x + 32 * i + 16);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(a, abs_mask), _mm512_and_ps(b, abs_mask)));
-        const float di = amax / 127.f;
-        const __m512 idv = _mm512_set1_ps(amax != 0 ? 127.f / amax : 0.f);
-        const __m512i qa = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(a, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        const __m512i qb = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(b, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        _mm_storeu_si128((__m128i *)(void *)(o + 32 * i), _mm512_cvtepi32_epi8(qa));
-        _mm_storeu_si128((__m128i *)(void *)(o + 32 * i + 16), _mm512_cvtepi32_epi8(qb));
-        const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+        const float di = vk_q8_quants_avx512(x + 32 * i, (int8_t *)(o + 32 * i), &sums[i]);
         d[i] = vk_f16_to_f32(vk_f32_to_f16(di));
-        s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sum));
-        sums[i] = sum;
+        s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sums[i]));
     }
 }
 #endif

@@ -36,11 +36,18 @@ public struct EngineOptions: Sendable, Equatable {
     /// (`MemAvailable` in /proc/meminfo) when that is less, so that a small machine keeps room for everything
     /// else. The cache's pages are faulted in after start, so the budget is memory really used.
     public static func defaultKVCacheSpaceGiB() -> Double {
-        let preferred = 2.0
         guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
               let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
               let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Double($0) })
-        else { return preferred }
-        return max(1.0 / 16, min(preferred, kib / 1_048_576 / 4))
+        else { return defaultKVCacheSpaceGiB(availableKiB: nil) }
+        return defaultKVCacheSpaceGiB(availableKiB: kib)
+    }
+
+    /// The rule behind `defaultKVCacheSpaceGiB()`: min(2 GiB, available / 4), at least 1/16 GiB; 2 GiB when the
+    /// available memory is unknown.
+    public static func defaultKVCacheSpaceGiB(availableKiB: Double?) -> Double {
+        let preferred = 2.0
+        guard let availableKiB else { return preferred }
+        return max(1.0 / 16, min(preferred, availableKiB / 1_048_576 / 4))
     }
 }

@@ -51,10 +51,9 @@ public final class PagedKVCache: @unchecked Sendable {
     /// only on otherwise idle cores and stops when the cache is freed. Returns at once.
     public func prefaultInBackground() {
         guard prefault == nil else { return }
-        let chunk = max(1, (256 << 10) / (blockSize * kvHeadCount * headDim * type.bytes))  // 256 KiB per region
         let perBlock = blockSize * kvHeadCount * headDim * type.bytes
         let ranges = (keys + values).map { (Int(bitPattern: $0), perBlock) }
-        prefault = BackgroundPrefault(regions: ranges, blockCount: blockCount, blocksPerChunk: chunk)
+        prefault = BackgroundPrefault(regions: ranges, blockCount: blockCount, blocksPerChunk: max(1, (256 << 10) / perBlock))  // 256 KiB a region
     }
 
     /// Bytes one token occupies across all layers (K and V).

@@ -13,3 +13,11 @@ import VLLMEngine
     #expect(budget <= availableGiB / 4 + 0.1 || budget == 2)
     #expect(EngineOptions().kvCacheSpaceGiB == nil, "nil means: use the default")
 }
+
+@Test func theDefaultKVBudgetRule() {
+    let gib = 1_048_576.0  // KiB
+    #expect(EngineOptions.defaultKVCacheSpaceGiB(availableKiB: 64 * gib) == 2)
+    #expect(EngineOptions.defaultKVCacheSpaceGiB(availableKiB: 4 * gib) == 1)
+    #expect(EngineOptions.defaultKVCacheSpaceGiB(availableKiB: 0.1 * gib) == 1.0 / 16)
+    #expect(EngineOptions.defaultKVCacheSpaceGiB(availableKiB: nil) == 2)
+}

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VLLMModels
+@testable import VLLMModels
 
 /// The paged forward pass of the default model: results must not depend on where blocks live, how prompts
 /// are chunked, or which other sequences share the batch.
@@ -53,6 +53,10 @@ struct PagedForwardTests {
         // Logits of the short sequence, of the long one's tokens on both sides of the first cut, and of its last.
         let cut = LlamaModel.microBatchTokens - short.count
         batch.extraLogitIndices = [short.count + cut - 1, short.count + cut]
+        // The batch really runs as two parts, the long sequence continuing at the position where the first stopped.
+        let parts = batch.parts(maxTokens: LlamaModel.microBatchTokens)
+        #expect(parts.map(\.offset) == [0, LlamaModel.microBatchTokens])
+        #expect(parts[1].batch.sequences.map(\.startPosition) == [cut] && parts[1].batch.tokens.count == long.count - cut)
         let together = Array(Self.model.forward(batch, cache: cache))
         let vocab = Self.model.configuration.vocabularySize
         let rows = (0..<4).map { Array(together[($0 * vocab)..<(($0 + 1) * vocab)]) }

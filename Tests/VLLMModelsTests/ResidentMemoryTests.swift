@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import VLLMKernels
 import VLLMModelFormats
-import VLLMModels
+@testable import VLLMModels
 
 /// Once every matmul weight has its packed copy, the model drops its mappings of the GGUF file's pages, so the
 /// weights are resident once (as panels), not twice. Read from the kernel's own account in /proc/self/smaps.
@@ -24,6 +24,23 @@ struct ResidentMemoryTests {
         withExtendedLifetime(model) {}
         // Packing read every matmul weight (about 98% of the file); after the release none of it is mapped in.
         #expect(resident < mapping.count / 1024 / 10, "\(resident) KiB of the \(mapping.count / 1024) KiB map still resident")
+    }
+
+    /// A fresh cache is not resident; `prefaultInBackground()` makes all of it resident without anyone writing
+    /// to it (on an idle-priority thread, so the test allows a busy machine a minute).
+    @Test func theKVCacheIsFaultedInInTheBackground() throws {
+        let cache = PagedKVCache(blockCount: 2048, blockSize: 16, layerCount: 2, kvHeadCount: 1, headDim: 64, type: .f16)
+        let start = UInt(bitPattern: cache.layer(0).keys)
+        let total = cache.byteCount / 1024
+        #expect(try #require(try Self.residentKiB(startingAt: start)) < total / 10, "a fresh mapping is not resident")
+        cache.prefaultInBackground()
+        var resident = 0
+        for _ in 0..<600 {
+            resident = try #require(try Self.residentKiB(startingAt: start))
+            if resident >= total { break }
+            usleep(100_000)
+        }
+        #expect(resident >= total, "\(resident) of \(total) KiB resident after prefaulting")
     }
 
     /// The Rss of the mapping that starts at `address`, from /proc/self/smaps.
