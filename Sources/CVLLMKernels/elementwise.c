@@ -1,13 +1,43 @@
-// Element-wise helpers: RMS norm (double sum as ggml), SiLU gating, residual add, rotary embedding.
+// Element-wise helpers: RMS norm (double sum as ggml, AVX-512 beside the scalar reference), SiLU gating, residual add, rotary embedding.
 #include "vecmath_x86.h"
 #include <math.h>
 
-void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+void vk_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps) {
     double sum = 0;
     for (int64_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
     const float mean = (float)(sum / (double)n);
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+#if VK_X86
+/// The reference's arithmetic (float squares summed in double, then one float scale) with the sum split over
+/// 32 double lanes: a serial double sum cost about 4 cycles an element, 25 us for a 32-token batch at width 576.
+static VK_AVX512_FN void vk_rms_norm_avx512(const float *x, const float *w, float *y, int64_t n, float eps) {
+    __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; j++) {
+            const __m256 v = _mm256_loadu_ps(x + i + 8 * j);
+            acc[j] = _mm512_add_pd(acc[j], _mm512_cvtps_pd(_mm256_mul_ps(v, v)));
+        }
+    }
+    double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf(mean + eps));
+    i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), scale), _mm512_loadu_ps(w + i)));
+    for (; i < n; i++) y[i] = (x[i] * _mm512_cvtss_f32(scale)) * w[i];
+}
+#endif
+
+void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512) { vk_rms_norm_avx512(x, w, y, n, eps); return; }
+#endif
+    vk_rms_norm_ref(x, w, y, n, eps);
 }
 
 #if VK_X86
@@ -82,22 +112,31 @@ void vk_add(float *y, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-void vk_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
-             const float *inv_freq, int neox) {
-    const int64_t half = n_rot / 2;
-    float cs[512], sn[512];
-    for (int64_t k = 0; k < half && k < 512; k++) {
+void vk_rope_angles(int32_t pos, const float *inv_freq, int64_t half, float *cs, float *sn) {
+    for (int64_t k = 0; k < half; k++) {
         const float theta = (float)pos * inv_freq[k];
         cs[k] = cosf(theta);
         sn[k] = sinf(theta);
     }
+}
+
+void vk_rope_rotate(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cs, const float *sn, int neox) {
+    const int64_t half = n_rot / 2;
     for (int64_t h = 0; h < n_heads; h++) {
         float *v = x + h * head_dim;
-        for (int64_t k = 0; k < half && k < 512; k++) {
+        for (int64_t k = 0; k < half; k++) {
             const int64_t a = neox ? k : 2 * k, b = neox ? k + half : 2 * k + 1;
             const float x0 = v[a], x1 = v[b];
             v[a] = x0 * cs[k] - x1 * sn[k];
             v[b] = x0 * sn[k] + x1 * cs[k];
         }
     }
+}
+
+void vk_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
+             const float *inv_freq, int neox) {
+    float cs[512], sn[512];
+    const int64_t half = n_rot / 2 < 512 ? n_rot / 2 : 512;
+    vk_rope_angles(pos, inv_freq, half, cs, sn);
+    vk_rope_rotate(x, n_heads, head_dim, 2 * half, cs, sn, neox);
 }

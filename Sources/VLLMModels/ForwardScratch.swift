@@ -14,5 +14,7 @@ final class ForwardScratch {
     let finalHidden = AlignedBuffer<Float>()  // normed last hidden states of the logit rows [logit rows, hidden]
     let logits = AlignedBuffer<Float>()     // [logit rows, vocab]
     let positions = AlignedBuffer<Int32>()  // [tokens]
+    let ropeCos = AlignedBuffer<Float>()    // [tokens, headDim / 2] cos(position * inverse frequency), for all layers
+    let ropeSin = AlignedBuffer<Float>()    // [tokens, headDim / 2]
     let slots = AlignedBuffer<Int>()        // [tokens] cache slot of each new token
 }

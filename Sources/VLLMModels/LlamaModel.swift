@@ -96,6 +96,12 @@ public final class LlamaModel: @unchecked Sendable {
                 slots[sequence.tokenStart + i] = block * cache.blockSize + position % cache.blockSize
             }
         }
+        let half = c.headDim / 2
+        let cosines = s.ropeCos.reserve(count * half), sines = s.ropeSin.reserve(count * half)
+        c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
+            for t in 0..<count { vk_rope_angles(positions[t], inv.baseAddress, Int64(half), cosines + t * half, sines + t * half) }
+        }
+        let neox: Int32 = c.ropeNeoxStyle ? 1 : 0
         batch.tokens.withUnsafeBufferPointer { embedding.gatherRows($0.baseAddress!, count: count, into: x) }
         let p = profiler
         p?.lap("embedding")
@@ -118,11 +124,9 @@ public final class LlamaModel: @unchecked Sendable {
                     for head in 0..<c.headCount { vk_rms_norm(qt + head * c.headDim, qn, qt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
                     for head in 0..<c.kvHeadCount { vk_rms_norm(kt + head * c.headDim, kn, kt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
                 }
-                c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
-                    let neox: Int32 = c.ropeNeoxStyle ? 1 : 0
-                    vk_rope(qt, Int64(c.headCount), Int64(c.headDim), Int64(c.headDim), positions[t], inv.baseAddress, neox)
-                    vk_rope(kt, Int64(c.kvHeadCount), Int64(c.headDim), Int64(c.headDim), positions[t], inv.baseAddress, neox)
-                }
+                let cs = cosines + t * half, sn = sines + t * half
+                vk_rope_rotate(qt, Int64(c.headCount), Int64(c.headDim), Int64(c.headDim), cs, sn, neox)
+                vk_rope_rotate(kt, Int64(c.kvHeadCount), Int64(c.headDim), Int64(c.headDim), cs, sn, neox)
                 vk_kv_write(keyCache, valueCache, cache.type.typeID, Int64(slots[t]), Int64(kvDim), kt, vt)
             }
             p?.lap("rope + kv write")

@@ -14,6 +14,17 @@ struct ElementwiseTests {
         for i in 0..<576 { #expect(abs(Double(y[i]) - Double(x[i]) / (mean + 1e-5).squareRoot() * Double(w[i])) < 1e-5) }
     }
 
+    /// The lane-split double sum of the dispatched norm against the serial reference, at widths with tails.
+    @Test(arguments: [576, 2048, 37, 1])
+    func rmsNormMatchesItsScalarReference(_ n: Int) {
+        var data = KernelTestData(seed: 15)
+        let x = data.activations(n).map { $0 * 40 }, w = data.activations(n)
+        var fast = [Float](repeating: 0, count: n), reference = fast
+        vk_rms_norm(x, w, &fast, Int64(n), 1e-6)
+        vk_rms_norm_ref(x, w, &reference, Int64(n), 1e-6)
+        for i in 0..<n { #expect(abs(fast[i] - reference[i]) <= abs(reference[i]) * 2.4e-7) }
+    }
+
     @Test func siluMul() {
         var data = KernelTestData(seed: 6)
         let g = data.activations(100), u = data.activations(100)
@@ -37,6 +48,22 @@ struct ElementwiseTests {
                 #expect(abs(Double(y[a]) - (Double(x[a]) * cos(angle) - Double(x[b]) * sin(angle))) < 1e-5)
                 #expect(abs(Double(y[b]) - (Double(x[a]) * sin(angle) + Double(x[b]) * cos(angle))) < 1e-5)
             }
+        }
+    }
+
+    /// A step computes each position's angles once and rotates every layer's q and k with them.
+    @Test func ropeFromTablesEqualsRope() {
+        var data = KernelTestData(seed: 9)
+        let headDim = 64, heads = 3
+        let invFreq = (0..<(headDim / 2)).map { Float(pow(10000.0, -2.0 * Double($0) / Double(headDim))) }
+        for pos: Int32 in [0, 1, 300, 8191] {
+            let x = data.activations(heads * headDim)
+            var direct = x, tabled = x
+            vk_rope(&direct, Int64(heads), Int64(headDim), Int64(headDim), pos, invFreq, 1)
+            var cs = [Float](repeating: 0, count: headDim / 2), sn = cs
+            vk_rope_angles(pos, invFreq, Int64(headDim / 2), &cs, &sn)
+            vk_rope_rotate(&tabled, Int64(heads), Int64(headDim), Int64(headDim), cs, sn, 1)
+            #expect(direct == tabled)
         }
     }
 

@@ -148,7 +148,10 @@ void vk_kv_write(void *k_cache, void *v_cache, int kv_type, int64_t slot, int64_
 // Element-wise helpers (llama.cpp numerics where stated)
 
 /// y = x / sqrt(mean(x^2) + eps) * w; the sum of squares is accumulated in double (as ggml does). y may alias x.
+/// Dispatches on the ISA; the AVX-512 path splits the double sum over lanes (within an ulp of the reference).
 void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps);
+/// The scalar reference of vk_rms_norm: one serial double sum, as ggml.
+void vk_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps);
 /// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate.
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
 /// out[i] = exp((x[i] - shift) * scale) (vectorized exp, < 2 ulp); returns the sum of out. out may alias x.
@@ -163,6 +166,11 @@ void vk_add(float *y, const float *x, int64_t n);
 /// neox = 1: pairs (k, k + n_rot/2) (Hugging Face layout, Qwen). Dimensions >= n_rot are untouched.
 void vk_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
              const float *inv_freq, int neox);
+/// The two halves of vk_rope, so a step computes each position's angles once for all layers:
+/// cs[k] = cos(pos * inv_freq[k]), sn[k] = sin(pos * inv_freq[k]) for k < half ...
+void vk_rope_angles(int32_t pos, const float *inv_freq, int64_t half, float *cs, float *sn);
+/// ... and the rotation of vk_rope with those tables (n_rot / 2 entries each).
+void vk_rope_rotate(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cs, const float *sn, int neox);
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool: persistent workers that spin briefly, then sleep; no thread creation per call.
