@@ -103,11 +103,14 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_query(
             vrow[j] = vbase + slot * slot_bytes;
         }
         // The next tile's rows come from wherever its block lives: ask for them now, while this tile computes.
+        // Into L2, not L1: decode at 32 streams reads 120 MB of KV a step from DRAM, and T0 requests held the
+        // L1's few miss buffers (a C harness of that step: 17-20 ms with T0, 11-12 ms with T1; 2-4 tiles ahead
+        // and prefetching every head's row were no better).
         for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
             const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
             for (int64_t b = 0; b < C * (kv_type == VK_F16 ? 32 : 64); b += 64) {
-                _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T0);
-                _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T0);
+                _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T1);
+                _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
             }
         }
         float ea[16][VK_ATTN_KEYS] __attribute__((aligned(64)));
@@ -166,8 +169,11 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
             const float *qg = q + i * q_stride + kvh * group * head_dim;
             float *og = out + i * out_stride + kvh * group * head_dim;
             const uint8_t *kb = kc + kvh * row_bytes, *vb = vc + kvh * row_bytes;
+// The cache type is a constant in each body too: tested per load, it cost a compare and branch per K/V row.
 #define VK_ATTN_CASE(G, C) if (group == G && chunks == C) { \
-                vk_attn_query(qg, og, n, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, G, C); continue; }
+                if (kv_type == VK_F16) vk_attn_query(qg, og, n, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
+                else vk_attn_query(qg, og, n, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
+                continue; }
             VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
             VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
 #undef VK_ATTN_CASE

@@ -158,18 +158,24 @@ public final class LlamaModel: @unchecked Sendable {
         return x
     }
 
-    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries).
+    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries), except that a
+    /// sequence's single decode token is one task over all its KV heads (the heads' rows share the slots the
+    /// task streams from DRAM, and 32 decode tasks balance as well as 96).
     private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
                         positions: UnsafeMutablePointer<Int32>, keyCache: UnsafeMutableRawPointer,
                         valueCache: UnsafeMutableRawPointer, cache: PagedKVCache) {
         let c = configuration
         let qDim = c.headCount * c.headDim
         let chunk = 16
-        var tasks: [(sequence: Int, kvHead: Int, first: Int, count: Int)] = []
+        var tasks: [(sequence: Int, kvHead: Int, kvHeads: Int, first: Int, count: Int)] = []
         for (index, sequence) in batch.sequences.enumerated() {
+            if sequence.tokenCount == 1 {
+                tasks.append((index, 0, c.kvHeadCount, 0, 1))
+                continue
+            }
             for kvHead in 0..<c.kvHeadCount {
                 for first in stride(from: 0, to: sequence.tokenCount, by: chunk) {
-                    tasks.append((index, kvHead, first, min(chunk, sequence.tokenCount - first)))
+                    tasks.append((index, kvHead, 1, first, min(chunk, sequence.tokenCount - first)))
                 }
             }
         }
@@ -182,7 +188,7 @@ public final class LlamaModel: @unchecked Sendable {
                 vk_paged_attention(q + t0 * qDim, Int64(qDim), out + t0 * qDim, Int64(qDim), Int64(task.count), positions + t0,
                                    keyCache, valueCache, cache.type.typeID, table.baseAddress, Int64(cache.blockSize),
                                    Int64(c.headCount), Int64(c.kvHeadCount), Int64(c.headDim), scale,
-                                   Int64(task.kvHead), Int64(task.kvHead + 1))
+                                   Int64(task.kvHead), Int64(task.kvHead + task.kvHeads))
             }
         }
     }
