@@ -1,12 +1,12 @@
 // AVX-512 paged attention for head_dim a multiple of 16 (up to 256).
 //
-// Keys are visited in tiles of 16 absolute positions. Scores: one zmm of partial products per key
-// (head_dim / 16 FMAs), then a 16-vector transpose-reduction gives the tile's 16 scores in one zmm, so the
-// softmax is vectorized (vk_exp512) with one max and one sum reduction per tile instead of one per key.
-// Two bodies share that scheme: vk_attn_query (the usual shapes, group * head_dim / 16 <= 16) keeps the group's
-// outputs in registers and converts K/V rows as it reads them, prefetching the next tile; vk_attn_tile (any
-// other group size) converts a tile's rows once into stack buffers and keeps the outputs in memory. Tiles are
-// fixed by absolute position, so a query's result never depends on the batch or on how keys fall into blocks.
+// Keys are visited in tiles of 16 absolute positions with one online softmax. Two bodies:
+// vk_attn_queries (the usual shapes, group * head_dim / 16 <= 16) takes up to 16 queries of one KV group per
+// tile: the tile's K is converted and transposed once (kt[d] holds the 16 keys' dimension d), so each query
+// head's 16 scores are broadcast FMAs with no reduction, and its V is converted once; decode is the same body
+// with one query, so a query's bits never depend on its batch. vk_attn_tile (any other group size) takes one
+// query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's scores, the
+// outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys fall into blocks.
 #include "vecmath_x86.h"
 #include <math.h>
 
@@ -82,23 +82,57 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
     }
 }
 
-/// One query's heads of one KV group, G heads of C 16-float chunks, with the outputs in registers
-/// (G * C <= 16). K and V rows are converted from the cache as they are used: K per head, V once per key for
-/// all G heads.
-static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_query(
-    const float *q, float *out, int64_t n, const uint8_t *kbase, const uint8_t *vbase, int kv_type,
-    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale, const int G, const int C) {
-    __m512 o[16];
-    float m[16], l[16];
-    for (int x = 0; x < G * C; x++) o[x] = _mm512_setzero_ps();
-    for (int g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
+/// In-register 16x16 transpose: lane j of r[i] becomes lane i of r[j].
+static inline __attribute__((always_inline)) VK_AVX512_FN void vk_transpose16(__m512 *r) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 4; k++) {
+            t[8 * i + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], _MM_SHUFFLE(2, 0, 2, 0));
+            t[8 * i + 4 + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], _MM_SHUFFLE(3, 1, 3, 1));
+        }
+    for (int k = 0; k < 8; k++) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], _MM_SHUFFLE(2, 0, 2, 0));
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+#define VK_ATTN_QUERIES 16  // queries sharing one converted K/V tile
+
+/// Up to 16 queries of one KV group (G heads of C 16-float chunks each, G * C <= 16) against the keys they see.
+/// Each tile of 16 keys is converted once for all of them: K transposed (kt[d] = the 16 keys' dimension d), so a
+/// row's 16 scores are broadcast FMAs over d in two fixed chains with no reduction, and V as f32 rows. A row's
+/// arithmetic never depends on which other queries share the tile (keys a query cannot see are masked, and the
+/// tile's rows past its last key are zero), so a query alone gives the same bits as in any batch.
+static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_queries(
+    const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq, const int32_t *q_pos,
+    const uint8_t *kbase, const uint8_t *vbase, const int kv_type, const int32_t *block_table, int64_t block_size,
+    int64_t slot_bytes, float scale, const int G, const int C) {
+    const int D = 16 * C, H = D / 2;
+    float kt[8 * 16 * 16] __attribute__((aligned(64)));          // [D][16 keys]
+    float vt[16 * 8 * 16] __attribute__((aligned(64)));          // [16 keys][D]
+    float o[VK_ATTN_QUERIES * 256] __attribute__((aligned(64)));  // [query][G * D] output accumulators
+    float m[VK_ATTN_QUERIES * 4], l[VK_ATTN_QUERIES * 4];         // running max and sum per (query, head)
+    int64_t n = 0;
+    for (int i = 0; i < nq; i++) {
+        if ((int64_t)q_pos[i] + 1 > n) n = (int64_t)q_pos[i] + 1;
+        for (int x = 0; x < G * D; x++) o[i * G * D + x] = 0;
+        for (int g = 0; g < G; g++) { m[i * G + g] = -INFINITY; l[i * G + g] = 0; }
+    }
     for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
         const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
-        const __mmask16 live = (__mmask16)((1u << cnt) - 1);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        for (int j = 0; j < VK_ATTN_KEYS; j++) {
-            const int64_t p = p0 + (j < cnt ? j : 0);
-            const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
+        for (int j = 0; j < cnt; j++) {
+            const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
             krow[j] = kbase + slot * slot_bytes;
             vrow[j] = vbase + slot * slot_bytes;
         }
@@ -113,42 +147,68 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_query(
                 _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
             }
         }
-        float ea[16][VK_ATTN_KEYS] __attribute__((aligned(64)));
-        for (int g = 0; g < G; g++) {
-            __m512 qv[16], part[VK_ATTN_KEYS];
-            for (int c = 0; c < C; c++) qv[c] = _mm512_loadu_ps(q + (g * C + c) * 16);
-            for (int i = 0; i < VK_ATTN_KEYS; i++) {
-                const int key = 4 * (i % 4) + i / 4;
-                __m512 acc = _mm512_mul_ps(qv[0], vk_load_kv16(krow[key], kv_type, 0));
-                for (int c = 1; c < C; c++) acc = _mm512_fmadd_ps(qv[c], vk_load_kv16(krow[key], kv_type, c), acc);
-                part[i] = acc;
+        for (int c = 0; c < C; c++) {
+            __m512 r[16];
+            for (int j = 0; j < 16; j++) r[j] = j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
+            vk_transpose16(r);
+            for (int x = 0; x < 16; x++) _mm512_store_ps(kt + (16 * c + x) * 16, r[x]);
+        }
+        for (int j = 0; j < cnt; j++)
+            for (int c = 0; c < C; c++) _mm512_store_ps(vt + j * D + 16 * c, vk_load_kv16(vrow[j], kv_type, c));
+        for (int i = 0; i < nq; i++) {
+            const int64_t seen = (int64_t)q_pos[i] + 1 - p0;  // keys of this tile the query attends to
+            if (seen <= 0) continue;
+            const int live = seen < VK_ATTN_KEYS ? (int)seen : VK_ATTN_KEYS;
+            const __mmask16 mask = (__mmask16)((1u << live) - 1);
+            const float *qi = q + i * q_stride;
+            __m512 s0[4], s1[4];
+            for (int g = 0; g < G; g++) {
+                s0[g] = _mm512_mul_ps(_mm512_set1_ps(qi[g * D]), _mm512_load_ps(kt));
+                s1[g] = _mm512_mul_ps(_mm512_set1_ps(qi[g * D + H]), _mm512_load_ps(kt + H * 16));
             }
-            __m512 sc = _mm512_mul_ps(vk_sum16(part), _mm512_set1_ps(scale));
-            sc = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), sc);
-            const float mt = _mm512_reduce_max_ps(sc);
-            if (mt > m[g]) {
-                if (m[g] != -INFINITY) {
-                    const __m512 corr = vk_exp512(_mm512_set1_ps(m[g] - mt));
-                    l[g] *= _mm512_cvtss_f32(corr);
-                    for (int c = 0; c < C; c++) o[g * C + c] = _mm512_mul_ps(o[g * C + c], corr);
+            for (int d = 1; d < H; d++) {
+                const __m512 k0 = _mm512_load_ps(kt + d * 16), k1 = _mm512_load_ps(kt + (H + d) * 16);
+                for (int g = 0; g < G; g++) {
+                    s0[g] = _mm512_fmadd_ps(_mm512_set1_ps(qi[g * D + d]), k0, s0[g]);
+                    s1[g] = _mm512_fmadd_ps(_mm512_set1_ps(qi[g * D + H + d]), k1, s1[g]);
                 }
-                m[g] = mt;
             }
-            const __m512 e = _mm512_maskz_mov_ps(live, vk_exp512(_mm512_sub_ps(sc, _mm512_set1_ps(m[g]))));
-            l[g] += _mm512_reduce_add_ps(e);
-            _mm512_store_ps(ea[g], e);
-        }
-        for (int j = 0; j < cnt; j++) {
-            for (int c = 0; c < C; c++) {
-                const __m512 vv = vk_load_kv16(vrow[j], kv_type, c);
-                for (int g = 0; g < G; g++) o[g * C + c] = _mm512_fmadd_ps(_mm512_set1_ps(ea[g][j]), vv, o[g * C + c]);
+            float *oi = o + i * G * D;
+            __m512 ov[16];
+            for (int x = 0; x < G * C; x++) ov[x] = _mm512_load_ps(oi + 16 * x);
+            float ea[4][VK_ATTN_KEYS] __attribute__((aligned(64)));
+            for (int g = 0; g < G; g++) {
+                float *mg = m + i * G + g, *lg = l + i * G + g;
+                __m512 sc = _mm512_mul_ps(_mm512_add_ps(s0[g], s1[g]), _mm512_set1_ps(scale));
+                sc = _mm512_mask_blend_ps(mask, _mm512_set1_ps(-INFINITY), sc);
+                const float mt = _mm512_reduce_max_ps(sc);
+                if (mt > *mg) {
+                    if (*mg != -INFINITY) {
+                        const __m512 corr = vk_exp512(_mm512_set1_ps(*mg - mt));
+                        *lg *= _mm512_cvtss_f32(corr);
+                        for (int c = 0; c < C; c++) ov[g * C + c] = _mm512_mul_ps(ov[g * C + c], corr);
+                    }
+                    *mg = mt;
+                }
+                const __m512 e = _mm512_maskz_mov_ps(mask, vk_exp512(_mm512_sub_ps(sc, _mm512_set1_ps(*mg))));
+                *lg += _mm512_reduce_add_ps(e);
+                _mm512_store_ps(ea[g], e);
             }
+            for (int j = 0; j < live; j++) {
+                for (int c = 0; c < C; c++) {
+                    const __m512 vv = _mm512_load_ps(vt + j * D + 16 * c);
+                    for (int g = 0; g < G; g++) ov[g * C + c] = _mm512_fmadd_ps(_mm512_set1_ps(ea[g][j]), vv, ov[g * C + c]);
+                }
+            }
+            for (int x = 0; x < G * C; x++) _mm512_store_ps(oi + 16 * x, ov[x]);
         }
     }
-    for (int g = 0; g < G; g++) {
-        const __m512 inv = _mm512_set1_ps(1.0f / l[g]);
-        for (int c = 0; c < C; c++) _mm512_storeu_ps(out + (g * C + c) * 16, _mm512_mul_ps(o[g * C + c], inv));
-    }
+    for (int i = 0; i < nq; i++)
+        for (int g = 0; g < G; g++) {
+            const __m512 inv = _mm512_set1_ps(1.0f / l[i * G + g]);
+            for (int c = 0; c < C; c++)
+                _mm512_storeu_ps(out + i * out_stride + (g * C + c) * 16, _mm512_mul_ps(_mm512_load_ps(o + i * G * D + (g * C + c) * 16), inv));
+        }
 }
 
 VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
@@ -163,20 +223,26 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
     float vt[VK_ATTN_KEYS * 256] __attribute__((aligned(64)));
     float o[VK_ATTN_MAX_STATE] __attribute__((aligned(64)));  // [group, head_dim] output accumulators
     float m[VK_ATTN_MAX_STATE / 16], l[VK_ATTN_MAX_STATE / 16];  // running max and sum per head
-    for (int64_t i = 0; i < nq; i++) {
-        const int64_t n = (int64_t)q_pos[i] + 1;
-        for (int64_t kvh = kvh0; kvh < kvh1; kvh++) {
+    for (int64_t kvh = kvh0; kvh < kvh1; kvh++) {
+        const uint8_t *kb = kc + kvh * row_bytes, *vb = vc + kvh * row_bytes;
+        const float *qk = q + kvh * group * head_dim;  // this KV head's query heads, first query
+        float *ok = out + kvh * group * head_dim;
+        // The cache type is a constant in each body too: tested per load, it cost a compare and branch per row.
+#define VK_ATTN_CASE(G, C) if (group == G && chunks == C) { \
+            for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_QUERIES) { \
+                const int cnt = (int)(nq - i0 < VK_ATTN_QUERIES ? nq - i0 : VK_ATTN_QUERIES); \
+                const float *qq = qk + i0 * q_stride; float *oo = ok + i0 * out_stride; \
+                if (kv_type == VK_F16) vk_attn_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
+                else vk_attn_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
+            } \
+            continue; }
+        VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
+        VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
+#undef VK_ATTN_CASE
+        for (int64_t i = 0; i < nq; i++) {
+            const int64_t n = (int64_t)q_pos[i] + 1;
             const float *qg = q + i * q_stride + kvh * group * head_dim;
             float *og = out + i * out_stride + kvh * group * head_dim;
-            const uint8_t *kb = kc + kvh * row_bytes, *vb = vc + kvh * row_bytes;
-// The cache type is a constant in each body too: tested per load, it cost a compare and branch per K/V row.
-#define VK_ATTN_CASE(G, C) if (group == G && chunks == C) { \
-                if (kv_type == VK_F16) vk_attn_query(qg, og, n, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
-                else vk_attn_query(qg, og, n, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
-                continue; }
-            VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
-            VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
-#undef VK_ATTN_CASE
             for (int64_t x = 0; x < group * head_dim; x++) o[x] = 0;
             for (int64_t g = 0; g < group; g++) { m[g] = -INFINITY; l[g] = 0; }
             for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {

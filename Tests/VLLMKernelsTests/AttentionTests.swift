@@ -87,7 +87,8 @@ struct AttentionTests {
     func aQueryDoesNotDependOnItsBatch(headDim: Int) {
         let setup = Setup(length: 50, seed: 21, headDim: headDim)
         var data = KernelTestData(seed: 22)
-        let positions: [Int32] = [49, 10, 20, 5]
+        // 20 queries: more than the 16 that share a tile, in no particular order.
+        let positions: [Int32] = [49, 10, 20, 5] + (0..<16).map { Int32($0 * 3) }
         let q = data.activations(positions.count * setup.heads * setup.headDim)
         let together = setup.attend(q: q, positions: positions, reference: false)
         let width = setup.heads * setup.headDim
