@@ -106,6 +106,29 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_transpose16(__
     }
 }
 
+/// The K and V row addresses of the tile at p0 (cnt keys of the n), and a prefetch of the next tile's rows.
+/// The next tile's rows come from wherever its block lives: ask for them now, while this tile computes. Into L2,
+/// not L1: decode at 32 streams reads 120 MB of KV a step from DRAM, and T0 requests held the L1's few miss
+/// buffers (a C harness of that step: 17-20 ms with T0, 11-12 ms with T1; 2-4 tiles ahead and prefetching every
+/// head's row were no better).
+static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_rows(
+    int64_t p0, int cnt, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
+    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, const int C,
+    const uint8_t **krow, const uint8_t **vrow) {
+    for (int j = 0; j < cnt; j++) {
+        const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
+        krow[j] = kbase + slot * slot_bytes;
+        vrow[j] = vbase + slot * slot_bytes;
+    }
+    for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
+        const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
+        for (int64_t b = 0; b < C * (kv_type == VK_F16 ? 32 : 64); b += 64) {
+            _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T1);
+            _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
+        }
+    }
+}
+
 #define VK_ATTN_QUERIES 16  // queries sharing one converted K/V tile
 
 /// Up to 16 queries of one KV group (G heads of C 16-float chunks each, G * C <= 16) against the keys they see.
@@ -131,22 +154,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_queries(
     for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
         const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        for (int j = 0; j < cnt; j++) {
-            const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-            krow[j] = kbase + slot * slot_bytes;
-            vrow[j] = vbase + slot * slot_bytes;
-        }
-        // The next tile's rows come from wherever its block lives: ask for them now, while this tile computes.
-        // Into L2, not L1: decode at 32 streams reads 120 MB of KV a step from DRAM, and T0 requests held the
-        // L1's few miss buffers (a C harness of that step: 17-20 ms with T0, 11-12 ms with T1; 2-4 tiles ahead
-        // and prefetching every head's row were no better).
-        for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
-            const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-            for (int64_t b = 0; b < C * (kv_type == VK_F16 ? 32 : 64); b += 64) {
-                _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T1);
-                _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
-            }
-        }
+        vk_attn_rows(p0, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         for (int c = 0; c < C; c++) {
             __m512 r[16];
             for (int j = 0; j < 16; j++) r[j] = j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
@@ -226,18 +234,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
         const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
         const __mmask16 mask = (__mmask16)((1u << cnt) - 1);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        for (int j = 0; j < cnt; j++) {
-            const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-            krow[j] = kbase + slot * slot_bytes;
-            vrow[j] = vbase + slot * slot_bytes;
-        }
-        for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
-            const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-            for (int64_t b = 0; b < C * (kv_type == VK_F16 ? 32 : 64); b += 64) {
-                _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T1);
-                _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
-            }
-        }
+        vk_attn_rows(p0, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         __m512 s0[4], s1[4];
         for (int c = 0; c < C; c++) {
             __m512 r[16];

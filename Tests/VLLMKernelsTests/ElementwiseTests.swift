@@ -51,22 +51,6 @@ struct ElementwiseTests {
         }
     }
 
-    /// A step computes each position's angles once and rotates every layer's q and k with them.
-    @Test func ropeFromTablesEqualsRope() {
-        var data = KernelTestData(seed: 9)
-        let headDim = 64, heads = 3
-        let invFreq = (0..<(headDim / 2)).map { Float(pow(10000.0, -2.0 * Double($0) / Double(headDim))) }
-        for pos: Int32 in [0, 1, 300, 8191] {
-            let x = data.activations(heads * headDim)
-            var direct = x, tabled = x
-            vk_rope(&direct, Int64(heads), Int64(headDim), Int64(headDim), pos, invFreq, 1)
-            var cs = [Float](repeating: 0, count: headDim / 2), sn = cs
-            vk_rope_angles(pos, invFreq, Int64(headDim / 2), &cs, &sn)
-            vk_rope_rotate(&tabled, Int64(heads), Int64(headDim), Int64(headDim), cs, sn, 1)
-            #expect(direct == tabled)
-        }
-    }
-
     @Test func threadPoolRunsEveryTaskOnce() {
         let pool = ThreadPool(threadCount: 3)
         for round in 0..<200 {
