@@ -125,6 +125,9 @@ static void vk_attention(int isa, const float *q, int64_t q_stride, float *out, 
                             n_head, n_kv_head, head_dim, scale, kvh0, kvh1);
         return;
     }
+    if (isa >= VK_ISA_AVX2 && vk_attention_tiles_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type,
+                                                      block_table, block_size, n_head, n_kv_head, head_dim, scale, kvh0, kvh1))
+        return;
     if (isa >= VK_ISA_AVX2) {
         vk_attention_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
                           n_head, n_kv_head, head_dim, scale, kvh0, kvh1);

@@ -194,30 +194,57 @@ static inline __attribute__((always_inline)) VK_AVX512_FN float vk_q8_quants_avx
     return amax / 127.f;
 }
 
-/// AVX-512 version of vk_quantize_q8_block (Q8_0, or Q8_1 with `with_sum`).
-static VK_AVX512_FN void vk_quantize_q8_block_avx512(const float *x, uint8_t *out, int with_sum) {
-    int32_t sum;
-    const float d = vk_q8_quants_avx512(x, (int8_t *)(out + (with_sum ? 4 : 2)), &sum);
-    const uint16_t hd = vk_f32_to_f16(d);
-    memcpy(out, &hd, 2);
-    if (with_sum) {
-        const uint16_t hs = vk_f32_to_f16(d * (float)sum);
-        memcpy(out + 2, &hs, 2);
-    }
+/// The AVX2 core: the same d, id and rounding (round-to-nearest-even on 8 lanes), so identical bytes.
+static inline __attribute__((always_inline)) VK_AVX2_FN float vk_q8_quants_avx2(const float *x, int8_t *qs, int32_t *sum) {
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int j = 0; j < 4; j++) { v[j] = _mm256_loadu_ps(x + 8 * j); m = _mm256_max_ps(m, _mm256_and_ps(v[j], abs_mask)); }
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    const float amax = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+    const __m256 idv = _mm256_set1_ps(amax != 0 ? 127.f / amax : 0.f);
+    __m256i q[4];
+    for (int j = 0; j < 4; j++)
+        q[j] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    // |q| <= 127: the saturating packs are exact; they interleave 128-bit lanes, which the permute undoes.
+    const __m256i w01 = _mm256_packs_epi32(q[0], q[1]), w23 = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(w01, w23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)(void *)qs, b);
+    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i u = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    u = _mm_add_epi32(u, _mm_shuffle_epi32(u, _MM_SHUFFLE(1, 0, 3, 2)));
+    u = _mm_add_epi32(u, _mm_shuffle_epi32(u, _MM_SHUFFLE(2, 3, 0, 1)));
+    *sum = _mm_cvtsi128_si32(u);
+    return amax / 127.f;
 }
 
-/// A whole VK_P8 row: each block quantized as Q8_1 by the same core, written straight into the P8 columns (quants,
-/// f16-rounded d, f16-rounded s, the integer sum) with no staging block and no second pass over the quants.
-static VK_AVX512_FN void vk_quantize_p8_row_avx512(const float *x, uint8_t *o, const int64_t n) {
-    const int64_t nb = n / 32;
-    float *d = (float *)(void *)(o + n), *s = d + nb;
-    int32_t *sums = (int32_t *)(void *)(s + nb);
-    for (int64_t i = 0; i < nb; i++) {
-        const float di = vk_q8_quants_avx512(x + 32 * i, (int8_t *)(o + 32 * i), &sums[i]);
-        d[i] = vk_f16_to_f32(vk_f32_to_f16(di));
-        s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sums[i]));
+/// vk_quantize_q8_block (Q8_0, or Q8_1 with `with_sum`) and a whole VK_P8 row around one vector core. The row
+/// writes each block straight into the P8 columns (quants, f16-rounded d, f16-rounded s, the integer sum) with no
+/// staging block and no second pass over the quants.
+#define VK_Q8_WRAPPERS(SUFFIX, FN)                                                                               \
+    static FN void vk_quantize_q8_block_##SUFFIX(const float *x, uint8_t *out, int with_sum) {                  \
+        int32_t sum;                                                                                            \
+        const float d = vk_q8_quants_##SUFFIX(x, (int8_t *)(out + (with_sum ? 4 : 2)), &sum);                   \
+        const uint16_t hd = vk_f32_to_f16(d);                                                                   \
+        memcpy(out, &hd, 2);                                                                                    \
+        if (with_sum) {                                                                                         \
+            const uint16_t hs = vk_f32_to_f16(d * (float)sum);                                                  \
+            memcpy(out + 2, &hs, 2);                                                                            \
+        }                                                                                                       \
+    }                                                                                                           \
+    static FN void vk_quantize_p8_row_##SUFFIX(const float *x, uint8_t *o, const int64_t n) {                   \
+        const int64_t nb = n / 32;                                                                              \
+        float *d = (float *)(void *)(o + n), *s = d + nb;                                                       \
+        int32_t *sums = (int32_t *)(void *)(s + nb);                                                            \
+        for (int64_t i = 0; i < nb; i++) {                                                                      \
+            const float di = vk_q8_quants_##SUFFIX(x + 32 * i, (int8_t *)(o + 32 * i), &sums[i]);               \
+            d[i] = vk_f16_to_f32(vk_f32_to_f16(di));                                                            \
+            s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sums[i]));                                           \
+        }                                                                                                       \
     }
-}
+VK_Q8_WRAPPERS(avx512, VK_AVX512_FN)
+VK_Q8_WRAPPERS(avx2, VK_AVX2_FN)
+#undef VK_Q8_WRAPPERS
 #endif
 
 /// Q8_0 / Q8_1 block with the x86 numerics: id = 127/amax, ties to even; Q8_1 adds s = fp16(d * sum q).
@@ -272,6 +299,10 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
             for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block_avx512(x + 32 * i, o + bb * i, with_sum);
             return;
         }
+        if (vk_get_isa() >= VK_ISA_AVX2) {
+            for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block_avx2(x + 32 * i, o + bb * i, with_sum);
+            return;
+        }
 #endif
         for (int64_t i = 0; i < n / 32; i++) vk_quantize_q8_block(x + 32 * i, o + bb * i, with_sum);
         return;
@@ -284,6 +315,7 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         int32_t *sums = (int32_t *)(void *)(s + nb);
 #if VK_X86
         if (vk_get_isa() >= VK_ISA_AVX512) { vk_quantize_p8_row_avx512(x, o, n); return; }
+        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n); return; }
 #endif
         uint8_t block[36];
         for (int64_t i = 0; i < nb; i++) {

@@ -1,4 +1,5 @@
-// Element-wise helpers: RMS norm (double sum as ggml, AVX-512 beside the scalar reference), SiLU gating, residual add, rotary embedding.
+// Element-wise helpers: RMS norm (double sum as ggml, AVX-512 and AVX2 beside the scalar reference), SiLU gating,
+// sampling softmax and argmax, residual add, rotary embedding.
 #include "vecmath_x86.h"
 #include <math.h>
 
@@ -31,11 +32,38 @@ static VK_AVX512_FN void vk_rms_norm_avx512(const float *x, const float *w, floa
         _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), scale), _mm512_loadu_ps(w + i)));
     for (; i < n; i++) y[i] = (x[i] * _mm512_cvtss_f32(scale)) * w[i];
 }
+
+/// The AVX-512 version's 32 double lanes as eight 4-lane vectors.
+static VK_AVX2_FN void vk_rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
+    __m256d acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 8; j++) {
+            const __m128 v = _mm_loadu_ps(x + i + 4 * j);
+            acc[j] = _mm256_add_pd(acc[j], _mm256_cvtps_pd(_mm_mul_ps(v, v)));
+        }
+    }
+    for (int j = 0; j < 4; j++) acc[j] = _mm256_add_pd(acc[j], acc[j + 4]);
+    const __m256d a = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const float s = 1.0f / sqrtf(mean + eps);
+    const __m256 scale = _mm256_set1_ps(s);
+    i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scale), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) y[i] = (x[i] * s) * w[i];
+}
 #endif
 
 void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
 #if VK_X86
-    if (vk_get_isa() >= VK_ISA_AVX512) { vk_rms_norm_avx512(x, w, y, n, eps); return; }
+    const int isa = vk_get_isa();
+    if (isa >= VK_ISA_AVX512) { vk_rms_norm_avx512(x, w, y, n, eps); return; }
+    if (isa >= VK_ISA_AVX2) { vk_rms_norm_avx2(x, w, y, n, eps); return; }
 #endif
     vk_rms_norm_ref(x, w, y, n, eps);
 }
@@ -78,11 +106,59 @@ static VK_AVX512_FN int64_t vk_argmax_avx512(const float *x, int64_t n) {
     for (int64_t j = 0; j < n; j++) if (x[j] == best) return j;  // the first index of the maximum
     return 0;
 }
+
+static VK_AVX2_FN void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = vk_exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = (gate[i] / (1.0f + expf(-gate[i]))) * up[i];
+}
+
+static VK_AVX2_FN double vk_exp_scaled_avx2(const float *x, float *out, int64_t n, float shift, float scale) {
+    __m256 sum = _mm256_setzero_ps();
+    double total = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = vk_exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(shift)), _mm256_set1_ps(scale)));
+        _mm256_storeu_ps(out + i, e);
+        sum = _mm256_add_ps(sum, e);
+        if ((i & 4095) == 4088) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, sum);
+            for (int j = 0; j < 8; j++) total += lanes[j];
+            sum = _mm256_setzero_ps();
+        }
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum);
+    for (int j = 0; j < 8; j++) total += lanes[j];
+    for (; i < n; i++) { out[i] = expf((x[i] - shift) * scale); total += out[i]; }
+    return total;
+}
+
+static VK_AVX2_FN int64_t vk_argmax_avx2(const float *x, int64_t n) {
+    if (n < 8) { int64_t best = 0; for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i; return best; }
+    __m256 m = _mm256_loadu_ps(x);
+    int64_t i = 8;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    float best = lanes[0];
+    for (int j = 1; j < 8; j++) if (lanes[j] > best) best = lanes[j];
+    for (int64_t j = i; j < n; j++) if (x[j] > best) best = x[j];
+    for (int64_t j = 0; j < n; j++) if (x[j] == best) return j;  // the first index of the maximum
+    return 0;
+}
 #endif
 
 double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float scale) {
 #if VK_X86
     if (vk_get_isa() >= VK_ISA_AVX512) return vk_exp_scaled_avx512(x, out, n, shift, scale);
+    if (vk_get_isa() >= VK_ISA_AVX2) return vk_exp_scaled_avx2(x, out, n, shift, scale);
 #endif
     double total = 0;
     for (int64_t i = 0; i < n; i++) { out[i] = expf((x[i] - shift) * scale); total += out[i]; }
@@ -92,6 +168,7 @@ double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float s
 int64_t vk_argmax(const float *x, int64_t n) {
 #if VK_X86
     if (vk_get_isa() >= VK_ISA_AVX512) return vk_argmax_avx512(x, n);
+    if (vk_get_isa() >= VK_ISA_AVX2) return vk_argmax_avx2(x, n);
 #endif
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i;
@@ -101,6 +178,7 @@ int64_t vk_argmax(const float *x, int64_t n) {
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
 #if VK_X86
     if (vk_get_isa() >= VK_ISA_AVX512) { vk_silu_mul_avx512(gate, up, out, n); return; }
+    if (vk_get_isa() >= VK_ISA_AVX2) { vk_silu_mul_avx2(gate, up, out, n); return; }
 #endif
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];

@@ -48,8 +48,17 @@ void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int
                                int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
                                int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
 
-/// The AVX-512 VNNI packed kernel (matmul_packed_x86.c); only called when vk_packed_supported says so.
+/// AVX2 paged attention in 8-key tiles (attention_avx2.c); returns 0 for shapes it has no body for
+/// (head_dim other than 64 or 128, more than 4 query heads per KV head).
+int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
+                            const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
+                            const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
+                            int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
+
+/// The packed kernels: AVX-512 VNNI (matmul_packed_x86.c) and AVX2 (matmul_packed_avx2.c), same bits.
 void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                           int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+void vk_matmul_packed_avx2(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 #endif

@@ -2,10 +2,11 @@
 #include "internal.h"
 #include <math.h>
 
-int vk_packed_supported(int wtype) {
-    if (wtype != VK_Q4_0 && wtype != VK_Q4_1 && wtype != VK_Q8_0) return 0;
-    return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni();
-}
+static int vk_packed_type(int wtype) { return wtype == VK_Q4_0 || wtype == VK_Q4_1 || wtype == VK_Q8_0; }
+
+int vk_packed_supported(int wtype) { return vk_packed_type(wtype) && vk_cpu_isa() >= VK_ISA_AVX2; }
+
+int vk_packed_usable(int wtype) { return vk_packed_type(wtype) && vk_get_isa() >= VK_ISA_AVX2; }
 
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k) {
     const int64_t panels = (rows + 15) / 16;
@@ -79,5 +80,6 @@ void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t
 
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
-    vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    else vk_matmul_packed_avx2(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
 }

@@ -28,9 +28,10 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob]) {
         guard tokens > 0, let first = jobs.first else { return }
         let columns = first.matrix.columns
-        // Packed panels need AVX-512 VNNI on the calling thread's ISA level (tests pin lower levels).
-        let packedAllowed = vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni() == 1
-        let activationType = { (m: WeightMatrix) -> Int32 in packedAllowed && m.packed != nil ? Int32(VK_P8) : m.activationTypeID }
+        // Packed panels need AVX2 on the calling thread's ISA level (tests pin lower levels).
+        let activationType = { (m: WeightMatrix) -> Int32 in
+            m.packed != nil && vk_packed_usable(m.typeID) == 1 ? Int32(VK_P8) : m.activationTypeID
+        }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
         for job in jobs {
             precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")

@@ -1,6 +1,6 @@
 import CVLLMKernels
 
-/// A weight matrix rearranged into 16-row panels for the AVX-512 VNNI kernels (layout in CVLLMKernels.h).
+/// A weight matrix rearranged into 16-row panels for the packed kernels, AVX-512 VNNI or AVX2 (layout in CVLLMKernels.h).
 /// Same values and size as the GGUF rows, in the order the kernel reads them, 64-byte aligned.
 public final class PackedWeights: @unchecked Sendable {
     private let storage: AlignedBuffer<UInt8>

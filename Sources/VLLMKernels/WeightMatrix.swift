@@ -21,7 +21,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.base = base
     }
 
-    /// This matrix with a packed copy for the AVX-512 VNNI kernels where the CPU and type allow one
+    /// This matrix with a packed copy for the packed kernels (AVX2 or better) where the CPU and type allow one
     /// (unchanged otherwise). `base` stays valid for the other paths (embedding lookups, ISA overrides).
     public func packing(pool: ThreadPool) -> WeightMatrix {
         var copy = self

@@ -77,7 +77,7 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
                    float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 // ---------------------------------------------------------------------------------------------
-// Packed weights: 16-row panels for the AVX-512 VNNI kernels (Q4_0, Q4_1, Q8_0).
+// Packed weights: 16-row panels for the AVX-512 VNNI and AVX2 kernels (Q4_0, Q4_1, Q8_0).
 //
 // A panel holds rows [16p, 16p + 16) (rows past the matrix are zero): nb blocks of 32 columns in order, each
 // 64-byte aligned (320 bytes for Q4, 576 for Q8_0) so that a panel is one sequential stream:
@@ -95,8 +95,10 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // Q8_0 int8) with the activation quants. The AVX-512 kernel and the scalar reference agree bit for bit,
 // whatever the batch.
 enum { VK_P8 = 100 };
-/// 1 when `wtype` has a packed layout (and a packed kernel on this CPU: AVX-512 VNNI).
+/// 1 when `wtype` has a packed layout and this CPU a packed kernel (AVX2 or better): weights are packed at load.
 int vk_packed_supported(int wtype);
+/// 1 when the calling thread's ISA level (vk_get_isa, which tests may pin lower) runs the packed kernels.
+int vk_packed_usable(int wtype);
 /// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
 /// Packs panels [p0, p1) of the row-major matrix `w` into `dst` (the whole packed buffer, 64-byte aligned).
