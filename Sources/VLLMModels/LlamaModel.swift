@@ -158,9 +158,10 @@ public final class LlamaModel: @unchecked Sendable {
         return x
     }
 
-    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries), except that a
-    /// sequence's single decode token is one task over all its KV heads (the heads' rows share the slots the
-    /// task streams from DRAM, and 32 decode tasks balance as well as 96).
+    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries), except that in a
+    /// batch of many sequences a single decode token is one task over all its KV heads (the heads' rows share the
+    /// slots the task streams from DRAM, and 32 decode tasks balance as well as 96). Each head's result is the
+    /// same either way.
     private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
                         positions: UnsafeMutablePointer<Int32>, keyCache: UnsafeMutableRawPointer,
                         valueCache: UnsafeMutableRawPointer, cache: PagedKVCache) {
@@ -168,8 +169,10 @@ public final class LlamaModel: @unchecked Sendable {
         let qDim = c.headCount * c.headDim
         let chunk = 16
         var tasks: [(sequence: Int, kvHead: Int, kvHeads: Int, first: Int, count: Int)] = []
+        // With fewer decode sequences than two per thread, their KV heads are split too, so no core idles.
+        let fewDecodes = batch.sequences.count < 2 * threadPool.threadCount
         for (index, sequence) in batch.sequences.enumerated() {
-            if sequence.tokenCount == 1 {
+            if sequence.tokenCount == 1 && !fewDecodes {
                 tasks.append((index, 0, c.kvHeadCount, 0, 1))
                 continue
             }
