@@ -59,7 +59,7 @@ struct AttentionTests {
         }
     }
 
-    /// 40 takes the generic loops; 64 and 128 the AVX-512 16-key tiles.
+    /// 40 takes the generic loops; 64 and 128 the AVX-512 16-key or AVX2 8-key tiles.
     @Test(arguments: [40, 64, 128])
     func matchesDirectSoftmaxOnEveryPath(headDim: Int) {
         let setup = Setup(length: 75, seed: 11, headDim: headDim)
@@ -90,11 +90,15 @@ struct AttentionTests {
         // 20 queries: more than the 16 that share a tile, in no particular order.
         let positions: [Int32] = [49, 10, 20, 5] + (0..<16).map { Int32($0 * 3) }
         let q = data.activations(positions.count * setup.heads * setup.headDim)
-        let together = setup.attend(q: q, positions: positions, reference: false)
         let width = setup.heads * setup.headDim
-        for i in positions.indices {
-            let alone = setup.attend(q: Array(q[(i * width)..<((i + 1) * width)]), positions: [positions[i]], reference: false)
-            #expect(alone == Array(together[(i * width)..<((i + 1) * width)]))
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            let together = setup.attend(q: q, positions: positions, reference: false)
+            for i in positions.indices {
+                let alone = setup.attend(q: Array(q[(i * width)..<((i + 1) * width)]), positions: [positions[i]], reference: false)
+                #expect(alone == Array(together[(i * width)..<((i + 1) * width)]), "isa \(isa) query \(i)")
+            }
         }
     }
 }

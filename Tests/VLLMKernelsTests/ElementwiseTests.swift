@@ -20,17 +20,25 @@ struct ElementwiseTests {
         var data = KernelTestData(seed: 15)
         let x = data.activations(n).map { $0 * 40 }, w = data.activations(n)
         var fast = [Float](repeating: 0, count: n), reference = fast
-        vk_rms_norm(x, w, &fast, Int64(n), 1e-6)
         vk_rms_norm_ref(x, w, &reference, Int64(n), 1e-6)
-        for i in 0..<n { #expect(abs(fast[i] - reference[i]) <= abs(reference[i]) * 2.4e-7) }
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            vk_rms_norm(x, w, &fast, Int64(n), 1e-6)
+            for i in 0..<n { #expect(abs(fast[i] - reference[i]) <= abs(reference[i]) * 2.4e-7, "isa \(isa)") }
+        }
     }
 
     @Test func siluMul() {
         var data = KernelTestData(seed: 6)
         let g = data.activations(100), u = data.activations(100)
         var out = [Float](repeating: 0, count: 100)
-        vk_silu_mul(g, u, &out, 100)
-        for i in 0..<100 { #expect(abs(Double(out[i]) - Double(g[i]) / (1 + exp(-Double(g[i]))) * Double(u[i])) < 1e-5) }
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            vk_silu_mul(g, u, &out, 100)
+            for i in 0..<100 { #expect(abs(Double(out[i]) - Double(g[i]) / (1 + exp(-Double(g[i]))) * Double(u[i])) < 1e-5, "isa \(isa)") }
+        }
     }
 
     @Test(arguments: [false, true])

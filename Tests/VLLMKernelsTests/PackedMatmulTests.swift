@@ -74,10 +74,15 @@ struct PackedMatmulTests {
     @Test(arguments: types)
     func kernelEqualsTheScalarReferenceBitForBit(_ type: Int32) throws {
         try #require(vk_packed_supported(type) == 1, "no AVX2 on this CPU")
-        for (rows, columns, tokens) in [(37, 512, 11), (16, 32, 1), (48, 576, 20), (5, 1536, 3)] {
-            let problem = Problem(type: type, rows: rows, columns: columns, tokens: tokens, seed: UInt64(rows * columns + Int(type)))
-            let fast = problem.run(), reference = problem.run(reference: true)
-            #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "type \(type) \(rows)x\(columns), \(tokens) tokens")
+        // Every packed kernel this CPU has: pinned to AVX2, an AVX-512 machine runs the AVX2 kernel.
+        for isa in Self.packedISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            for (rows, columns, tokens) in [(37, 512, 11), (16, 32, 1), (48, 576, 20), (5, 1536, 3)] {
+                let problem = Problem(type: type, rows: rows, columns: columns, tokens: tokens, seed: UInt64(rows * columns + Int(type)))
+                let fast = problem.run(), reference = problem.run(reference: true)
+                #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "isa \(isa) type \(type) \(rows)x\(columns), \(tokens) tokens")
+            }
         }
     }
 
@@ -85,6 +90,16 @@ struct PackedMatmulTests {
     func resultsDoNotDependOnTheBatchOrTheRowRange(_ type: Int32) throws {
         try #require(vk_packed_supported(type) == 1, "no AVX2 on this CPU")
         let problem = Problem(type: type, rows: 45, columns: 256, tokens: 19, seed: 99)
+        for isa in Self.packedISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            checkBatchAndRowRangeInvariance(problem)
+        }
+    }
+
+    static let packedISAs = availableISAs.filter { $0 >= Int32(VK_ISA_AVX2) }
+
+    private func checkBatchAndRowRangeInvariance(_ problem: Problem) {
         let all = problem.run()
         for t in 0..<problem.tokens {
             let single = problem.run(t0: t, count: 1)
