@@ -59,13 +59,17 @@ public final class LlamaModel: @unchecked Sendable {
         let final = scratch.finalHidden.reserve(max(1, rows.count) * hidden)
         var next = 0
         for (offset, part) in batch.parts(maxTokens: Self.microBatchTokens) {
-            let x = hiddenStates(part, cache: cache)
-            while next < rows.count, rows[next] < offset + part.tokens.count {
-                outputNorm.withUnsafeBufferPointer {
-                    vk_rms_norm(x + (rows[next] - offset) * hidden, $0.baseAddress, final + next * hidden, Int64(hidden), c.rmsNormEps)
-                }
-                next += 1
+            var partRows: [Int] = []
+            while next + partRows.count < rows.count, rows[next + partRows.count] < offset + part.tokens.count {
+                partRows.append(rows[next + partRows.count] - offset)
             }
+            let x = hiddenStates(part, outputRows: partRows, cache: cache)
+            for j in partRows.indices {
+                outputNorm.withUnsafeBufferPointer {
+                    vk_rms_norm(x + j * hidden, $0.baseAddress, final + (next + j) * hidden, Int64(hidden), c.rmsNormEps)
+                }
+            }
+            next += partRows.count
         }
         let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
         runner.run(input: final, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
@@ -74,10 +78,12 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Embeds the batch's tokens and runs every layer over them (writing their K/V into `cache`); returns the
-    /// residual stream, `[tokens, hidden]`, valid until the next call.
-    private func hiddenStates(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeMutablePointer<Float> {
+    /// residual stream of `outputRows` (sorted token indices), `[outputRows.count, hidden]`, valid until the next
+    /// call. The last layer writes every token's K/V but runs attention onward only for those rows, as llama.cpp
+    /// does: no other token's state is read again, and each row's values are the same as in the full batch.
+    private func hiddenStates(_ batch: ForwardBatch, outputRows: [Int], cache: PagedKVCache) -> UnsafeMutablePointer<Float> {
         let c = configuration
-        let count = batch.tokens.count
+        var count = batch.tokens.count, batch = batch
         let hidden = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         let s = scratch
         let x = s.residual.reserve(count * hidden), h = s.normed.reserve(count * hidden)
@@ -130,6 +136,10 @@ public final class LlamaModel: @unchecked Sendable {
                 vk_kv_write(keyCache, valueCache, cache.type.typeID, Int64(slots[t]), Int64(kvDim), kt, vt)
             }
             p?.lap("rope + kv write")
+            if index == layers.count - 1 && outputRows.count < count {
+                batch = Self.compact(batch, rows: outputRows, rowWidths: [(x, hidden), (q, qDim)], positions: positions)
+                count = outputRows.count
+            }
             attend(batch, q: q, out: attention, positions: positions, keyCache: keyCache, valueCache: valueCache, cache: cache)
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
@@ -156,6 +166,21 @@ public final class LlamaModel: @unchecked Sendable {
         }
 
         return x
+    }
+
+    /// Moves `rows` (sorted token indices) of each `[tokens, width]` buffer and of `positions` to the front, in
+    /// order, and returns the batch of those tokens as one-token sequences at their positions.
+    private static func compact(_ batch: ForwardBatch, rows: [Int], rowWidths: [(UnsafeMutablePointer<Float>, Int)],
+                                positions: UnsafeMutablePointer<Int32>) -> ForwardBatch {
+        var out = ForwardBatch()
+        var s = 0
+        for (j, row) in rows.enumerated() {
+            while batch.sequences[s].tokenStart + batch.sequences[s].tokenCount <= row { s += 1 }
+            for (buffer, width) in rowWidths where j != row { (buffer + j * width).update(from: buffer + row * width, count: width) }
+            positions[j] = positions[row]
+            out.append(tokens: [batch.tokens[row]], startPosition: Int(positions[j]), blockTable: batch.sequences[s].blockTable)
+        }
+        return out
     }
 
     /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries), except that in a

@@ -95,6 +95,21 @@ struct PagedForwardTests {
         #expect(Array(out[(2 * vocab)..<(3 * vocab)]) == decodeAlone)
     }
 
+    /// Prompt logprobs ask for logits of several rows of one sequence (`extraLogitIndices`); the last layer runs
+    /// attention onward for those rows only, and each must equal the prefix ending there run alone.
+    @Test func extraLogitRowsEqualEachPrefixAlone() {
+        let vocab = Self.model.configuration.vocabularySize
+        var batch = ForwardBatch(extraLogitIndices: [0, 5, 11])
+        batch.append(tokens: [7, 8], startPosition: 0, blockTable: [40])
+        batch.append(tokens: Self.prompt, startPosition: 0, blockTable: [33, 2, 47, 19, 58])
+        let out = Array(Self.model.forward(batch, cache: ModelHarness.cache(for: Self.model, blocks: 64, blockSize: 4)))
+        #expect(batch.logitIndices == [0, 1, 5, 11, 2 + Self.prompt.count - 1])
+        let alone = [[Int32(7)], [7, 8], Array(Self.prompt[0..<4]), Array(Self.prompt[0..<10]), Self.prompt].map {
+            lastLogits($0, table: Array(0..<5), cache: ModelHarness.cache(for: Self.model, blocks: 8, blockSize: 4))
+        }
+        for (i, expected) in alone.enumerated() { #expect(Array(out[(i * vocab)..<((i + 1) * vocab)]) == expected, "row \(i)") }
+    }
+
     @Test func f32AndF16CachesAgreeClosely() {
         let f16 = lastLogits(Self.prompt, table: Array(0..<5), cache: ModelHarness.cache(for: Self.model, blocks: 8, blockSize: 4, type: .f16))
         let f32 = lastLogits(Self.prompt, table: Array(0..<5), cache: ModelHarness.cache(for: Self.model, blocks: 8, blockSize: 4, type: .f32))
