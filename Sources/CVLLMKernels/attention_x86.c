@@ -1,17 +1,17 @@
 // AVX-512 paged attention for head_dim a multiple of 16 (up to 256).
 //
-// Keys are visited in tiles of 16 absolute positions with one online softmax. Two bodies:
-// vk_attn_queries (the usual shapes, group * head_dim / 16 <= 16) takes up to 16 queries of one KV group per
-// tile: the tile's K is converted and transposed once (kt[d] holds the 16 keys' dimension d), so each query
-// head's 16 scores are broadcast FMAs with no reduction, and its V is converted once; decode is the same body
-// with one query, so a query's bits never depend on its batch. vk_attn_tile (any other group size) takes one
-// query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's scores, the
-// outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys fall into blocks.
-#include "vecmath_x86.h"
+// Keys are visited in tiles of 16 absolute positions with one online softmax. Three bodies:
+// vk_attn_one (one query; the usual shapes, group * head_dim / 16 <= 16) converts and transposes the tile's K
+// once, so each head's 16 scores are broadcast FMAs with no reduction, and keeps its outputs in registers;
+// several queries of one KV group go to vk_attention_block_avx512 (attention_block_x86.c), which has the
+// queries in the vector lanes and gives each query the same bits as vk_attn_one; vk_attn_tile (any other
+// shape) takes one query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's
+// scores, the outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys
+// fall into blocks.
+#include "attention_x86.h"
 #include <math.h>
 
 #if VK_X86
-#define VK_ATTN_KEYS 16
 #define VK_ATTN_MAX_CHUNKS 16  // head_dim / 16
 
 /// Lane sums of v[0..15] in one vector: lane L holds the sum of v[L / 4 + 4 * (L % 4)]. The caller passes
@@ -32,11 +32,6 @@ static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_sum16(const 
     }
     return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
                          _mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
-static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_load_kv16(const uint8_t *row, int kv_type, int64_t c) {
-    return kv_type == VK_F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(row + 32 * c)))
-                             : _mm512_loadu_ps((const float *)(const void *)(row + 64 * c));
 }
 
 /// One query against one tile for the `group` heads starting at `h0`; state o/m/l per head in memory.
@@ -82,145 +77,8 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
     }
 }
 
-/// In-register 16x16 transpose: lane j of r[i] becomes lane i of r[j].
-static inline __attribute__((always_inline)) VK_AVX512_FN void vk_transpose16(__m512 *r) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 4; k++) {
-            t[8 * i + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], _MM_SHUFFLE(2, 0, 2, 0));
-            t[8 * i + 4 + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], _MM_SHUFFLE(3, 1, 3, 1));
-        }
-    for (int k = 0; k < 8; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], _MM_SHUFFLE(2, 0, 2, 0));
-        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], _MM_SHUFFLE(3, 1, 3, 1));
-    }
-}
-
-/// The K and V row addresses of the tile at p0 (cnt keys of the n), and a prefetch of the next tile's rows.
-/// The next tile's rows come from wherever its block lives: ask for them now, while this tile computes. Into L2,
-/// not L1: decode at 32 streams reads 120 MB of KV a step from DRAM, and T0 requests held the L1's few miss
-/// buffers (a C harness of that step: 17-20 ms with T0, 11-12 ms with T1; 2-4 tiles ahead and prefetching every
-/// head's row were no better).
-static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_rows(
-    int64_t p0, int cnt, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
-    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, const int C,
-    const uint8_t **krow, const uint8_t **vrow) {
-    for (int j = 0; j < cnt; j++) {
-        const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-        krow[j] = kbase + slot * slot_bytes;
-        vrow[j] = vbase + slot * slot_bytes;
-    }
-    for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
-        const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-        for (int64_t b = 0; b < C * (kv_type == VK_F16 ? 32 : 64); b += 64) {
-            _mm_prefetch((const char *)(kbase + slot * slot_bytes + b), _MM_HINT_T1);
-            _mm_prefetch((const char *)(vbase + slot * slot_bytes + b), _MM_HINT_T1);
-        }
-    }
-}
-
-#define VK_ATTN_QUERIES 16  // queries sharing one converted K/V tile
-
-/// Up to 16 queries of one KV group (G heads of C 16-float chunks each, G * C <= 16) against the keys they see.
-/// Each tile of 16 keys is converted once for all of them: K transposed (kt[d] = the 16 keys' dimension d), so a
-/// row's 16 scores are broadcast FMAs over d in two fixed chains with no reduction, and V as f32 rows. A row's
-/// arithmetic never depends on which other queries share the tile (keys a query cannot see are masked, and the
-/// tile's rows past its last key are zero), so a query alone gives the same bits as in any batch.
-static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_queries(
-    const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq, const int32_t *q_pos,
-    const uint8_t *kbase, const uint8_t *vbase, const int kv_type, const int32_t *block_table, int64_t block_size,
-    int64_t slot_bytes, float scale, const int G, const int C) {
-    const int D = 16 * C, H = D / 2;
-    float kt[8 * 16 * 16] __attribute__((aligned(64)));          // [D][16 keys]
-    float vt[16 * 8 * 16] __attribute__((aligned(64)));          // [16 keys][D]
-    float o[VK_ATTN_QUERIES * 256] __attribute__((aligned(64)));  // [query][G * D] output accumulators
-    float m[VK_ATTN_QUERIES * 4], l[VK_ATTN_QUERIES * 4];         // running max and sum per (query, head)
-    int64_t n = 0;
-    for (int i = 0; i < nq; i++) {
-        if ((int64_t)q_pos[i] + 1 > n) n = (int64_t)q_pos[i] + 1;
-        for (int x = 0; x < G * D; x++) o[i * G * D + x] = 0;
-        for (int g = 0; g < G; g++) { m[i * G + g] = -INFINITY; l[i * G + g] = 0; }
-    }
-    for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
-        const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
-        const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        vk_attn_rows(p0, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
-        for (int c = 0; c < C; c++) {
-            __m512 r[16];
-            for (int j = 0; j < 16; j++) r[j] = j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
-            vk_transpose16(r);
-            for (int x = 0; x < 16; x++) _mm512_store_ps(kt + (16 * c + x) * 16, r[x]);
-        }
-        for (int j = 0; j < cnt; j++)
-            for (int c = 0; c < C; c++) _mm512_store_ps(vt + j * D + 16 * c, vk_load_kv16(vrow[j], kv_type, c));
-        for (int i = 0; i < nq; i++) {
-            const int64_t seen = (int64_t)q_pos[i] + 1 - p0;  // keys of this tile the query attends to
-            if (seen <= 0) continue;
-            const int live = seen < VK_ATTN_KEYS ? (int)seen : VK_ATTN_KEYS;
-            const __mmask16 mask = (__mmask16)((1u << live) - 1);
-            const float *qi = q + i * q_stride;
-            __m512 s0[4], s1[4];
-            for (int g = 0; g < G; g++) {
-                s0[g] = _mm512_mul_ps(_mm512_set1_ps(qi[g * D]), _mm512_load_ps(kt));
-                s1[g] = _mm512_mul_ps(_mm512_set1_ps(qi[g * D + H]), _mm512_load_ps(kt + H * 16));
-            }
-            for (int d = 1; d < H; d++) {
-                const __m512 k0 = _mm512_load_ps(kt + d * 16), k1 = _mm512_load_ps(kt + (H + d) * 16);
-                for (int g = 0; g < G; g++) {
-                    s0[g] = _mm512_fmadd_ps(_mm512_set1_ps(qi[g * D + d]), k0, s0[g]);
-                    s1[g] = _mm512_fmadd_ps(_mm512_set1_ps(qi[g * D + H + d]), k1, s1[g]);
-                }
-            }
-            float *oi = o + i * G * D;
-            __m512 ov[16];
-            for (int x = 0; x < G * C; x++) ov[x] = _mm512_load_ps(oi + 16 * x);
-            float ea[4][VK_ATTN_KEYS] __attribute__((aligned(64)));
-            for (int g = 0; g < G; g++) {
-                float *mg = m + i * G + g, *lg = l + i * G + g;
-                __m512 sc = _mm512_mul_ps(_mm512_add_ps(s0[g], s1[g]), _mm512_set1_ps(scale));
-                sc = _mm512_mask_blend_ps(mask, _mm512_set1_ps(-INFINITY), sc);
-                const float mt = _mm512_reduce_max_ps(sc);
-                if (mt > *mg) {
-                    if (*mg != -INFINITY) {
-                        const __m512 corr = vk_exp512(_mm512_set1_ps(*mg - mt));
-                        *lg *= _mm512_cvtss_f32(corr);
-                        for (int c = 0; c < C; c++) ov[g * C + c] = _mm512_mul_ps(ov[g * C + c], corr);
-                    }
-                    *mg = mt;
-                }
-                const __m512 e = _mm512_maskz_mov_ps(mask, vk_exp512(_mm512_sub_ps(sc, _mm512_set1_ps(*mg))));
-                *lg += _mm512_reduce_add_ps(e);
-                _mm512_store_ps(ea[g], e);
-            }
-            for (int j = 0; j < live; j++) {
-                for (int c = 0; c < C; c++) {
-                    const __m512 vv = _mm512_load_ps(vt + j * D + 16 * c);
-                    for (int g = 0; g < G; g++) ov[g * C + c] = _mm512_fmadd_ps(_mm512_set1_ps(ea[g][j]), vv, ov[g * C + c]);
-                }
-            }
-            for (int x = 0; x < G * C; x++) _mm512_store_ps(oi + 16 * x, ov[x]);
-        }
-    }
-    for (int i = 0; i < nq; i++)
-        for (int g = 0; g < G; g++) {
-            const __m512 inv = _mm512_set1_ps(1.0f / l[i * G + g]);
-            for (int c = 0; c < C; c++)
-                _mm512_storeu_ps(out + i * out_stride + (g * C + c) * 16, _mm512_mul_ps(_mm512_load_ps(o + i * G * D + (g * C + c) * 16), inv));
-        }
-}
-
-/// vk_attn_queries for a single query (decode), with the same operations in the same order, so the same bits:
-/// each transposed K chunk feeds its FMAs straight from registers, V is converted as it is read, and the
+/// One query (decode), with the same operations in the same order as vk_attention_block_avx512, so the same
+/// bits: each transposed K chunk feeds its FMAs straight from registers, V is converted as it is read, and the
 /// outputs stay in registers (staging through memory made a decode step's in-cache attention 2.3x slower).
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
     const float *q, float *out, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
@@ -265,7 +123,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
                 m[g] = mt;
             }
             const __m512 e = _mm512_maskz_mov_ps(mask, vk_exp512(_mm512_sub_ps(sc, _mm512_set1_ps(m[g]))));
-            l[g] += _mm512_reduce_add_ps(e);
+            l[g] += vk_hsum16(e);
             _mm512_store_ps(ea[g], e);
         }
         for (int j = 0; j < cnt; j++)
@@ -298,13 +156,12 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
         float *ok = out + kvh * group * head_dim;
         // The cache type is a constant in each body too: tested per load, it cost a compare and branch per row.
 #define VK_ATTN_CASE(G, C) if (group == G && chunks == C) { \
-            for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_QUERIES) { \
-                const int cnt = (int)(nq - i0 < VK_ATTN_QUERIES ? nq - i0 : VK_ATTN_QUERIES); \
+            for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) { \
+                const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES); \
                 const float *qq = qk + i0 * q_stride; float *oo = ok + i0 * out_stride; \
                 if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
                 else if (cnt == 1) vk_attn_one(qq, oo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
-                else if (kv_type == VK_F16) vk_attn_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
-                else vk_attn_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
+                else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, G, C); \
             } \
             continue; }
         VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)

@@ -4,16 +4,18 @@ import Testing
 /// Paged attention against a direct softmax in double precision over a contiguous copy of the keys.
 struct AttentionTests {
     struct Setup {
-        let heads = 6, kvHeads = 2, blockSize = 4
+        let heads: Int, kvHeads: Int, blockSize = 4
         let headDim: Int
         var keys: [Float] = [], values: [Float] = []
         var kCache: [UInt16] = [], vCache: [UInt16] = []
         var table: [Int32] = []
         let length: Int
 
-        init(length: Int, seed: UInt64, headDim: Int) {
+        init(length: Int, seed: UInt64, headDim: Int, heads: Int = 6, kvHeads: Int = 2) {
             self.length = length
             self.headDim = headDim
+            self.heads = heads
+            self.kvHeads = kvHeads
             var data = KernelTestData(seed: seed)
             let blocks = (length + blockSize - 1) / blockSize
             // A scrambled block table: logical block i lives in physical block table[i].
@@ -59,10 +61,13 @@ struct AttentionTests {
         }
     }
 
-    /// 40 takes the generic loops; 64 and 128 the AVX-512 16-key or AVX2 8-key tiles.
-    @Test(arguments: [40, 64, 128])
-    func matchesDirectSoftmaxOnEveryPath(headDim: Int) {
-        let setup = Setup(length: 75, seed: 11, headDim: headDim)
+    /// Shapes as (head_dim, heads, KV heads): 40 takes the generic loops; 64 and 128 the AVX-512 16-key or AVX2
+    /// 8-key tiles, with 1 to 4 query heads per KV head (group * head_dim <= 256 has the multi-query block body).
+    static let shapes = [(40, 6, 2), (64, 6, 2), (128, 6, 2), (64, 4, 1), (64, 2, 2), (128, 4, 2), (128, 2, 2)]
+
+    @Test(arguments: shapes)
+    func matchesDirectSoftmaxOnEveryPath(headDim: Int, heads: Int, kvHeads: Int) {
+        let setup = Setup(length: 75, seed: 11, headDim: headDim, heads: heads, kvHeads: kvHeads)
         var data = KernelTestData(seed: 12)
         let positions: [Int32] = [0, 1, 15, 16, 31, 32, 33, 74]
         let q = data.activations(positions.count * setup.heads * setup.headDim)
@@ -83,9 +88,9 @@ struct AttentionTests {
         }
     }
 
-    @Test(arguments: [40, 64])
-    func aQueryDoesNotDependOnItsBatch(headDim: Int) {
-        let setup = Setup(length: 50, seed: 21, headDim: headDim)
+    @Test(arguments: shapes)
+    func aQueryDoesNotDependOnItsBatch(headDim: Int, heads: Int, kvHeads: Int) {
+        let setup = Setup(length: 50, seed: 21, headDim: headDim, heads: heads, kvHeads: kvHeads)
         var data = KernelTestData(seed: 22)
         // 20 queries: more than the 16 that share a tile, in no particular order.
         let positions: [Int32] = [49, 10, 20, 5] + (0..<16).map { Int32($0 * 3) }
