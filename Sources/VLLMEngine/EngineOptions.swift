@@ -13,8 +13,10 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxModelLength: Int? = nil
     /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); nil: `defaultKVCacheSpaceGiB()`.
     public var kvCacheSpaceGiB: Double? = nil
-    /// `--max-num-batched-tokens`: tokens computed in one step.
-    public var maxNumBatchedTokens: Int = 2048
+    /// `--max-num-batched-tokens`: tokens computed in one step. 1024, not vLLM's 2048: on a 2-core CPU a
+    /// 2048-token step takes over a second, and a request arriving just after one starts waits all of it
+    /// (32-stream p99 TTFT 2.0-2.4 s at 2048, 1.7-1.8 s at 1024, and more output tokens/s; BENCHMARKS.md).
+    public var maxNumBatchedTokens: Int = 1024
     /// `--max-num-seqs`: requests running at once.
     public var maxNumSeqs: Int = 256
     /// `--enable-prefix-caching` / `--no-enable-prefix-caching`.

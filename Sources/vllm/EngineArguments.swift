@@ -21,7 +21,7 @@ struct EngineArguments: ParsableArguments {
     var kvCacheSpace: Double?
 
     @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
-    var maxNumBatchedTokens: Int = 2048
+    var maxNumBatchedTokens: Int = EngineOptions().maxNumBatchedTokens
 
     @Option(name: .customLong("max-num-seqs"), help: "Most requests running at once.")
     var maxNumSeqs: Int = 256
