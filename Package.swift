@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "VLLMChatTemplatesTests", dependencies: [
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
         .testTarget(name: "VLLMServerTests", dependencies: [
             "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),

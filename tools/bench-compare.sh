@@ -434,6 +434,38 @@ if os.path.exists(f"{out}/skipped.txt"):
 if warnings:
     print("\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings))
 
+# Issue 6's targets, from the same medians (only where both sides of a comparison ran).
+value = {label: {e: fn(e)[0] for e in engines} for label, fn, _, _ in rows}
+def val(i, e): return value[rows[i][0]].get(e)
+def times(i, a, b, lower):  # how many times better a is than b
+    x, y = val(i, a), val(i, b)
+    if x is None or y is None or x <= 0 or y <= 0: return None
+    return y / x if lower else x / y
+targets = [  # (figure, target, ratios that must each reach their minimum)
+    ("decode ITL p50", "1.5× llama.cpp", [(times(0, "ours", "llama", True), 1.5, "llama.cpp")]),
+    ("prefill TTFT p50, 400 words", "1.5× vLLM", [(times(1, "ours", "vllm", True), 1.5, "vLLM")]),
+    ("32 streams output tok/s", "1.5× vLLM", [(times(2, "ours", "vllm", False), 1.5, "vLLM")]),
+    ("p99 TTFT at 32 streams", "no worse than either",
+     [(times(3, "ours", "vllm", True), 1.0, "vLLM"), (times(3, "ours", "llama", True), 1.0, "llama.cpp")]),
+    ("1 stream output tok/s", "1.5× llama.cpp", [(times(4, "ours", "llama", False), 1.5, "llama.cpp")]),
+    ("start to `/health`", "≤ llama.cpp", [(times(6, "ours", "llama", True), 1.0, "llama.cpp")]),
+    ("RSS beyond weights + KV", "≤ llama.cpp", [(times(8, "ours", "llama", True), 1.0, "llama.cpp")]),
+]
+if "ours" in engines and ("llama" in engines or "vllm" in engines):
+    print("\n### Issue 6's targets (swift-vllm on the Q4_1 GGUF)\n")
+    print("| figure | target | this run | met |")
+    print("|---|---|---:|---|")
+    for figure, target, checks in targets:
+        known = [(r, need, who) for r, need, who in checks if r is not None]
+        if not known: continue
+        shown = ", ".join(f"{r:.2f}× {who}" for r, _, who in known)
+        met = "yes" if all(r >= need for r, need, _ in known) and len(known) == len(checks) else ("**no**" if any(r < need for r, need, _ in known) else "partly measured")
+        print(f"| {figure} | {target} | {shown} | {met} |")
+    per_run = lambda e, name, key: " / ".join("%.0f" % r[key] for r in load(e, name) if key in r)
+    for name, key, what in [("prefill", "median_ttft_ms", "prefill TTFT p50"), ("c32", "p99_ttft_ms", "p99 TTFT at 32 streams")]:
+        print(f"\nPer run, {what} (ms): " + "; ".join(f"{names[e]} {per_run(e, name, key)}" for e in engines) + ".", end="")
+    print()
+
 print("\n### Serving at 1 / 8 / 32 streams (issue 5)\n")
 print("| engine | streams | output tok/s | mean TTFT (ms) | p99 TTFT (ms) | mean TPOT (ms) |")
 print("|---|---:|---:|---:|---:|---:|")

@@ -66,6 +66,7 @@ int64_t vk_type_block_bytes(int type) {
 int64_t vk_row_bytes(int type, int64_t n) {
     // P8: int8 q[n], then f32 d, f32 s, int32 sum per 32-block; padded to 64 bytes so rows stay aligned.
     if (type == VK_P8) return (n + 12 * (n / 32) + 63) / 64 * 64;
+    if (type == VK_PB16) return (2 * n + 63) / 64 * 64;
     int64_t bs = vk_type_block_size(type);
     return bs ? n / bs * vk_type_block_bytes(type) : 0;
 }
@@ -308,6 +309,18 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         return;
     }
     case VK_Q8_K: for (int64_t i = 0; i < n / 256; i++) vk_quantize_q8k_block(x + 256 * i, o + 292 * i); return;
+    case VK_PB16: {
+        uint16_t *h = (uint16_t *)dst;
+#if VK_X86
+        if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16()) { vk_quantize_pb16_row_bf16(x, h, n); return; }
+#endif
+        // `vcvtneps2bf16`: nearest even, denormals to signed zero, NaN quieted.
+        for (int64_t i = 0; i < n; i++) {
+            const uint32_t u = vk_f32_bits(x[i]);
+            h[i] = (u & 0x7F800000u) == 0 ? (uint16_t)(u >> 16 & 0x8000) : vk_f32_to_bf16(x[i]);
+        }
+        return;
+    }
     case VK_P8: {
         // Each block is quantized exactly as Q8_1 (same bytes), then spread into the P8 columns.
         const int64_t nb = n / 32;

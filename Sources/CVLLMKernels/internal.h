@@ -10,6 +10,7 @@
 #define VK_AVX2_FN __attribute__((target("avx2,fma,f16c")))
 #define VK_AVX512_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 #define VK_VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define VK_BF16_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #else
 #define VK_X86 0
 #endif
@@ -36,8 +37,8 @@ int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, c
 
 /// Packed panel sizes (CVLLMKernels.h): quant bytes of a block, and the whole block (quants, then 16 f16 scales,
 /// then for Q4_1 16 f16 minimums), padded to a multiple of 64 so that every block starts on a cache line.
-static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_Q8_0 ? 512 : 256; }
-static inline int64_t vk_panel_block_bytes(int wtype) { return wtype == VK_Q8_0 ? 576 : 320; }
+static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_BF16 ? 1024 : wtype == VK_Q8_0 ? 512 : 256; }
+static inline int64_t vk_panel_block_bytes(int wtype) { return wtype == VK_BF16 ? 1024 : wtype == VK_Q8_0 ? 576 : 320; }
 static inline int64_t vk_panel_bytes(int wtype, int64_t nb) { return nb * vk_panel_block_bytes(wtype); }
 
 /// AVX-512 paged attention in 16-key tiles (attention_x86.c), for head_dim % 16 == 0, head_dim <= 256 and
@@ -54,6 +55,12 @@ int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_
                             const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                             const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                             int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
+
+/// The packed BF16 kernel (matmul_packed_bf16.c, AVX-512 BF16); same bits as the scalar reference.
+void vk_matmul_packed_bf16(const void *wp, int64_t k, const void *x, int64_t x_row_bytes, int64_t nt, float *out,
+                           int64_t ldo, int64_t r0, int64_t r1);
+/// VK_PB16 rows with `vcvtneps2bf16` (AVX-512 BF16); same bytes as the scalar conversion.
+void vk_quantize_pb16_row_bf16(const float *x, uint16_t *dst, int64_t n);
 
 /// The packed kernels: AVX-512 VNNI (matmul_packed_x86.c) and AVX2 (matmul_packed_avx2.c), same bits.
 void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,

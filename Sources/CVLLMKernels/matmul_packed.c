@@ -4,9 +4,17 @@
 
 static int vk_packed_type(int wtype) { return wtype == VK_Q4_0 || wtype == VK_Q4_1 || wtype == VK_Q8_0; }
 
-int vk_packed_supported(int wtype) { return vk_packed_type(wtype) && vk_cpu_isa() >= VK_ISA_AVX2; }
+int vk_packed_supported(int wtype) {
+    if (wtype == VK_BF16) return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
+    return vk_packed_type(wtype) && vk_cpu_isa() >= VK_ISA_AVX2;
+}
 
-int vk_packed_usable(int wtype) { return vk_packed_type(wtype) && vk_get_isa() >= VK_ISA_AVX2; }
+int vk_packed_usable(int wtype) {
+    if (wtype == VK_BF16) return vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
+    return vk_packed_type(wtype) && vk_get_isa() >= VK_ISA_AVX2;
+}
+
+int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : VK_P8; }
 
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k) {
     const int64_t panels = (rows + 15) / 16;
@@ -28,6 +36,18 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
                      int64_t p0, int64_t p1) {
     const int64_t nb = k / 32, qb = vk_panel_quant_bytes(wtype), wb = vk_type_block_bytes(wtype);
     const int has_min = wtype == VK_Q4_1;
+    if (wtype == VK_BF16) {
+        // Word c, lane i: the bf16 pair (2c, 2c + 1) of row i; rows past the matrix are zero.
+        for (int64_t p = p0; p < p1; p++) {
+            uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(wtype, nb);
+            memset(panel, 0, (size_t)vk_panel_bytes(wtype, nb));
+            for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
+                const uint8_t *row = (const uint8_t *)w + (16 * p + i) * w_row_bytes;
+                for (int64_t c = 0; c < k / 2; c++) memcpy(panel + 64 * c + 4 * i, row + 4 * c, 4);
+            }
+        }
+        return;
+    }
     for (int64_t p = p0; p < p1; p++) {
         uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(wtype, nb);
         const int64_t bb = vk_panel_block_bytes(wtype);
@@ -53,8 +73,39 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
     }
 }
 
+/// `vdpbf16ps`'s arithmetic: bf16 inputs with denormals as zero, each fma's result with denormals flushed.
+static inline float vk_bf16_daz(const uint8_t *p) {
+    const uint16_t h = vk_rd16(p);
+    return vk_bf16_to_f32((h & 0x7F80) == 0 ? (uint16_t)(h & 0x8000) : h);
+}
+
+static inline float vk_ftz(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void vk_matmul_bf16_ref(const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
+                               int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
+            float acc = 0;
+            for (int64_t c = 0; c < k / 2; c++) {
+                acc = vk_ftz(fmaf(vk_bf16_daz(row + 4 * c + 2), vk_bf16_daz(xr + 4 * c + 2), acc));
+                acc = vk_ftz(fmaf(vk_bf16_daz(row + 4 * c), vk_bf16_daz(xr + 4 * c), acc));
+            }
+            out[t * ldo + r] = acc;
+        }
+    }
+}
+
 void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
                           int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    if (wtype == VK_BF16) { vk_matmul_bf16_ref(w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
     const int64_t nb = k / 32, wb = vk_type_block_bytes(wtype);
     const int offset = vk_quant_offset(wtype), has_min = wtype == VK_Q4_1;
     for (int64_t t = 0; t < nt; t++) {
@@ -80,6 +131,7 @@ void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t
 
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
-    if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    if (wtype == VK_BF16) vk_matmul_packed_bf16(wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    else if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
     else vk_matmul_packed_avx2(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
 }

@@ -61,9 +61,9 @@ public final class EngineCore {
         switch location {
         case .gguf(let path):
             let file = try GGUFFile(path: path)
-            return EngineCore(model: try ModelLoader.load(gguf: file, pool: pool), tokenizer: try Tokenizer(gguf: file), options: options)
+            return EngineCore(model: try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(gguf: file), options: options)
         case .huggingFaceDirectory(let path):
-            return EngineCore(model: try ModelLoader.load(location, pool: pool), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
+            return EngineCore(model: try ModelLoader.load(location, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
         }
     }
 

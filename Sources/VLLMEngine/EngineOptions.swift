@@ -5,6 +5,8 @@ import VLLMModels
 public struct EngineOptions: Sendable, Equatable {
     /// `--threads`: compute threads (default: one per core).
     public var threads: Int? = nil
+    /// `--dtype`: the dot products with 16-bit float weights (bf16 products for BF16 weights unless float32).
+    public var dtype: ComputeDType = .auto
     /// `--kv-cache-dtype`: nil = auto (f32 for f32 weights, else f16).
     public var kvCacheType: KVCacheType? = nil
     /// `--block-size`: tokens per KV block.

@@ -15,7 +15,7 @@ public struct MatmulJob {
 
 /// Multiplies a batch of f32 activation rows by one or more weight matrices in a single parallel region.
 ///
-/// The input is converted once per activation format (Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
+/// The input is converted once per activation format (P8, PB16, Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
 /// then the output rows of every job are split into chunks handed out across the pool. Chunking never
 /// changes a value: each output element is computed by the same kernel sequence whatever the batch.
 public final class MatmulRunner: @unchecked Sendable {
@@ -28,9 +28,9 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob]) {
         guard tokens > 0, let first = jobs.first else { return }
         let columns = first.matrix.columns
-        // Packed panels need AVX2 on the calling thread's ISA level (tests pin lower levels).
+        // Packed panels need their kernel's ISA on the calling thread's level (tests pin lower levels).
         let activationType = { (m: WeightMatrix) -> Int32 in
-            m.packed != nil && vk_packed_usable(m.typeID) == 1 ? Int32(VK_P8) : m.activationTypeID
+            m.packed != nil && vk_packed_usable(m.typeID) == 1 ? vk_packed_activation_type(m.typeID) : m.activationTypeID
         }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
         for job in jobs {
@@ -70,7 +70,7 @@ public final class MatmulRunner: @unchecked Sendable {
             let m = job.matrix
             let type = activationType(m)
             let (x, xRowBytes) = sources[type]!
-            if type == Int32(VK_P8), let packed = m.packed {
+            if type == Int32(VK_P8) || type == Int32(VK_PB16), let packed = m.packed {
                 vk_matmul_packed(m.typeID, packed.base, Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
                                  job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
             } else {

@@ -21,22 +21,24 @@ public final class LlamaModel: @unchecked Sendable {
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
 
-    init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool) throws(ModelFormatError) {
+    init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool,
+         dtype: ComputeDType) throws(ModelFormatError) {
         let c = configuration
         self.configuration = c
         embedding = try store.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
         // Matmul weights get their packed panels here; the embedding is only gathered by row.
         output = (store.has("output.weight") ? try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize) : embedding)
-            .packing(pool: pool)
+            .packing(pool: pool, bfloat16Products: dtype.bfloat16Products)
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
         var layers: [LlamaLayer] = []
-        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool)) }
+        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype)) }
         self.layers = layers
         try store.checkAllUsed()
         self.storage = storage
-        // With every matmul packed, the GGUF map is read again only for embedding rows (faulted back one by one).
+        // With every matmul packed, the mapped files are read again only for embedding rows (faulted back one by one).
         if output.packed != nil && layers.allSatisfy(\.isPacked) {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
+            for case let file as SafetensorsFile in storage { file.file.releaseResidentPages() }
         }
         runner = MatmulRunner(pool: pool)
         let types = Set(([embedding, output] + layers.flatMap { [$0.query, $0.gate, $0.down] }).map(\.typeID))

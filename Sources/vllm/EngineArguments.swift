@@ -7,6 +7,9 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .long, help: "Compute threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .long, help: "Dot products with 16-bit float weights: auto (the weights' dtype), bfloat16 or float32. Quantized GGUF weights always take int8 activations.")
+    var dtype: String = "auto"
+
     @Option(name: .customLong("kv-cache-dtype"), help: "KV cache element type: auto, f32 or f16 (also fp16/float16/float32).")
     var kvCacheDtype: String = "auto"
 
@@ -60,6 +63,18 @@ struct EngineArguments: ParsableArguments {
             throw ValidationError("--scheduling-policy must be fcfs or priority, got '\(schedulingPolicy)'")
         }
         _ = try kvCacheType()
+        _ = try computeDType()
+    }
+
+    func computeDType() throws -> ComputeDType {
+        switch dtype.lowercased() {
+        case "auto": return .auto
+        case "bfloat16", "bf16": return .bfloat16
+        case "float32", "float", "fp32", "f32": return .float32
+        case "float16", "half", "fp16", "f16":
+            throw ValidationError("--dtype \(dtype) is not supported on CPU (there are no f16 dot products here): use bfloat16 or float32")
+        default: throw ValidationError("--dtype must be auto, bfloat16 or float32, got '\(dtype)'")
+        }
     }
 
     func kvCacheType() throws -> KVCacheType? {
@@ -74,6 +89,7 @@ struct EngineArguments: ParsableArguments {
     func options() throws -> EngineOptions {
         var options = EngineOptions()
         options.threads = threads
+        options.dtype = try computeDType()
         options.kvCacheType = try kvCacheType()
         options.blockSize = blockSize
         options.maxModelLength = maxModelLen

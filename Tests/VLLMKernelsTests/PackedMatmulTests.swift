@@ -4,7 +4,9 @@ import Testing
 /// The packed 16-row-panel kernels against their scalar reference (bit for bit), against the ggml-order
 /// reference on the same quantized values, and the batch-invariance contract.
 struct PackedMatmulTests {
+    /// BF16 only where the CPU has AVX-512 BF16 (elsewhere BF16 weights are not packed).
     static let types: [Int32] = [Int32(VK_Q4_0), Int32(VK_Q4_1), Int32(VK_Q8_0)]
+        + (vk_packed_supported(Int32(VK_BF16)) == 1 ? [Int32(VK_BF16)] : [])
 
     struct Problem {
         let type: Int32, rows: Int, columns: Int, tokens: Int
@@ -35,11 +37,12 @@ struct PackedMatmulTests {
             self.packed = packed
             packedOffset = offset
             inputs = data.activations(tokens * columns)
-            let stride = Int(vk_row_bytes(Int32(VK_P8), Int64(columns)))
+            let activationType = vk_packed_activation_type(type)
+            let stride = Int(vk_row_bytes(activationType, Int64(columns)))
             var rowsP8 = [UInt8](repeating: 0, count: stride * tokens)
             inputs.withUnsafeBufferPointer { x in
                 rowsP8.withUnsafeMutableBytes { out in
-                    for t in 0..<tokens { vk_quantize_row(Int32(VK_P8), x.baseAddress! + t * columns, out.baseAddress! + t * stride, Int64(columns)) }
+                    for t in 0..<tokens { vk_quantize_row(activationType, x.baseAddress! + t * columns, out.baseAddress! + t * stride, Int64(columns)) }
                 }
             }
             p8RowBytes = stride
@@ -75,7 +78,7 @@ struct PackedMatmulTests {
     func kernelEqualsTheScalarReferenceBitForBit(_ type: Int32) throws {
         try #require(vk_packed_supported(type) == 1, "no AVX2 on this CPU")
         // Every packed kernel this CPU has: pinned to AVX2, an AVX-512 machine runs the AVX2 kernel.
-        for isa in Self.packedISAs {
+        for isa in Self.packedISAs(type) {
             vk_set_isa(isa)
             defer { vk_set_isa(-1) }
             for (rows, columns, tokens) in [(37, 512, 11), (16, 32, 1), (48, 576, 20), (5, 1536, 3)] {
@@ -90,14 +93,17 @@ struct PackedMatmulTests {
     func resultsDoNotDependOnTheBatchOrTheRowRange(_ type: Int32) throws {
         try #require(vk_packed_supported(type) == 1, "no AVX2 on this CPU")
         let problem = Problem(type: type, rows: 45, columns: 256, tokens: 19, seed: 99)
-        for isa in Self.packedISAs {
+        for isa in Self.packedISAs(type) {
             vk_set_isa(isa)
             defer { vk_set_isa(-1) }
             checkBatchAndRowRangeInvariance(problem)
         }
     }
 
-    static let packedISAs = availableISAs.filter { $0 >= Int32(VK_ISA_AVX2) }
+    /// The ISA levels that run `type`'s packed kernel (AVX2 and up; AVX-512 for BF16).
+    static func packedISAs(_ type: Int32) -> [Int32] {
+        availableISAs.filter { $0 >= Int32(type == VK_BF16 ? VK_ISA_AVX512 : VK_ISA_AVX2) }
+    }
 
     private func checkBatchAndRowRangeInvariance(_ problem: Problem) {
         let all = problem.run()
@@ -136,7 +142,52 @@ struct PackedMatmulTests {
         }
         let scale = ggml.map(abs).max()!
         let worst = zip(packed, ggml).map { abs($0 - $1) }.max()!
-        #expect(worst <= 1e-5 * max(1, scale), "max difference \(worst) at scale \(scale)")
+        if type == VK_BF16 {
+            // bf16 activations (8 significant bits): each x is off by at most 2^-8 of itself, so an output by
+            // 2^-8 * sum |w x|, plus the f32 sums' own rounding.
+            let bound = Self.absoluteProducts(problem).map { $0 / 256 * 1.01 + 1e-5 }
+            for (i, (a, b)) in zip(packed, ggml).enumerated() { #expect(abs(a - b) <= bound[i], "output \(i): \(a) vs \(b)") }
+            // And it is not the f32 result: the activations really are rounded.
+            #expect(worst > 1e-5 * max(1, scale))
+        } else {
+            #expect(worst <= 1e-5 * max(1, scale), "max difference \(worst) at scale \(scale)")
+        }
+    }
+
+    /// sum_j |w[r, j] * x[t, j]| for every output (BF16 weights), laid out as the outputs.
+    static func absoluteProducts(_ problem: Problem) -> [Float] {
+        var sums = [Float](repeating: 0, count: problem.tokens * problem.rows)
+        for t in 0..<problem.tokens {
+            for r in 0..<problem.rows {
+                var sum: Float = 0
+                for j in 0..<problem.columns {
+                    let bits = UInt16(problem.weights[2 * (r * problem.columns + j)]) | UInt16(problem.weights[2 * (r * problem.columns + j) + 1]) << 8
+                    sum += abs(vk_bf16_to_f32(bits) * problem.inputs[t * problem.columns + j])
+                }
+                sums[t * problem.rows + r] = sum
+            }
+        }
+        return sums
+    }
+
+    /// PB16 rows are `vcvtneps2bf16`'s bytes: nearest even, denormals to signed zero, NaN quieted.
+    @Test func pb16ActivationsMatchTheScalarConversion() {
+        let specials: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, Float(bitPattern: 0x7F80_0001),
+                                 Float(bitPattern: 0x0000_0001), Float(bitPattern: 0x8040_0000), .leastNormalMagnitude,
+                                 Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), .greatestFiniteMagnitude]
+        var data = KernelTestData(seed: 17)
+        let x = specials + data.activations(83)
+        let n = Int64(x.count)
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            var row = [UInt16](repeating: 0xFFFF, count: Int(vk_row_bytes(Int32(VK_PB16), n)) / 2)
+            vk_quantize_row(Int32(VK_PB16), x, &row, n)
+            for (i, v) in x.enumerated() {
+                let expected: UInt16 = v.bitPattern & 0x7F80_0000 == 0 ? UInt16(v.bitPattern >> 16 & 0x8000) : vk_f32_to_bf16(v)
+                #expect(row[i] == expected, "isa \(isa): element \(i) (\(v)): \(row[i]) vs \(expected)")
+            }
+        }
     }
 
     /// P8 rows carry exactly the Q8_1 quantization of each block.

@@ -9,9 +9,9 @@ enum ModelHarness {
     static var defaultModelPath: String { cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf" }
     static var fixtures: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
 
-    static func load(_ path: String, threads: Int = 2) throws -> LlamaModel {
+    static func load(_ path: String, threads: Int = 2, dtype: ComputeDType = .auto) throws -> LlamaModel {
         let location: ModelLocation = path.hasSuffix(".gguf") ? .gguf(path: path) : .huggingFaceDirectory(path: path)
-        return try ModelLoader.load(location, pool: ThreadPool(threadCount: threads))
+        return try ModelLoader.load(location, pool: ThreadPool(threadCount: threads), dtype: dtype)
     }
 
     static func cache(for model: LlamaModel, blocks: Int = 64, blockSize: Int = 16, type: KVCacheType = .f16) -> PagedKVCache {

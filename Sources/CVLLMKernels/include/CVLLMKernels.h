@@ -77,7 +77,7 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
                    float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 // ---------------------------------------------------------------------------------------------
-// Packed weights: 16-row panels for the AVX-512 VNNI and AVX2 kernels (Q4_0, Q4_1, Q8_0).
+// Packed weights: 16-row panels for the AVX-512 VNNI and AVX2 kernels (Q4_0, Q4_1, Q8_0), and for AVX-512 BF16 (BF16).
 //
 // A panel holds rows [16p, 16p + 16) (rows past the matrix are zero): nb blocks of 32 columns in order, each
 // 64-byte aligned (320 bytes for Q4, 576 for Q8_0) so that a panel is one sequential stream:
@@ -86,7 +86,13 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 //   d       16 f16 scales, then (Q4_1) m 16 f16 minimums, then zero padding
 // The weights stay exactly the GGUF values; only their order changes.
 //
-// Packed matmuls consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
+// BF16 (where the CPU has AVX-512 BF16): a panel is k / 2 zmm words, word c lane i = the bf16 pair (columns 2c,
+// 2c + 1) of row i, in 32-column blocks of 1 KiB. Its matmuls consume VK_PB16 activation rows (k bf16 values,
+// rounded to nearest even with denormals flushed, as `vcvtneps2bf16`), and each out[t, r] is, over column pairs
+// c in order: acc = fma(w[2c + 1], x[2c + 1], acc), then acc = fma(w[2c], x[2c], acc), each result's denormals
+// flushed (`vdpbf16ps`'s definition): the kernel and the scalar reference agree bit for bit, whatever the batch.
+//
+// Packed matmuls of the quantized types consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
 // 32-block (llama.cpp's x86 numerics, d rounded to f16) laid out as int8 q[k], f32 d[nb], f32 s[nb]
 // (Q8_1's f16 d * sum q), int32 sum q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
 //
@@ -94,17 +100,20 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // acc = fma(mw_b, sx_b, acc); isum_b is the exact integer dot product of the stored quants (Q4_0 nibble - 8,
 // Q8_0 int8) with the activation quants. The AVX-512 kernel and the scalar reference agree bit for bit,
 // whatever the batch.
-enum { VK_P8 = 100 };
+enum { VK_P8 = 100, VK_PB16 = 101 };
 /// 1 when `wtype` has a packed layout and this CPU a packed kernel (AVX2 or better): weights are packed at load.
 int vk_packed_supported(int wtype);
 /// 1 when the calling thread's ISA level (vk_get_isa, which tests may pin lower) runs the packed kernels.
 int vk_packed_usable(int wtype);
+/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, else VK_P8.
+int vk_packed_activation_type(int wtype);
 /// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
 /// Packs panels [p0, p1) of the row-major matrix `w` into `dst` (the whole packed buffer, 64-byte aligned).
 void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                      int64_t p0, int64_t p1);
-/// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and VK_P8 rows `x`.
+/// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and VK_P8 rows `x`
+/// (VK_PB16 rows for BF16 weights).
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 /// Scalar reference of vk_matmul_packed, computed from the original row-major weights `w`.
