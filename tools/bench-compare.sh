@@ -183,14 +183,28 @@ start_server() {
   SERVER_SID=$!
 }
 
-# rss_sampler SID DIR: every 0.5 s, the summed RSS (KiB) of the session's processes; keeps the peak over the
-# server's life in DIR/peak_rss_kb and, once DIR/healthy exists, the peak while serving in DIR/peak_serving_rss_kb.
+# rss_sampler SID DIR ENGINE WEIGHTS: every 0.5 s, the summed RSS (KiB) of the session's processes; keeps the peak
+# over the server's life in DIR/peak_rss_kb and, once DIR/healthy exists, the peak while serving in
+# DIR/peak_serving_rss_kb. For single-process servers (ours, llama.cpp) it also splits each sample's smaps into
+# the pages of the weight files (paths starting with WEIGHTS), for ours the KV cache (the largest read-write
+# anonymous mapping: the cache is one mapping of the whole budget), and the rest; DIR/peak_beyond holds
+# "total kv weight_file_pages" (KiB) of the serving sample with the largest rest, all read at the same instant.
 rss_sampler() {
-  local sid=$1 dir=$2 peak=0 serving=0 rss
+  local sid=$1 dir=$2 engine=$3 weights=$4 peak=0 serving=0 rest=0 rss sample
   while kill -0 "$sid" 2>/dev/null; do
     rss=$(ps -e -o sid=,rss= | awk -v s="$sid" '$1 == s { t += $2 } END { print t + 0 }')
     if [ "$rss" -gt "$peak" ]; then peak=$rss; echo "$peak" > "$dir/peak_rss_kb"; fi
-    if [ -e "$dir/healthy" ] && [ "$rss" -gt "$serving" ]; then serving=$rss; echo "$serving" > "$dir/peak_serving_rss_kb"; fi
+    if [ -e "$dir/healthy" ]; then
+      if [ "$rss" -gt "$serving" ]; then serving=$rss; echo "$serving" > "$dir/peak_serving_rss_kb"; fi
+      if [ "$engine" != vllm ]; then
+        sample=$(awk -v w="$weights" -v kvmap="$([ "$engine" = llama ] && echo 0 || echo 1)" '
+          /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF == 5 && $2 ~ /^rw/); file = (NF >= 6 && index($6, w) == 1) }
+          /^Size:/ { size = $2 }
+          /^Rss:/ { total += $2; if (file) wf += $2; if (kvmap && anon && size > top) { top = size; kv = $2 } }
+          END { printf "%d %d %d %d\n", total - kv - wf, total, kv, wf }' "/proc/$sid/smaps" 2>/dev/null)
+        if [ -n "$sample" ] && [ "${sample%% *}" -gt "$rest" ]; then rest=${sample%% *}; echo "${sample#* }" > "$dir/peak_beyond"; fi
+      fi
+    fi
     sleep 0.5
   done
 }
@@ -234,7 +248,8 @@ measure() {
   t0=$(now)
   start_server "$engine" "$port" "$logfile"
   local sid=$SERVER_SID
-  rss_sampler "$sid" "$dir" & SAMPLER_PID=$!
+  local wpath; case "$engine" in ours|llama) wpath=$(readlink -f "$GGUF") ;; *) wpath=$(readlink -f "$HFM")/ ;; esac
+  rss_sampler "$sid" "$dir" "$engine" "$wpath" & SAMPLER_PID=$!
   wait_health "$port" "$sid" "$limit"; rc=$?
   t1=$(now)
   if [ $rc != 0 ]; then
@@ -254,19 +269,15 @@ measure() {
   bench c1      "$dir" "$port" --num-prompts $N_C1 --max-concurrency 1 --random-input-len 100 --random-output-len $L --seed $((s + 3))
   bench c8      "$dir" "$port" --num-prompts $N_C8 --max-concurrency 8 --random-input-len 100 --random-output-len $L --seed $((s + 4))
   bench c32     "$dir" "$port" --num-prompts $N_C32 --max-concurrency 32 --random-input-len 100 --random-output-len $L --seed $((s + 5))
-  # Memory: summed VmHWM of the session's processes (an upper bound of their joint peak), and for our server the
-  # resident part of its KV cache: its largest anonymous read-write mapping (the cache is one mapping of the whole
-  # budget; the packed weights, about 90 MB, are the next largest and must not be counted as KV).
-  local hwm=0 kvres=0 p
+  # Memory: summed VmHWM of the session's processes (an upper bound of their joint peak).
+  local hwm=0 p
   for p in $(session_pids "$sid"); do
     hwm=$((hwm + $(awk '/VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
   done
-  if [ "$engine" = ours ] || [ "$engine" = ours-bf16 ]; then
-    kvres=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { anon = (NF == 5 && $2 ~ /^rw/) } /^Size:/ { size = $2 } /^Rss:/ { if (anon && size > top) { top = size; t = $2 } } END { print t + 0 }' "/proc/$sid/smaps" 2>/dev/null || echo 0)
-  fi
   sleep 1
   stop_server
-  local weights=0 kv_budget=0
+  local weights=0 kv_budget=0 packed=0 b_total=0 b_kv=0 b_wf=0
+  [ -s "$dir/peak_beyond" ] && read -r b_total b_kv b_wf < "$dir/peak_beyond"
   case "$engine" in
     ours|llama) weights=$(stat -c %s "$GGUF") ;;
     ours-bf16|vllm) weights=$(du -cb "$HFM"/*.safetensors | tail -1 | cut -f1) ;;
@@ -275,17 +286,20 @@ measure() {
     llama) kv_budget=$LLAMA_KV_BYTES ;;
     ours|ours-bf16)
       kv_budget=$(grep -o 'KV cache [0-9]* blocks × [0-9]* tokens' "$logfile" | head -1 | awk '{ print $3 * $6 }')  # tokens
+      packed=$(grep -o '[0-9.]* MiB packed' "$logfile" | head -1 | awk '{ printf "%d", $1 * 1024 }')  # KiB
       ;;
   esac
   jq -n --arg engine "$engine" --argjson run "$run" --argjson startup "$startup" --argjson port "$port" \
     --argjson peak "$(cat "$dir/peak_rss_kb" 2>/dev/null || echo 0)" --argjson serving "$(cat "$dir/peak_serving_rss_kb" 2>/dev/null || echo 0)" \
-    --argjson hwm "$hwm" --argjson kvres "$kvres" --argjson weights "${weights:-0}" --argjson kv "${kv_budget:-0}" \
+    --argjson hwm "$hwm" --argjson weights "${weights:-0}" --argjson kv "${kv_budget:-0}" --argjson packed "${packed:-0}" \
+    --argjson btotal "${b_total:-0}" --argjson bkv "${b_kv:-0}" --argjson bwf "${b_wf:-0}" \
     '{engine: $engine, run: $run, port: $port, startup_s: $startup, peak_rss_kb: $peak, peak_serving_rss_kb: $serving,
       sum_vmhwm_kb: $hwm, weights_bytes: $weights,
-      kv_resident_kb: (if ($engine | startswith("ours")) then $kvres else null end),
+      beyond_sample_kb: (if $engine == "vllm" or $btotal == 0 then null else
+        {total: $btotal, kv_resident: $bkv, weight_file_resident: $bwf, packed_weights: $packed} end),
       kv_cache_tokens: (if ($engine | startswith("ours")) then $kv else null end),
       kv_buffer_bytes: (if $engine == "llama" then $kv else null end)}' > "$dir/server.json"
-  rm -f "$dir/healthy" "$dir/peak_rss_kb" "$dir/peak_serving_rss_kb"
+  rm -f "$dir/healthy" "$dir/peak_rss_kb" "$dir/peak_serving_rss_kb" "$dir/peak_beyond"
   return 0
 }
 
@@ -357,11 +371,11 @@ def server(engine, fn):
     return med([fn(r) for r in load(engine, "server")])
 
 MB = 1 / 1024  # KiB -> MiB
-def beyond(r):
-    if r["engine"] == "llama": kv = r["kv_buffer_bytes"] / 1024
-    elif r["engine"].startswith("ours"): kv = r["kv_resident_kb"]
-    else: return None
-    return (r["peak_serving_rss_kb"] - r["weights_bytes"] / 1024 - kv) * MB
+def beyond(r):  # the largest serving sample of RSS - weights - KV, all from the same smaps read
+    b = r.get("beyond_sample_kb")
+    if not b: return None
+    kv = r["kv_buffer_bytes"] / 1024 if r["engine"] == "llama" else b["kv_resident"]
+    return (b["total"] - kv - b["weight_file_resident"] - b["packed_weights"]) * MB
 
 rows = [  # (label, value function, lower is better, format)
     ("decode, 1 stream, 20-word prompt, 128 out: ITL p50 (ms)", lambda e: fig(e, "decode", "median_itl_ms"), True, "%.2f"),
@@ -408,11 +422,12 @@ for label, fn, lower, fmt in rows:
 print()
 print("Ratios are how many times better swift-vllm is (the other's time ÷ ours for times and memory, ours ÷ the other's "
       "for throughput): above 1× we win.")
-print("Memory: the summed RSS of the server's process tree sampled every 0.5 s after the first /health 200; \"beyond\" "
-      "subtracts the weights file(s) and, for llama.cpp, its KV buffer (allocated and cleared up front; size from its -lv 4 log), "
-      "for swift-vllm the resident pages of its KV cache (its largest read-write anonymous mapping in smaps; prefaulted "
-      "in the background, so it is the whole budget soon after start). vLLM's figure is the sum over its processes (API server and engine core), shared pages "
-      "counted in each.")
+print("Memory: the summed RSS of the server's process tree sampled every 0.5 s after the first /health 200. \"Beyond\" "
+      "is the largest serving sample of RSS minus the weights and the KV cache, each read from the same smaps read: the "
+      "resident pages of the weight file(s) plus, for swift-vllm, its packed weight copies (the size it logs at start); "
+      "for llama.cpp its KV buffer (allocated and cleared up front; size from its -lv 4 log), for swift-vllm the resident "
+      "pages of its KV cache (its largest read-write anonymous mapping; prefaulted in the background). vLLM's figure is "
+      "the sum over its processes (API server and engine core), shared pages counted in each; no split.")
 tokens = {}
 for e in engines:
     rows_c1 = load(e, "c1")

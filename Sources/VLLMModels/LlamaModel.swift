@@ -47,6 +47,12 @@ public final class LlamaModel: @unchecked Sendable {
 
     public var threadPool: ThreadPool { runner.pool }
 
+    /// Bytes of the packed weight copies the matmuls read (the mapped files stay mapped for embedding rows).
+    public var packedWeightBytes: Int {
+        let matrices = [output] + layers.flatMap { layer in LlamaLayer.matmulWeights.map { layer[keyPath: $0] } }
+        return matrices.reduce(0) { $0 + ($1.packed?.byteCount ?? 0) }
+    }
+
     /// Tokens one pass through the layers takes at most: larger batches run as consecutive parts, so the
     /// activation buffers stay at 512 tokens (13 MB for SmolLM2 instead of 52 MB at vLLM's 2048-token budget).
     /// Each token's result is the same either way: a later part attends to the K/V an earlier one wrote.
