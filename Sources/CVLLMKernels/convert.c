@@ -219,7 +219,8 @@ static inline __attribute__((always_inline)) VK_AVX2_FN float vk_q8_quants_avx2(
     return amax / 127.f;
 }
 
-/// vk_quantize_q8_block (Q8_0, or Q8_1 with `with_sum`) and a whole VK_P8 row around one vector core. The row
+/// vk_quantize_q8_block (Q8_0, or Q8_1 with `with_sum`) and a VK_P8 row from block `first` on around one vector
+/// core (AVX-512 rows start after the 16-block groups of quantize_p8_x86.c). The row
 /// writes each block straight into the P8 columns (quants, f16-rounded d, f16-rounded s, the integer sum) with no
 /// staging block and no second pass over the quants.
 #define VK_Q8_WRAPPERS(SUFFIX, FN)                                                                               \
@@ -233,11 +234,11 @@ static inline __attribute__((always_inline)) VK_AVX2_FN float vk_q8_quants_avx2(
             memcpy(out + 2, &hs, 2);                                                                            \
         }                                                                                                       \
     }                                                                                                           \
-    static FN void vk_quantize_p8_row_##SUFFIX(const float *x, uint8_t *o, const int64_t n) {                   \
+    static FN void vk_quantize_p8_row_##SUFFIX(const float *x, uint8_t *o, const int64_t n, int64_t first) {    \
         const int64_t nb = n / 32;                                                                              \
         float *d = (float *)(void *)(o + n), *s = d + nb;                                                       \
         int32_t *sums = (int32_t *)(void *)(s + nb);                                                            \
-        for (int64_t i = 0; i < nb; i++) {                                                                      \
+        for (int64_t i = first; i < nb; i++) {                                                                  \
             const float di = vk_q8_quants_##SUFFIX(x + 32 * i, (int8_t *)(o + 32 * i), &sums[i]);               \
             d[i] = vk_f16_to_f32(vk_f32_to_f16(di));                                                            \
             s[i] = vk_f16_to_f32(vk_f32_to_f16(di * (float)sums[i]));                                           \
@@ -327,8 +328,8 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         float *d = (float *)(void *)(o + n), *s = d + nb;
         int32_t *sums = (int32_t *)(void *)(s + nb);
 #if VK_X86
-        if (vk_get_isa() >= VK_ISA_AVX512) { vk_quantize_p8_row_avx512(x, o, n); return; }
-        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n); return; }
+        if (vk_get_isa() >= VK_ISA_AVX512) { vk_quantize_p8_row_avx512(x, o, n, vk_quantize_p8_groups_avx512(x, o, n)); return; }
+        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n, 0); return; }
 #endif
         uint8_t block[36];
         for (int64_t i = 0; i < nb; i++) {

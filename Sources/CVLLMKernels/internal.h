@@ -61,6 +61,8 @@ void vk_matmul_packed_bf16(const void *wp, int64_t k, const void *x, int64_t x_r
                            int64_t ldo, int64_t r0, int64_t r1);
 /// VK_PB16 rows with `vcvtneps2bf16` (AVX-512 BF16); same bytes as the scalar conversion.
 void vk_quantize_pb16_row_bf16(const float *x, uint16_t *dst, int64_t n);
+/// The VK_P8 row's blocks in groups of 16 (quantize_p8_x86.c, AVX-512); returns the blocks done (a multiple of 16).
+int64_t vk_quantize_p8_groups_avx512(const float *x, uint8_t *o, int64_t n);
 
 /// The packed kernels: AVX-512 VNNI (matmul_packed_x86.c) and AVX2 (matmul_packed_avx2.c), same bits.
 void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,

@@ -73,6 +73,35 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
     }
 }
 
+void vk_get_rows_packed(int wtype, const void *wp, int64_t k, const int32_t *rows, int64_t count, float *dst) {
+    const int64_t nb = k / 32, qb = vk_panel_quant_bytes(wtype), bb = vk_panel_block_bytes(wtype);
+    const int64_t wb = wtype == VK_BF16 ? 64 : vk_type_block_bytes(wtype);
+    uint8_t row[64 * 256];  // one GGUF row rebuilt a block at a time (at most 256 blocks of k)
+    for (int64_t n = 0; n < count; n++) {
+        const int64_t r = rows[n], i = r % 16;
+        const uint8_t *panel = (const uint8_t *)wp + (r / 16) * vk_panel_bytes(wtype, nb);
+        for (int64_t b0 = 0; b0 < nb; b0 += 256) {
+            const int64_t b1 = nb - b0 < 256 ? nb : b0 + 256;
+            for (int64_t b = b0; b < b1; b++) {
+                const uint8_t *q = panel + b * bb, *scales = q + qb;
+                uint8_t *block = row + (b - b0) * wb;
+                if (wtype == VK_BF16) {
+                    for (int c = 0; c < 16; c++) memcpy(block + 4 * c, q + 64 * c + 4 * i, 4);
+                } else if (wtype == VK_Q8_0) {
+                    memcpy(block, scales + 2 * i, 2);
+                    for (int j = 0; j < 32; j++) block[2 + j] = q[(j / 4) * 64 + 4 * i + j % 4] ^ 0x80;
+                } else {
+                    const int has_min = wtype == VK_Q4_1;
+                    memcpy(block, scales + 2 * i, 2);
+                    if (has_min) memcpy(block + 2, scales + 32 + 2 * i, 2);
+                    for (int j = 0; j < 16; j++) block[(has_min ? 4 : 2) + j] = q[(j / 4) * 64 + 4 * i + j % 4];
+                }
+            }
+            vk_dequantize_row(wtype, row, dst + n * k + 32 * b0, 32 * (b1 - b0));
+        }
+    }
+}
+
 /// `vdpbf16ps`'s arithmetic: bf16 inputs with denormals as zero, each fma's result with denormals flushed.
 static inline float vk_bf16_daz(const uint8_t *p) {
     const uint16_t h = vk_rd16(p);

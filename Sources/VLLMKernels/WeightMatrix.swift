@@ -34,8 +34,13 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The activation format this matrix's dot products consume.
     public var activationTypeID: Int32 { vk_activation_type(typeID) }
 
-    /// Dequantizes rows `rows` to f32 (`dst` holds `rows.count * columns` floats).
+    /// Dequantizes rows `rows` to f32 (`dst` holds `rows.count * columns` floats): from the packed copy when there
+    /// is one (the same values; the mapped file's pages may have been released), else from `base`.
     public func gatherRows(_ rows: UnsafePointer<Int32>, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        vk_get_rows(typeID, base, Int64(rowBytes), Int64(columns), rows, Int64(count), dst)
+        if let packed {
+            vk_get_rows_packed(typeID, packed.base, Int64(columns), rows, Int64(count), dst)
+        } else {
+            vk_get_rows(typeID, base, Int64(rowBytes), Int64(columns), rows, Int64(count), dst)
+        }
     }
 }

@@ -52,20 +52,22 @@ struct ConversionTests {
 
 /// The vectorized activation quantizers must write the same bytes as the scalar ones.
 struct QuantizerPathTests {
-    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K), Int32(VK_P8)])
-    func everyPathWritesTheSameBytes(_ type: Int32) {
+    /// 1024 columns are whole 16-block groups for the AVX-512 P8 path, 1536 + 256 adds a partial group after them.
+    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K), Int32(VK_P8)], [1024, 1792])
+    func everyPathWritesTheSameBytes(_ type: Int32, _ columns: Int) {
         var data = KernelTestData(seed: UInt64(type))
-        var x = data.activations(1024)
+        var x = data.activations(columns)
         x[5] = 0; x[40] = -x[41]; x[64..<96] = ArraySlice(repeating: 0, count: 32)  // ties, and an all-zero block
-        let bytes = Int(vk_row_bytes(type, 1024))
+        x[columns - 20] = 1e-30; x[columns - 40..<columns - 32] = ArraySlice(repeating: 0, count: 8)
+        let bytes = Int(vk_row_bytes(type, Int64(columns)))
         vk_set_isa(Int32(VK_ISA_SCALAR))
         var reference = [UInt8](repeating: 0, count: bytes)
-        vk_quantize_row(type, x, &reference, 1024)
+        vk_quantize_row(type, x, &reference, Int64(columns))
         for isa in availableISAs {
             vk_set_isa(isa)
-            var got = [UInt8](repeating: 0xAA, count: bytes)
-            vk_quantize_row(type, x, &got, 1024)
-            #expect(got == reference, "isa \(isa)")
+            var got = [UInt8](repeating: 0, count: bytes)
+            vk_quantize_row(type, x, &got, Int64(columns))
+            #expect(got == reference, "isa \(isa), \(columns) columns")
         }
         vk_set_isa(-1)
     }

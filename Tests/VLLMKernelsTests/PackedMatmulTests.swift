@@ -100,6 +100,26 @@ struct PackedMatmulTests {
         }
     }
 
+    /// A tied embedding is gathered from the output's panels: every row, including the last partial panel's,
+    /// dequantizes to the same bits as from the GGUF rows (k = 8192 also crosses the 256-block rebuild chunk).
+    @Test(arguments: types)
+    func rowsGatheredFromPanelsEqualTheOriginalRows(_ type: Int32) throws {
+        try #require(vk_packed_supported(type) == 1, "no AVX2 on this CPU")
+        for (rowCount, columns) in [(37, 576), (16, 32), (3, 8192)] {
+            let problem = Problem(type: type, rows: rowCount, columns: columns, tokens: 1, seed: UInt64(rowCount + columns))
+            let rows = (0..<rowCount).reversed().map(Int32.init) + [0, Int32(rowCount - 1)]
+            var fromPanels = [Float](repeating: .nan, count: rows.count * columns), fromRows = fromPanels
+            problem.packed.withUnsafeBytes { p in
+                vk_get_rows_packed(type, p.baseAddress! + problem.packedOffset, Int64(columns), rows, Int64(rows.count), &fromPanels)
+            }
+            problem.weights.withUnsafeBytes { w in
+                vk_get_rows(type, w.baseAddress!, vk_row_bytes(type, Int64(columns)), Int64(columns), rows, Int64(rows.count), &fromRows)
+            }
+            #expect(fromPanels.map(\.bitPattern) == fromRows.map(\.bitPattern), "type \(type) \(rowCount)x\(columns)")
+            #expect(!fromRows.contains { $0.isNaN })
+        }
+    }
+
     /// The ISA levels that run `type`'s packed kernel (AVX2 and up; AVX-512 for BF16).
     static func packedISAs(_ type: Int32) -> [Int32] {
         availableISAs.filter { $0 >= Int32(type == VK_BF16 ? VK_ISA_AVX512 : VK_ISA_AVX2) }

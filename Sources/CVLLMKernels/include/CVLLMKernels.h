@@ -120,6 +120,9 @@ void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64
 void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
                           int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
+/// vk_get_rows from packed weights `wp` (`k` columns): the same f32 values, for tied embeddings whose only
+/// resident copy is the output matrix's panels.
+void vk_get_rows_packed(int wtype, const void *wp, int64_t k, const int32_t *rows, int64_t count, float *dst);
 /// Copies rows of a weight matrix (e.g. token embeddings) to f32: dst[i * n + j] = W[rows[i], j].
 void vk_get_rows(int wtype, const void *w, int64_t w_row_bytes, int64_t n,
                  const int32_t *rows, int64_t count, float *dst);
