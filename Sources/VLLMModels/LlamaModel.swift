@@ -213,8 +213,9 @@ public final class LlamaModel: @unchecked Sendable {
                 tasks.append((index, 0, c.kvHeadCount, 0, 1))
                 continue
             }
-            for kvHead in 0..<c.kvHeadCount {
-                for first in stride(from: 0, to: sequence.tokenCount, by: chunk) {
+            // Later query chunks see more keys: queued first, so the pool's last tasks are the short ones.
+            for first in stride(from: 0, to: sequence.tokenCount, by: chunk).reversed() {
+                for kvHead in 0..<c.kvHeadCount {
                     tasks.append((index, kvHead, 1, first, min(chunk, sequence.tokenCount - first)))
                 }
             }
