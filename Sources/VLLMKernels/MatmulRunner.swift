@@ -25,7 +25,10 @@ public final class MatmulRunner: @unchecked Sendable {
     public init(pool: ThreadPool) { self.pool = pool }
 
     /// input: `[tokens, columns]` f32 rows with stride `inputStride` floats; every job's matrix has `columns` columns.
-    public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob]) {
+    /// `prepare(t)`, when given, runs once per token before row t of `input` is read (e.g. an RMS norm writing it),
+    /// in the same parallel pass that converts the row, while the row is still in that thread's cache.
+    public func run(input: UnsafePointer<Float>, inputStride: Int, tokens: Int, jobs: [MatmulJob],
+                    prepare: ((Int) -> Void)? = nil) {
         guard tokens > 0, let first = jobs.first else { return }
         let columns = first.matrix.columns
         // Packed panels need their kernel's ISA on the calling thread's level (tests pin lower levels).
@@ -33,11 +36,16 @@ public final class MatmulRunner: @unchecked Sendable {
             m.packed != nil && vk_packed_usable(m.typeID) == 1 ? vk_packed_activation_type(m.typeID) : m.activationTypeID
         }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
+        var pending = prepare
+        let perToken = { (body: (Int) -> Void) in
+            if tokens >= 8 { self.pool.parallelFor(tokens, body) } else { for t in 0..<tokens { body(t) } }
+        }
         for job in jobs {
             precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")
             let type = activationType(job.matrix)
             if sources[type] != nil { continue }
             if type == Int32(VK_F32) {
+                if let step = pending { perToken(step); pending = nil }
                 sources[type] = (UnsafeRawPointer(input), inputStride * 4)
                 continue
             }
@@ -45,10 +53,12 @@ public final class MatmulRunner: @unchecked Sendable {
             let buffer = converted[type] ?? AlignedBuffer<UInt8>()
             converted[type] = buffer
             let dst = buffer.reserve(rowBytes * tokens)
-            let quantizeRow = { (t: Int) in
+            let step = pending
+            pending = nil
+            perToken { t in
+                step?(t)
                 vk_quantize_row(type, input + t * inputStride, dst + t * rowBytes, Int64(columns))
             }
-            if tokens >= 8 { pool.parallelFor(tokens, quantizeRow) } else { for t in 0..<tokens { quantizeRow(t) } }
             sources[type] = (UnsafeRawPointer(dst), rowBytes)
         }
         // The jobs' rows, end to end, split into equal chunks of whole panels (a chunk may end one job and start the

@@ -125,13 +125,11 @@ public final class LlamaModel: @unchecked Sendable {
         p?.lap("embedding")
 
         for (index, layer) in layers.enumerated() {
-            normalize(x, into: h, weight: layer.attentionNorm, count: count)
-            p?.lap("norms")
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.query, output: q), MatmulJob(matrix: layer.key, output: k),
                 MatmulJob(matrix: layer.value, output: v),
-            ])
-            p?.lap("matmul qkv")
+            ], prepare: normalizer(x, into: h, weight: layer.attentionNorm))
+            p?.lap("norm + matmul qkv")
             let (keyCache, valueCache) = cache.layer(index)
             forEachToken(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
@@ -161,12 +159,10 @@ public final class LlamaModel: @unchecked Sendable {
                 vk_add(x + t * hidden, projected + t * hidden, Int64(hidden))
             }
             p?.lap("residual adds")
-            normalize(x, into: h, weight: layer.feedForwardNorm, count: count)
-            p?.lap("norms")
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
-            ])
-            p?.lap("matmul gate + up")
+            ], prepare: normalizer(x, into: h, weight: layer.feedForwardNorm))
+            p?.lap("norm + matmul gate + up")
             forEachToken(count) { t in
                 vk_silu_mul(gate + t * c.intermediateSize, up + t * c.intermediateSize, gate + t * c.intermediateSize, Int64(c.intermediateSize))
             }
@@ -234,11 +230,11 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    private func normalize(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float], count: Int) {
+    /// RMS-normalizes token t's row of x into h: the `prepare` step of the matmul that reads h, so the norm runs
+    /// in the pass that quantizes the row instead of a pass of its own. `weight` is a layer's stored array.
+    private func normalizer(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float]) -> (Int) -> Void {
         let hidden = configuration.hiddenSize, eps = configuration.rmsNormEps
-        weight.withUnsafeBufferPointer { w in
-            forEachToken(count) { t in vk_rms_norm(x + t * hidden, w.baseAddress, h + t * hidden, Int64(hidden), eps) }
-        }
+        return { t in weight.withUnsafeBufferPointer { vk_rms_norm(x + t * hidden, $0.baseAddress, h + t * hidden, Int64(hidden), eps) } }
     }
 
     /// Runs a per-token element-wise step, across the pool when the batch is large enough to pay for it.
