@@ -128,7 +128,7 @@ public final class LlamaModel: @unchecked Sendable {
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.query, output: q), MatmulJob(matrix: layer.key, output: k),
                 MatmulJob(matrix: layer.value, output: v),
-            ], prepare: normalizer(x, into: h, weight: layer.attentionNorm))
+            ], prepare: normalizer(x, into: h, weight: layer.attentionNorm, adding: index > 0 ? projected : nil, bias: nil))
             p?.lap("norm + matmul qkv")
             let (keyCache, valueCache) = cache.layer(index)
             forEachToken(count) { t in
@@ -154,14 +154,9 @@ public final class LlamaModel: @unchecked Sendable {
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             p?.lap("matmul attn output")
-            forEachToken(count) { t in
-                if let b = layer.attentionOutputBias { add(b, to: projected + t * hidden) }
-                vk_add(x + t * hidden, projected + t * hidden, Int64(hidden))
-            }
-            p?.lap("residual adds")
             runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
                 MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
-            ], prepare: normalizer(x, into: h, weight: layer.feedForwardNorm))
+            ], prepare: normalizer(x, into: h, weight: layer.feedForwardNorm, adding: projected, bias: layer.attentionOutputBias))
             p?.lap("norm + matmul gate + up")
             forEachToken(count) { t in
                 vk_silu_mul(gate + t * c.intermediateSize, up + t * c.intermediateSize, gate + t * c.intermediateSize, Int64(c.intermediateSize))
@@ -169,8 +164,11 @@ public final class LlamaModel: @unchecked Sendable {
             p?.lap("silu")
             runner.run(input: gate, inputStride: c.intermediateSize, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)])
             p?.lap("matmul down")
-            forEachToken(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
-            p?.lap("residual adds")
+            // The next layer's attention norm adds this residual; after the last layer it is added here.
+            if index == layers.count - 1 {
+                forEachToken(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
+                p?.lap("residual add")
+            }
         }
 
         return x
@@ -230,11 +228,20 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// RMS-normalizes token t's row of x into h: the `prepare` step of the matmul that reads h, so the norm runs
-    /// in the pass that quantizes the row instead of a pass of its own. `weight` is a layer's stored array.
-    private func normalizer(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float]) -> (Int) -> Void {
+    /// Adds the pending residual `y` (plus `bias`) into token t's row of x, then RMS-normalizes that row into h:
+    /// the `prepare` step of the matmul that reads h, so the add and the norm run in the pass that quantizes the
+    /// row instead of passes of their own. The same operations on each element, in the same order.
+    private func normalizer(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float],
+                            adding y: UnsafeMutablePointer<Float>?, bias: [Float]?) -> (Int) -> Void {
         let hidden = configuration.hiddenSize, eps = configuration.rmsNormEps
-        return { t in weight.withUnsafeBufferPointer { vk_rms_norm(x + t * hidden, $0.baseAddress, h + t * hidden, Int64(hidden), eps) } }
+        return { t in
+            let xt = x + t * hidden
+            if let y {
+                if let bias { self.add(bias, to: y + t * hidden) }
+                vk_add(xt, y + t * hidden, Int64(hidden))
+            }
+            weight.withUnsafeBufferPointer { vk_rms_norm(xt, $0.baseAddress, h + t * hidden, Int64(hidden), eps) }
+        }
     }
 
     /// Runs a per-token element-wise step, across the pool when the batch is large enough to pay for it.
