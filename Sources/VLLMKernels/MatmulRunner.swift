@@ -63,7 +63,7 @@ public final class MatmulRunner: @unchecked Sendable {
         }
         // The jobs' rows, end to end, split into equal chunks of whole panels (a chunk may end one job and start the
         // next). Every task streams the whole input: for prefill-sized batches two tasks a thread read it least
-        // (400-token prefill: 2 or 1 a thread measured 5-10% faster than 8); small batches stream mostly weights,
+        // (400-token prefill: 1 or 2 a thread measured 4-7% faster than 8); small batches stream mostly weights,
         // and eight a thread balance better. Equal sizes keep the threads even (q, k, v were 8 against 7 tasks).
         let totalRows = jobs.reduce(0) { $0 + $1.matrix.rows }
         let tasksPerThread = tokens >= 64 ? 2 : 8

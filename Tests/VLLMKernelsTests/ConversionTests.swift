@@ -60,14 +60,16 @@ struct QuantizerPathTests {
         x[5] = 0; x[40] = -x[41]; x[64..<96] = ArraySlice(repeating: 0, count: 32)  // ties, and an all-zero block
         x[columns - 20] = 1e-30; x[columns - 40..<columns - 32] = ArraySlice(repeating: 0, count: 8)
         let bytes = Int(vk_row_bytes(type, Int64(columns)))
+        // A P8 row is padded to 64 bytes after its quants, d, s and sums; the padding is never written.
+        let written = type == VK_P8 ? columns + columns / 32 * 12 : bytes
         vk_set_isa(Int32(VK_ISA_SCALAR))
         var reference = [UInt8](repeating: 0, count: bytes)
         vk_quantize_row(type, x, &reference, Int64(columns))
         for isa in availableISAs {
             vk_set_isa(isa)
-            var got = [UInt8](repeating: 0, count: bytes)
+            var got = [UInt8](repeating: 0xAA, count: bytes)
             vk_quantize_row(type, x, &got, Int64(columns))
-            #expect(got == reference, "isa \(isa), \(columns) columns")
+            #expect(got[..<written] == reference[..<written], "isa \(isa), \(columns) columns")
         }
         vk_set_isa(-1)
     }

@@ -43,6 +43,26 @@ struct ResidentMemoryTests {
         #expect(resident >= total, "\(resident) of \(total) KiB resident after prefaulting")
     }
 
+    /// The cache is fenced by an inaccessible page on each side, so it never merges with neighbouring anonymous
+    /// memory: /proc/self/maps shows it as one read-write area of exactly its size, between two `---p` pages.
+    @Test func theKVCacheMappingIsFencedByGuardPages() throws {
+        let cache = PagedKVCache(blockCount: 2048, blockSize: 16, layerCount: 2, kvHeadCount: 1, headDim: 64, type: .f16)
+        let start = UInt(bitPattern: cache.layer(0).keys), bytes = UInt(cache.byteCount)  // layers are page multiples
+        // Read to the end, as residentKiB(startingAt:) does: proc files report size 0.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
+        let text = String(decoding: try #require(try handle.readToEnd()), as: UTF8.self)
+        let maps = text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            let range = fields[0].split(separator: "-").compactMap { UInt($0, radix: 16) }
+            return range.count == 2 ? (start: range[0], end: range[1], perms: String(fields[1])) : nil
+        }
+        let area = try #require(maps.first { $0.start == start }, "no mapping starts at the cache")
+        #expect(area.end - area.start == bytes && area.perms.hasPrefix("rw"))
+        #expect(maps.first { $0.end == start }?.perms == "---p", "guard page before the cache")
+        #expect(maps.first { $0.start == start + bytes }?.perms == "---p", "guard page after the cache")
+        withExtendedLifetime(cache) {}
+    }
+
     /// Resident KiB of the range from mincore(2): exact for the range even when the kernel merged its mapping with
     /// a neighbouring anonymous one (smaps then shows no mapping starting at the cache, as on one of our machines).
     static func residentKiB(_ start: UnsafeMutableRawPointer, bytes: Int) throws -> Int {
