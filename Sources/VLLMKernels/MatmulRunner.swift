@@ -37,8 +37,15 @@ public final class MatmulRunner: @unchecked Sendable {
         }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
         var pending = prepare
+        // Eight tokens a task: one task a token cost an atomic and a closure call a row, both threads on one line.
         let perToken = { (body: (Int) -> Void) in
-            if tokens >= 8 { self.pool.parallelFor(tokens, body) } else { for t in 0..<tokens { body(t) } }
+            if tokens < 16 {
+                for t in 0..<tokens { body(t) }
+                return
+            }
+            self.pool.parallelFor((tokens + 7) / 8) { task in
+                for t in (task * 8)..<min(tokens, task * 8 + 8) { body(t) }
+            }
         }
         for job in jobs {
             precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")

@@ -17,4 +17,5 @@ final class ForwardScratch {
     let ropeCos = AlignedBuffer<Float>()    // [tokens, headDim / 2] cos(position * inverse frequency), for all layers
     let ropeSin = AlignedBuffer<Float>()    // [tokens, headDim / 2]
     let slots = AlignedBuffer<Int>()        // [tokens] cache slot of each new token
+    let normVectors = AlignedBuffer<Float>()  // [2, hidden] the running prepare step's norm weight and bias
 }

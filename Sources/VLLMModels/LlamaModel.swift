@@ -158,12 +158,11 @@ public final class LlamaModel: @unchecked Sendable {
                 MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
             ], prepare: normalizer(x, into: h, weight: layer.feedForwardNorm, adding: projected, bias: layer.attentionOutputBias))
             p?.lap("norm + matmul gate + up")
-            forEachToken(count) { t in
-                vk_silu_mul(gate + t * c.intermediateSize, up + t * c.intermediateSize, gate + t * c.intermediateSize, Int64(c.intermediateSize))
+            let width = c.intermediateSize
+            runner.run(input: gate, inputStride: width, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)]) { t in
+                vk_silu_mul(gate + t * width, up + t * width, gate + t * width, Int64(width))
             }
-            p?.lap("silu")
-            runner.run(input: gate, inputStride: c.intermediateSize, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)])
-            p?.lap("matmul down")
+            p?.lap("silu + matmul down")
             // The next layer's attention norm adds this residual; after the last layer it is added here.
             if index == layers.count - 1 {
                 forEachToken(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
@@ -230,17 +229,23 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Adds the pending residual `y` (plus `bias`) into token t's row of x, then RMS-normalizes that row into h:
     /// the `prepare` step of the matmul that reads h, so the add and the norm run in the pass that quantizes the
-    /// row instead of passes of their own. The same operations on each element, in the same order.
+    /// row instead of passes of their own. The same operations on each element, in the same order. The weight and
+    /// bias are copied to scratch first: the step runs per token on every thread, and reading the arrays there
+    /// retained and released their storage from both threads at once.
     private func normalizer(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float],
                             adding y: UnsafeMutablePointer<Float>?, bias: [Float]?) -> (Int) -> Void {
         let hidden = configuration.hiddenSize, eps = configuration.rmsNormEps
+        let vectors = scratch.normVectors.reserve(2 * hidden)
+        vectors.update(from: weight, count: hidden)
+        if let bias { (vectors + hidden).update(from: bias, count: hidden) }
+        let b: UnsafeMutablePointer<Float>? = bias == nil ? nil : vectors + hidden
         return { t in
             let xt = x + t * hidden
             if let y {
-                if let bias { self.add(bias, to: y + t * hidden) }
+                if let b { vk_add(y + t * hidden, b, Int64(hidden)) }
                 vk_add(xt, y + t * hidden, Int64(hidden))
             }
-            weight.withUnsafeBufferPointer { vk_rms_norm(xt, $0.baseAddress, h + t * hidden, Int64(hidden), eps) }
+            vk_rms_norm(xt, vectors, h + t * hidden, Int64(hidden), eps)
         }
     }
 
