@@ -18,7 +18,7 @@
 #
 # Each run starts each engine's server afresh (time to first /health 200), warms it up, then measures in order:
 #   decode  1 stream, 20-word prompts, 128 out       -> ITL p50
-#   prefill 1 stream, 400-word prompts, 1 out        -> TTFT p50
+#   prefill 1 stream, 400-word prompts, 1 out        -> TTFT p50 (again paired with vLLM: see paired())
 #   c1      1 stream, ~100-word prompts, 128 out     -> output tok/s
 #   c8      8 streams, same kind of prompts          -> output tok/s
 #   c32     32 streams, same kind of prompts         -> output tok/s, p99 TTFT
@@ -60,10 +60,10 @@ has() { [[ ",$ENGINES," == *",$1,"* ]]; }
 # Workload: requests per figure (full / quick). Quick mode keeps the figures' shapes but sends few requests and
 # 32-token outputs for the throughput figures, so its numbers only show that everything works.
 if [ "$QUICK" = 1 ]; then
-  RUNS=${RUNS:-1}; N_DECODE=1; N_PREFILL=2; N_C1=2; N_C8=8; N_C32=32; OUT_LEN_TP=32; OFFLINE_PROMPTS=16
+  RUNS=${RUNS:-1}; N_DECODE=1; N_PREFILL=2; N_PAIRED=2; N_C1=2; N_C8=8; N_C32=32; OUT_LEN_TP=32; OFFLINE_PROMPTS=16
   TF_ARGS=(--num-prompts 16 --batch-sizes 8,16 --dtypes float32)
 else
-  RUNS=${RUNS:-3}; N_DECODE=4; N_PREFILL=8; N_C1=8; N_C8=32; N_C32=96; OUT_LEN_TP=128; OFFLINE_PROMPTS=64
+  RUNS=${RUNS:-3}; N_DECODE=4; N_PREFILL=8; N_PAIRED=8; N_C1=8; N_C8=32; N_C32=96; OUT_LEN_TP=128; OFFLINE_PROMPTS=64
   TF_ARGS=()
 fi
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -80,10 +80,9 @@ fi
 # ---- cleanup: every server runs in its own session; on exit, whatever is left of it is ended by its ids.
 SERVER_SID=""; SAMPLER_PID=""
 session_pids() { ps -e -o sid=,pid= | awk -v s="$1" '$1 == s { print $2 }'; }
-stop_server() {
-  [ -n "$SAMPLER_PID" ] && { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""; }
-  [ -n "$SERVER_SID" ] || return 0
-  local sid=$SERVER_SID pids i
+# stop_session SID: TERM to the session's processes, KILL to what is left after 10 s.
+stop_session() {
+  local sid=$1 pids i
   kill -TERM -- "-$sid" 2>/dev/null
   pids=$(session_pids "$sid"); [ -n "$pids" ] && kill -TERM $pids 2>/dev/null
   for i in $(seq 1 100); do
@@ -92,6 +91,15 @@ stop_server() {
   pids=$(session_pids "$sid")
   [ -n "$pids" ] && { log "server $sid did not stop in 10 s: SIGKILL"; kill -KILL $pids 2>/dev/null; kill -KILL -- "-$sid" 2>/dev/null; }
   wait "$sid" 2>/dev/null
+}
+PAIRED_SIDS=""  # our servers started beside vLLM for the paired prefill figure
+stop_server() {
+  [ -n "$SAMPLER_PID" ] && { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""; }
+  local sid
+  for sid in $PAIRED_SIDS; do stop_session "$sid"; done
+  PAIRED_SIDS=""
+  [ -n "$SERVER_SID" ] || return 0
+  stop_session "$SERVER_SID"
   SERVER_SID=""
 }
 # Clients run in the background and are waited for, so that a signal is handled at once rather than after them.
@@ -274,6 +282,7 @@ measure() {
   for p in $(session_pids "$sid"); do
     hwm=$((hwm + $(awk '/VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
   done
+  [ "$engine" = vllm ] && paired "$run" "$port"
   sleep 1
   stop_server
   local weights=0 kv_budget=0 packed=0 b_total=0 b_kv=0 b_wf=0
@@ -301,6 +310,44 @@ measure() {
       kv_buffer_bytes: (if $engine == "llama" then $kv else null end)}' > "$dir/server.json"
   rm -f "$dir/healthy" "$dir/peak_rss_kb" "$dir/peak_serving_rss_kb" "$dir/peak_beyond"
   return 0
+}
+
+# paired RUN VLLM_PORT: the prefill figure again with vLLM still up and our server(s) started beside it: the same
+# 400-word prompt goes to each engine in turn (the order rotating), one request at a time, a second apart (idle
+# OpenMP and pool threads spin for a while after a request), so the VM's slow phases, which move every figure by
+# 5-15% within minutes, hit both sides of each pair alike. JSON per request in OUT/raw/paired/runRUN/.
+paired() {
+  local run=$1 vport=$2 dir="$OUT/raw/paired/run$1" e i j port vsid=$SERVER_SID list=() ports=()
+  rm -rf "$dir"; mkdir -p "$dir"
+  for e in ours ours-bf16; do
+    has $e && ! skipped $e || continue
+    port=$(free_port)
+    start_server "$e" "$port" "$OUT/logs/$e-paired-run$run.log"
+    PAIRED_SIDS="$PAIRED_SIDS $SERVER_SID"
+    if wait_health "$port" "$SERVER_SID" 120; then list+=("$e"); ports+=("$port"); else log "  $e did not start beside vLLM: not paired"; fi
+  done
+  SERVER_SID=$vsid
+  [ ${#list[@]} -gt 0 ] || return 0
+  list+=(vllm); ports+=("$vport")
+  log "== paired prefill, run $run/$RUNS: ${list[*]} in turn, $N_PAIRED prompts"
+  sleep 3  # our KV cache prefault finishes
+  mkdir -p "$dir/warmup"  # a first 400-word prompt grows our scratch buffers, as the prefill figure's warmup did
+  for j in $(seq 0 $((${#list[@]} - 2))); do
+    bench "${list[$j]}" "$dir/warmup" "${ports[$j]}" --num-prompts 1 --max-concurrency 1 --random-input-len 400 \
+      --random-output-len 1 --seed $((run * 100 + 49)) || true
+  done
+  local n=${#list[@]} s=$((run * 100 + 50))
+  for i in $(seq 1 "$N_PAIRED"); do
+    for j in $(seq 0 $((n - 1))); do
+      local k=$(((i + j) % n))
+      sleep 1
+      bench "${list[$k]}-$i" "$dir" "${ports[$k]}" --num-prompts 1 --max-concurrency 1 --random-input-len 400 \
+        --random-output-len 1 --seed $((s + i))
+    done
+  done
+  local sid
+  for sid in $PAIRED_SIDS; do stop_session "$sid"; done
+  PAIRED_SIDS=""
 }
 
 # offline RUN: issue 4's `vllm bench throughput` (ours, GGUF) for this run.
@@ -456,6 +503,29 @@ def times(i, a, b, lower):  # how many times better a is than b
     x, y = val(i, a), val(i, b)
     if x is None or y is None or x <= 0 or y <= 0: return None
     return y / x if lower else x / y
+# The paired prefill figure: each engine's TTFTs over every run's alternating single-prompt requests.
+paired = {}
+for path in sorted(glob.glob(f"{out}/raw/paired/run*/*.json")):
+    r = json.load(open(path))
+    if r.get("completed") == 1 and not r.get("failed"):
+        paired.setdefault(os.path.basename(path).rsplit("-", 1)[0], []).append(r["median_ttft_ms"])
+def paired_ratio(e):
+    if not paired.get(e) or not paired.get("vllm"): return None
+    return statistics.median(paired["vllm"]) / statistics.median(paired[e])
+if paired.get("vllm"):
+    print("\n### Prefill paired with vLLM\n")
+    print("vLLM stays up after its figures; our server(s) start beside it and the same 400-word prompt goes to each in "
+          "turn (the order rotating), one request at a time, a second apart, so a slow phase of the VM hits both sides "
+          "of a pair alike.\n")
+    print("| engine | prompts | TTFT p50 (ms) | TTFT p10 / p90 (ms) | vLLM ÷ it |")
+    print("|---|---:|---:|---:|---:|")
+    for e in ["ours", "ours-bf16", "vllm"]:
+        v = sorted(paired.get(e, []))
+        if not v: continue
+        q = lambda f: v[min(len(v) - 1, int(f * len(v)))]
+        r = paired_ratio(e)
+        print(f"| {names[e]} | {len(v)} | {statistics.median(v):.0f} | {q(0.1):.0f} / {q(0.9):.0f} | "
+              f"{'%.2f×' % r if e != 'vllm' and r else '–'} |")
 targets = [  # (figure, target, ratios that must each reach their minimum)
     ("decode ITL p50", "1.5× llama.cpp", [(times(0, "ours", "llama", True), 1.5, "llama.cpp")]),
     ("prefill TTFT p50, 400 words", "1.5× vLLM", [(times(1, "ours", "vllm", True), 1.5, "vLLM")]),
@@ -476,6 +546,9 @@ if "ours" in engines and ("llama" in engines or "vllm" in engines):
         shown = ", ".join(f"{r:.2f}× {who}" for r, _, who in known)
         met = "yes" if all(r >= need for r, need, _ in known) and len(known) == len(checks) else ("**no**" if any(r < need for r, need, _ in known) else "partly measured")
         print(f"| {figure} | {target} | {shown} | {met} |")
+    if paired_ratio("ours") is not None:
+        r = paired_ratio("ours")
+        print(f"| prefill TTFT p50, 400 words, paired with vLLM | 1.5× vLLM | {r:.2f}× vLLM | {'yes' if r >= 1.5 else '**no**'} |")
     per_run = lambda e, name, key: " / ".join("%.0f" % r[key] for r in load(e, name) if key in r)
     for name, key, what in [("prefill", "median_ttft_ms", "prefill TTFT p50"), ("c32", "p99_ttft_ms", "p99 TTFT at 32 streams")]:
         print(f"\nPer run, {what} (ms): " + "; ".join(f"{names[e]} {per_run(e, name, key)}" for e in engines) + ".", end="")
