@@ -37,22 +37,12 @@ public final class MatmulRunner: @unchecked Sendable {
         }
         var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
         var pending = prepare
-        // Eight tokens a task: one task a token cost an atomic and a closure call a row, both threads on one line.
-        let perToken = { (body: (Int) -> Void) in
-            if tokens < 16 {
-                for t in 0..<tokens { body(t) }
-                return
-            }
-            self.pool.parallelFor((tokens + 7) / 8) { task in
-                for t in (task * 8)..<min(tokens, task * 8 + 8) { body(t) }
-            }
-        }
         for job in jobs {
             precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")
             let type = activationType(job.matrix)
             if sources[type] != nil { continue }
             if type == Int32(VK_F32) {
-                if let step = pending { perToken(step); pending = nil }
+                if let step = pending { pool.forEachItem(tokens, step); pending = nil }
                 sources[type] = (UnsafeRawPointer(input), inputStride * 4)
                 continue
             }
@@ -62,7 +52,7 @@ public final class MatmulRunner: @unchecked Sendable {
             let dst = buffer.reserve(rowBytes * tokens)
             let step = pending
             pending = nil
-            perToken { t in
+            pool.forEachItem(tokens) { t in
                 step?(t)
                 vk_quantize_row(type, input + t * inputStride, dst + t * rowBytes, Int64(columns))
             }

@@ -39,6 +39,18 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
     }
+
+    /// Runs `body(item)` for every item in `0..<count`, `perTask` consecutive items a task (one task an item costs
+    /// an atomic and a closure call each), on the calling thread alone below `serialBelow` items.
+    public func forEachItem(_ count: Int, perTask: Int = 8, serialBelow: Int = 16, _ body: (Int) -> Void) {
+        if count < serialBelow {
+            for item in 0..<count { body(item) }
+            return
+        }
+        parallelFor((count + perTask - 1) / perTask) { task in
+            for item in (task * perTask)..<min(count, (task + 1) * perTask) { body(item) }
+        }
+    }
 }
 
 #if canImport(Glibc)
