@@ -40,7 +40,6 @@ class Server:
         else:
             self.stop()
             raise RuntimeError("vllm serve did not become healthy")
-        self.startup_seconds = time.monotonic() - started
 
     def log(self):
         """Everything the server has logged so far."""
