@@ -16,7 +16,8 @@
 #   transformers issue 4 offline: our `vllm bench throughput` (64 x 128 in, 128 out) beside tools/bench-transformers.py
 # An engine that fails to install or start is skipped with a message; the others still run.
 #
-# Each run starts each engine's server afresh (time to first /health 200), warms it up, then measures in order:
+# Each run starts each engine's server afresh (time to first /health 200), waits until its memory has settled
+# (wait_settled), warms it up, then measures in order:
 #   decode  1 stream, 20-word prompts, 128 out       -> ITL p50
 #   prefill 1 stream, 400-word prompts, 1 out        -> TTFT p50 (again paired with vLLM: see paired())
 #   c1      1 stream, ~100-word prompts, 128 out     -> output tok/s
@@ -178,6 +179,27 @@ fi
 cat "$OUT/machine.txt" >&2
 awk '$1 > 1 { exit 1 }' /proc/loadavg || log "warning: load average $(cut -d' ' -f1 /proc/loadavg) before starting: other work on this machine skews every figure (llama.cpp's spinning threads most)"
 
+# wait_settled NAME SID...: returns once the summed RSS of the sessions' processes has stayed within 2 MiB for
+# 1.5 s (at most 30 s). A server that is healthy may still be mapping memory: ours fault the KV cache's pages in
+# on an idle-priority thread after /health (2.1 GB, about 5 s on this VM, where a first touch costs the host a
+# fault too), and figures taken meanwhile measure that start-up, not serving. Every engine waits the same way.
+wait_settled() {
+  local name=$1 start last=-1 same=0 rss p sid; shift
+  start=$(now)
+  while :; do
+    rss=0
+    for sid in "$@"; do
+      for p in $(session_pids "$sid"); do rss=$((rss + $(awk '/VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0))); done
+    done
+    if [ $((rss - last)) -le 2048 ] && [ $((last - rss)) -le 2048 ]; then same=$((same + 1)); else same=0; fi
+    last=$rss
+    local waited; waited=$(awk -v a="$(now)" -v b="$start" 'BEGIN { printf "%.1f", a - b }')
+    if [ $same -ge 3 ]; then log "  $name: memory settled after $waited s ($((rss / 1024)) MiB)"; return 0; fi
+    if awk -v w="$waited" 'BEGIN { exit !(w > 30) }'; then log "  $name: memory still changing after 30 s ($((rss / 1024)) MiB)"; return 0; fi
+    sleep 0.5
+  done
+}
+
 # ---- one server
 # start_server ENGINE PORT LOGFILE: launches in a new session (SERVER_SID), returns at once.
 start_server() {
@@ -197,14 +219,19 @@ start_server() {
 # the pages of the weight files (paths starting with WEIGHTS), for ours the KV cache (the largest read-write
 # anonymous mapping: the cache is one mapping of the whole budget), and the rest; DIR/peak_beyond holds
 # "total kv weight_file_pages" (KiB) of the serving sample with the largest rest, all read at the same instant.
+# The smaps split is read every 2 s, and not at all while DIR/quiet exists (the single-stream latency figures):
+# one read walks the page tables of the whole 2 GB KV mapping, 60 ms of kernel time on this VM (12% of a core
+# at 0.5 s), taken from the server being timed. Scratch buffers only grow, so the c8 and c32 samples still see
+# what the earlier figures left behind.
 rss_sampler() {
-  local sid=$1 dir=$2 engine=$3 weights=$4 peak=0 serving=0 rest=0 rss sample
+  local sid=$1 dir=$2 engine=$3 weights=$4 peak=0 serving=0 rest=0 rss sample tick=0
   while kill -0 "$sid" 2>/dev/null; do
     rss=$(ps -e -o sid=,rss= | awk -v s="$sid" '$1 == s { t += $2 } END { print t + 0 }')
     if [ "$rss" -gt "$peak" ]; then peak=$rss; echo "$peak" > "$dir/peak_rss_kb"; fi
     if [ -e "$dir/healthy" ]; then
       if [ "$rss" -gt "$serving" ]; then serving=$rss; echo "$serving" > "$dir/peak_serving_rss_kb"; fi
-      if [ "$engine" != vllm ]; then
+      tick=$((tick + 1))
+      if [ "$engine" != vllm ] && [ ! -e "$dir/quiet" ] && [ $((tick % 4)) = 1 ]; then
         sample=$(awk -v w="$weights" -v kvmap="$([ "$engine" = llama ] && echo 0 || echo 1)" '
           /^[0-9a-f]+-[0-9a-f]+ / { anon = (NF == 5 && $2 ~ /^rw/); file = (NF >= 6 && index($6, w) == 1) }
           /^Size:/ { size = $2 }
@@ -271,10 +298,13 @@ measure() {
   local startup; startup=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
   log "  /health 200 after $(printf '%.2f' "$startup") s"
   local s=$((run * 100)) L=$OUT_LEN_TP
+  wait_settled "$engine" "$sid"
   bench warmup  "$dir" "$port" --num-prompts 4 --max-concurrency 4 --random-input-len 20 --random-output-len 16 --seed $((s + 99))
+  touch "$dir/quiet"
   bench decode  "$dir" "$port" --num-prompts $N_DECODE --max-concurrency 1 --random-input-len 20 --random-output-len 128 --seed $((s + 1))
   bench prefill "$dir" "$port" --num-prompts $N_PREFILL --max-concurrency 1 --random-input-len 400 --random-output-len 1 --seed $((s + 2))
   bench c1      "$dir" "$port" --num-prompts $N_C1 --max-concurrency 1 --random-input-len 100 --random-output-len $L --seed $((s + 3))
+  rm -f "$dir/quiet"
   bench c8      "$dir" "$port" --num-prompts $N_C8 --max-concurrency 8 --random-input-len 100 --random-output-len $L --seed $((s + 4))
   bench c32     "$dir" "$port" --num-prompts $N_C32 --max-concurrency 32 --random-input-len 100 --random-output-len $L --seed $((s + 5))
   # Memory: summed VmHWM of the session's processes (an upper bound of their joint peak).
@@ -330,7 +360,7 @@ paired() {
   [ ${#list[@]} -gt 0 ] || return 0
   list+=(vllm); ports+=("$vport")
   log "== paired prefill, run $run/$RUNS: ${list[*]} in turn, $N_PAIRED prompts"
-  sleep 3  # our KV cache prefault finishes
+  wait_settled "our paired servers" $PAIRED_SIDS  # their KV cache prefaults finish
   mkdir -p "$dir/warmup"  # a first 400-word prompt grows our scratch buffers, as the prefill figure's warmup did
   for j in $(seq 0 $((${#list[@]} - 2))); do
     bench "${list[$j]}" "$dir/warmup" "${ports[$j]}" --num-prompts 1 --max-concurrency 1 --random-input-len 400 \
