@@ -1,23 +1,26 @@
 import CVLLMKernels
 
 /// A weight matrix rearranged into 16-row panels for the packed kernels, AVX-512 VNNI or AVX2 (layout in CVLLMKernels.h).
-/// Same values and size as the GGUF rows, in the order the kernel reads them, 64-byte aligned.
+/// Same values and size as the GGUF rows, in the order the kernel reads them, 64-byte aligned, cut from a
+/// `PackedArena` (huge pages where the system grants them).
 public final class PackedWeights: @unchecked Sendable {
-    private let storage: AlignedBuffer<UInt8>
+    private let chunk: PackedArena.Chunk
     /// The first panel.
-    public var base: UnsafeRawPointer { UnsafeRawPointer(storage.pointer) }
+    public let base: UnsafeRawPointer
     /// Size of the packed copy in bytes.
     public let byteCount: Int
 
-    /// Packs `matrix` across `pool`, or returns nil when its type has no packed kernel on this CPU.
-    public init?(_ matrix: WeightMatrix, pool: ThreadPool) {
+    /// Packs `matrix` across `pool` into memory from `arena` (a model's matrices share one), or returns nil when
+    /// its type has no packed kernel on this CPU.
+    public init?(_ matrix: WeightMatrix, pool: ThreadPool, arena: PackedArena = PackedArena()) {
         let type = matrix.typeID
         guard vk_packed_supported(type) == 1, matrix.columns % 32 == 0 else { return nil }
         byteCount = Int(vk_packed_bytes(type, Int64(matrix.rows), Int64(matrix.columns)))
-        storage = AlignedBuffer<UInt8>(capacity: byteCount)
+        let (chunk, destination) = arena.allocate(byteCount)
+        self.chunk = chunk
+        base = UnsafeRawPointer(destination)
         let panels = (matrix.rows + 15) / 16
         let perTask = max(1, panels / (pool.threadCount * 4))
-        let destination = storage.pointer
         pool.parallelFor((panels + perTask - 1) / perTask) { task in
             let p0 = task * perTask, p1 = min(panels, p0 + perTask)
             vk_pack_weights(type, matrix.base, Int64(matrix.rowBytes), Int64(matrix.rows), Int64(matrix.columns),

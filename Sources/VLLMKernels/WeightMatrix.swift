@@ -24,10 +24,11 @@ public struct WeightMatrix: @unchecked Sendable {
     /// This matrix with a packed copy for the packed kernels (AVX2 or better; AVX-512 BF16 for BF16) where the
     /// CPU and type allow one (unchanged otherwise, and for BF16 when `bfloat16Products` is false: packed BF16
     /// panels take bf16-rounded activations). `base` stays valid for the other paths (embedding lookups, ISA overrides).
-    public func packing(pool: ThreadPool, bfloat16Products: Bool = true) -> WeightMatrix {
+    /// The copy's memory comes from `arena`.
+    public func packing(pool: ThreadPool, bfloat16Products: Bool = true, arena: PackedArena = PackedArena()) -> WeightMatrix {
         var copy = self
         if typeID == VK_BF16 && !bfloat16Products { return copy }
-        copy.packed = packed ?? PackedWeights(self, pool: pool)
+        copy.packed = packed ?? PackedWeights(self, pool: pool, arena: arena)
         return copy
     }
 

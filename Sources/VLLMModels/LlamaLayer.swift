@@ -48,10 +48,10 @@ struct LlamaLayer {
     var isPacked: Bool { Self.matmulWeights.allSatisfy { self[keyPath: $0].packed != nil } }
 
     /// The layer with packed panels for every matmul weight the CPU has a packed kernel for.
-    func packing(pool: ThreadPool, dtype: ComputeDType) -> LlamaLayer {
+    func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> LlamaLayer {
         var layer = self
         for path in Self.matmulWeights {
-            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, bfloat16Products: dtype.bfloat16Products)
+            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
         }
         return layer
     }

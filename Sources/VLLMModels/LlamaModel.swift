@@ -30,12 +30,13 @@ public final class LlamaModel: @unchecked Sendable {
         // a tied one is gathered from the output's panels, so the file's pages are not faulted back row by row
         // (a page fault per prompt token cost 3-10 ms of a 400-token prefill on this VM).
         let tied = !store.has("output.weight")
+        let arena = PackedArena()  // every packed copy of the model in shared huge-page chunks
         output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
-            .packing(pool: pool, bfloat16Products: dtype.bfloat16Products)
+            .packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
         self.embedding = tied ? output : embedding
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
         var layers: [LlamaLayer] = []
-        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype)) }
+        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype, arena: arena)) }
         self.layers = layers
         try store.checkAllUsed()
         self.storage = storage
