@@ -343,9 +343,12 @@ measure() {
 }
 
 # paired RUN VLLM_PORT: the prefill figure again with vLLM still up and our server(s) started beside it: the same
-# 400-word prompt goes to each engine in turn (the order rotating), one request at a time, a second apart (idle
-# OpenMP and pool threads spin for a while after a request), so the VM's slow phases, which move every figure by
-# 5-15% within minutes, hit both sides of each pair alike. JSON per request in OUT/raw/paired/runRUN/.
+# 400-word prompt goes to each engine in turn, one request at a time, 2 s apart, so the VM's slow phases, which
+# move every figure by 5-15% within minutes, hit both sides of each pair alike. The gap outlasts vLLM's worker,
+# which keeps a core busy for 1.0 s after each request (measured: 10 of 10 ticks per 100 ms, then idle); at the
+# old 1 s gap our prompt, which followed vLLM's in 18 of 24 pairs, ran into it (249 ms median and a tail to 375
+# after vLLM, 237 after our other server). The order alternates direction from pair to pair, so each engine
+# follows each other one about equally often. JSON per request in OUT/raw/paired/runRUN/.
 paired() {
   local run=$1 vport=$2 dir="$OUT/raw/paired/run$1" e i j port vsid=$SERVER_SID list=() ports=()
   rm -rf "$dir"; mkdir -p "$dir"
@@ -369,8 +372,8 @@ paired() {
   local n=${#list[@]} s=$((run * 100 + 50))
   for i in $(seq 1 "$N_PAIRED"); do
     for j in $(seq 0 $((n - 1))); do
-      local k=$(((i + j) % n))
-      sleep 1
+      local k=$(((i % 2 == 1 ? i + j : i + n - j) % n))  # forward on odd pairs, backward on even ones
+      sleep 2
       bench "${list[$k]}-$i" "$dir" "${ports[$k]}" --num-prompts 1 --max-concurrency 1 --random-input-len 400 \
         --random-output-len 1 --seed $((s + i))
     done
@@ -545,7 +548,7 @@ def paired_ratio(e):
 if paired.get("vllm"):
     print("\n### Prefill paired with vLLM\n")
     print("vLLM stays up after its figures; our server(s) start beside it and the same 400-word prompt goes to each in "
-          "turn (the order rotating), one request at a time, a second apart, so a slow phase of the VM hits both sides "
+          "turn (the direction alternating), one request at a time, 2 s apart (vLLM's worker spins a core for 1 s after each request), so a slow phase of the VM hits both sides "
           "of a pair alike.\n")
     print("| engine | prompts | TTFT p50 (ms) | TTFT p10 / p90 (ms) | vLLM ÷ it |")
     print("|---|---:|---:|---:|---:|")
