@@ -49,13 +49,19 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
         for (int u = 0; u < n; u++) {
             const uint8_t *xr = x + u * xrb, *xq = xr + 32 * b;
             const float *xd = (const float *)(const void *)(xr + k);
-            __m512i isum = _mm512_setzero_si512();
+            // Two chains of 4 `vpdpbusd`, added at the end (an exact integer sum in any order): one chain of 8
+            // measured 3% slower at prefill sizes, four chains 5% slower (the extra adds).
+            __m512i i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
             if (q8) {
-                for (int g = 0; g < 8; g++) isum = _mm512_dpbusd_epi32(isum, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
+                for (int g = 0; g < 8; g += 2) {
+                    i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
+                    i1 = _mm512_dpbusd_epi32(i1, w[g + 1], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g + 4)));
+                }
             } else {
-                for (int g = 0; g < 4; g++) isum = _mm512_dpbusd_epi32(isum, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
-                for (int g = 0; g < 4; g++) isum = _mm512_dpbusd_epi32(isum, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
+                for (int g = 0; g < 4; g++) i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
+                for (int g = 0; g < 4; g++) i1 = _mm512_dpbusd_epi32(i1, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
             }
+            __m512i isum = _mm512_add_epi32(i0, i1);
             if (!has_min) {
                 const int32_t sum = ((const int32_t *)(const void *)(xd + 2 * nb))[b];
                 isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_set1_epi32(sum), shift));

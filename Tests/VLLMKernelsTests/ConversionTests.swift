@@ -52,8 +52,9 @@ struct ConversionTests {
 
 /// The vectorized activation quantizers must write the same bytes as the scalar ones.
 struct QuantizerPathTests {
-    /// 1024 columns are whole 16-block groups for the AVX-512 P8 path, 1536 + 256 adds a partial group after them.
-    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K), Int32(VK_P8)], [1024, 1792])
+    /// 1024 columns are whole 16-block groups for the AVX-512 P8 path; 1792 adds a partial group of 8 blocks after
+    /// them, 576 (SmolLM2's hidden size) one of 2, and 96 is a lone partial group with an odd block count.
+    @Test(arguments: [Int32(VK_Q8_0), Int32(VK_Q8_1), Int32(VK_Q8_K), Int32(VK_P8)], [1024, 1792, 576, 96])
     func everyPathWritesTheSameBytes(_ type: Int32, _ columns: Int) {
         var data = KernelTestData(seed: UInt64(type))
         var x = data.activations(columns)
