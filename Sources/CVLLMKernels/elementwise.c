@@ -14,31 +14,51 @@ void vk_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float 
 #if VK_X86
 /// The reference's arithmetic (float squares summed in double, then one float scale) with the sum split over
 /// 32 double lanes: a serial double sum cost about 4 cycles an element, 25 us for a 32-token batch at width 576.
-static VK_AVX512_FN void vk_rms_norm_avx512(const float *x, const float *w, float *y, int64_t n, float eps) {
+/// When `y` is given, x += y (+ b) first, in the same pass: (y + b) is added to x, then squared.
+static inline __attribute__((always_inline)) VK_AVX512_FN void vk_add_rms_norm_avx512(
+    float *x, const float *y, const float *b, const float *w, float *h, int64_t n, float eps) {
     __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        if (y) {
+            for (int j = 0; j < 2; j++) {
+                __m512 d = _mm512_loadu_ps(y + i + 16 * j);
+                if (b) d = _mm512_add_ps(d, _mm512_loadu_ps(b + i + 16 * j));
+                _mm512_storeu_ps(x + i + 16 * j, _mm512_add_ps(_mm512_loadu_ps(x + i + 16 * j), d));
+            }
+        }
         for (int j = 0; j < 4; j++) {
             const __m256 v = _mm256_loadu_ps(x + i + 8 * j);
             acc[j] = _mm512_add_pd(acc[j], _mm512_cvtps_pd(_mm256_mul_ps(v, v)));
         }
     }
     double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3])));
-    for (; i < n; i++) sum += (double)(x[i] * x[i]);
+    for (; i < n; i++) {
+        if (y) x[i] += b ? y[i] + b[i] : y[i];
+        sum += (double)(x[i] * x[i]);
+    }
     const float mean = (float)(sum / (double)n);
     const __m512 scale = _mm512_set1_ps(1.0f / sqrtf(mean + eps));
     i = 0;
     for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), scale), _mm512_loadu_ps(w + i)));
-    for (; i < n; i++) y[i] = (x[i] * _mm512_cvtss_f32(scale)) * w[i];
+        _mm512_storeu_ps(h + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), scale), _mm512_loadu_ps(w + i)));
+    for (; i < n; i++) h[i] = (x[i] * _mm512_cvtss_f32(scale)) * w[i];
 }
 
-/// The AVX-512 version's 32 double lanes as eight 4-lane vectors.
-static VK_AVX2_FN void vk_rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
+/// The AVX-512 version's 32 double lanes as eight 4-lane vectors (the same sums in the same order).
+static inline __attribute__((always_inline)) VK_AVX2_FN void vk_add_rms_norm_avx2(
+    float *x, const float *y, const float *b, const float *w, float *h, int64_t n, float eps) {
     __m256d acc[8];
     for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        if (y) {
+            for (int j = 0; j < 4; j++) {
+                __m256 d = _mm256_loadu_ps(y + i + 8 * j);
+                if (b) d = _mm256_add_ps(d, _mm256_loadu_ps(b + i + 8 * j));
+                _mm256_storeu_ps(x + i + 8 * j, _mm256_add_ps(_mm256_loadu_ps(x + i + 8 * j), d));
+            }
+        }
         for (int j = 0; j < 8; j++) {
             const __m128 v = _mm_loadu_ps(x + i + 4 * j);
             acc[j] = _mm256_add_pd(acc[j], _mm256_cvtps_pd(_mm_mul_ps(v, v)));
@@ -46,26 +66,49 @@ static VK_AVX2_FN void vk_rms_norm_avx2(const float *x, const float *w, float *y
     }
     for (int j = 0; j < 4; j++) acc[j] = _mm256_add_pd(acc[j], acc[j + 4]);
     const __m256d a = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
-    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-    double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-    for (; i < n; i++) sum += (double)(x[i] * x[i]);
+    const __m128d hs = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(hs, _mm_unpackhi_pd(hs, hs)));
+    for (; i < n; i++) {
+        if (y) x[i] += b ? y[i] + b[i] : y[i];
+        sum += (double)(x[i] * x[i]);
+    }
     const float mean = (float)(sum / (double)n);
     const float s = 1.0f / sqrtf(mean + eps);
     const __m256 scale = _mm256_set1_ps(s);
     i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scale), _mm256_loadu_ps(w + i)));
-    for (; i < n; i++) y[i] = (x[i] * s) * w[i];
+        _mm256_storeu_ps(h + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), scale), _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) h[i] = (x[i] * s) * w[i];
+}
+
+static VK_AVX512_FN void vk_add_rms_norm_avx512_any(float *x, const float *y, const float *b, const float *w, float *h,
+                                                    int64_t n, float eps) {
+    if (!y) vk_add_rms_norm_avx512(x, NULL, NULL, w, h, n, eps);
+    else if (!b) vk_add_rms_norm_avx512(x, y, NULL, w, h, n, eps);
+    else vk_add_rms_norm_avx512(x, y, b, w, h, n, eps);
+}
+
+static VK_AVX2_FN void vk_add_rms_norm_avx2_any(float *x, const float *y, const float *b, const float *w, float *h,
+                                                int64_t n, float eps) {
+    if (!y) vk_add_rms_norm_avx2(x, NULL, NULL, w, h, n, eps);
+    else if (!b) vk_add_rms_norm_avx2(x, y, NULL, w, h, n, eps);
+    else vk_add_rms_norm_avx2(x, y, b, w, h, n, eps);
 }
 #endif
 
-void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+void vk_add_rms_norm(float *x, const float *y, const float *b, const float *w, float *h, int64_t n, float eps) {
 #if VK_X86
     const int isa = vk_get_isa();
-    if (isa >= VK_ISA_AVX512) { vk_rms_norm_avx512(x, w, y, n, eps); return; }
-    if (isa >= VK_ISA_AVX2) { vk_rms_norm_avx2(x, w, y, n, eps); return; }
+    if (isa >= VK_ISA_AVX512) { vk_add_rms_norm_avx512_any(x, y, b, w, h, n, eps); return; }
+    if (isa >= VK_ISA_AVX2) { vk_add_rms_norm_avx2_any(x, y, b, w, h, n, eps); return; }
 #endif
-    vk_rms_norm_ref(x, w, y, n, eps);
+    if (y)
+        for (int64_t i = 0; i < n; i++) x[i] += b ? y[i] + b[i] : y[i];
+    vk_rms_norm_ref(x, w, h, n, eps);
+}
+
+void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+    vk_add_rms_norm((float *)x, NULL, NULL, w, y, n, eps);  // without y, x is only read
 }
 
 #if VK_X86
@@ -198,15 +241,53 @@ void vk_rope_angles(int32_t pos, const float *inv_freq, int64_t half, float *cs,
     }
 }
 
+#if VK_X86
+/// vk_rope_rotate for n_rot a multiple of 32: 8 pairs (interleaved) or 16 pairs (neox) a vector, the scalar
+/// path's products and sums (x0 c - x1 s, x0 s + x1 c, each product rounded, then the add).
+static VK_AVX512_FN void vk_rope_rotate_avx512(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot,
+                                              const float *cs, const float *sn, int neox) {
+    const int64_t half = n_rot / 2;
+    if (neox) {
+        for (int64_t h = 0; h < n_heads; h++) {
+            float *v = x + h * head_dim;
+            for (int64_t k = 0; k < half; k += 16) {
+                const __m512 a = _mm512_loadu_ps(v + k), b = _mm512_loadu_ps(v + k + half);
+                const __m512 c = _mm512_loadu_ps(cs + k), s = _mm512_loadu_ps(sn + k);
+                _mm512_storeu_ps(v + k, _mm512_sub_ps(_mm512_mul_ps(a, c), _mm512_mul_ps(b, s)));
+                _mm512_storeu_ps(v + k + half, _mm512_add_ps(_mm512_mul_ps(a, s), _mm512_mul_ps(b, c)));
+            }
+        }
+        return;
+    }
+    const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __mmask16 even = 0x5555;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        for (int64_t k = 0; k < half; k += 8) {
+            const __m512 p = _mm512_loadu_ps(v + 2 * k);                       // x0 x1 of 8 pairs
+            const __m512 q = _mm512_permute_ps(p, _MM_SHUFFLE(2, 3, 0, 1));    // x1 x0
+            const __m512 c = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_loadu_ps(cs + k)));
+            const __m512 s = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_loadu_ps(sn + k)));
+            const __m512 pc = _mm512_mul_ps(p, c), qs = _mm512_mul_ps(q, s);  // x0 c, x1 c / x1 s, x0 s
+            _mm512_storeu_ps(v + 2 * k, _mm512_mask_sub_ps(_mm512_add_ps(pc, qs), even, pc, qs));
+        }
+    }
+}
+#endif
+
 void vk_rope_rotate(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float *cs, const float *sn, int neox) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512 && n_rot % 32 == 0) { vk_rope_rotate_avx512(x, n_heads, head_dim, n_rot, cs, sn, neox); return; }
+#endif
     const int64_t half = n_rot / 2;
     for (int64_t h = 0; h < n_heads; h++) {
         float *v = x + h * head_dim;
         for (int64_t k = 0; k < half; k++) {
             const int64_t a = neox ? k : 2 * k, b = neox ? k + half : 2 * k + 1;
             const float x0 = v[a], x1 = v[b];
-            v[a] = x0 * cs[k] - x1 * sn[k];
-            v[b] = x0 * sn[k] + x1 * cs[k];
+            const float x0c = x0 * cs[k], x1s = x1 * sn[k], x0s = x0 * sn[k], x1c = x1 * cs[k];
+            v[a] = x0c - x1s;
+            v[b] = x0s + x1c;
         }
     }
 }

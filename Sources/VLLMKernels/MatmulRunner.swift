@@ -18,9 +18,37 @@ public struct MatmulJob {
 /// The input is converted once per activation format (P8, PB16, Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
 /// then the output rows of every job are split into chunks handed out across the pool. Chunking never
 /// changes a value: each output element is computed by the same kernel sequence whatever the batch.
+///
+/// A decode step runs about 120 of these regions, each over well under a millisecond of weights, so a region's
+/// own setup is kept off the heap: the tasks read plain operand records and row ranges from scratch that grows
+/// once, and touch no reference counts (each `WeightMatrix` holds its packed copy by reference).
 public final class MatmulRunner: @unchecked Sendable {
     public let pool: ThreadPool
     private var converted: [Int32: AlignedBuffer<UInt8>] = [:]
+    private let operands = AlignedBuffer<Operand>()
+    private let segments = AlignedBuffer<Segment>()
+    private let taskStarts = AlignedBuffer<Int>()
+
+    /// A job as the kernels take it.
+    private struct Operand {
+        var typeID: Int32
+        var activationType: Int32
+        var packed: UnsafeRawPointer?  // panels, when the packed kernel runs this job
+        var base: UnsafeRawPointer
+        var rowBytes: Int
+        var columns: Int
+        var output: UnsafeMutablePointer<Float>
+        var outputStride: Int
+        var source: UnsafeRawPointer?  // the converted input rows
+        var sourceRowBytes: Int
+    }
+
+    /// Rows [r0, r1) of job `job`.
+    private struct Segment {
+        var job: Int
+        var r0: Int
+        var r1: Int
+    }
 
     public init(pool: ThreadPool) { self.pool = pool }
 
@@ -31,19 +59,26 @@ public final class MatmulRunner: @unchecked Sendable {
                     prepare: ((Int) -> Void)? = nil) {
         guard tokens > 0, let first = jobs.first else { return }
         let columns = first.matrix.columns
-        // Packed panels need their kernel's ISA on the calling thread's level (tests pin lower levels).
-        let activationType = { (m: WeightMatrix) -> Int32 in
-            m.packed != nil && vk_packed_usable(m.typeID) == 1 ? vk_packed_activation_type(m.typeID) : m.activationTypeID
-        }
-        var sources: [Int32: (UnsafeRawPointer, Int)] = [:]
+        let ops = operands.reserve(jobs.count)
         var pending = prepare
-        for job in jobs {
-            precondition(job.matrix.columns == columns, "matmul jobs in one region must share the input width")
-            let type = activationType(job.matrix)
-            if sources[type] != nil { continue }
+        for (index, job) in jobs.enumerated() {
+            let m = job.matrix
+            precondition(m.columns == columns, "matmul jobs in one region must share the input width")
+            // Packed panels need their kernel's ISA on the calling thread's level (tests pin lower levels).
+            let packed = m.packed.flatMap { vk_packed_usable(m.typeID) == 1 ? $0.base : nil }
+            let type = packed != nil ? vk_packed_activation_type(m.typeID) : m.activationTypeID
+            ops[index] = Operand(typeID: m.typeID, activationType: type, packed: packed, base: m.base, rowBytes: m.rowBytes,
+                                 columns: columns, output: job.output, outputStride: job.outputStride, source: nil,
+                                 sourceRowBytes: 0)
+            if let earlier = (0..<index).first(where: { ops[$0].activationType == type }) {
+                ops[index].source = ops[earlier].source
+                ops[index].sourceRowBytes = ops[earlier].sourceRowBytes
+                continue
+            }
             if type == Int32(VK_F32) {
                 if let step = pending { pool.forEachItem(tokens, step); pending = nil }
-                sources[type] = (UnsafeRawPointer(input), inputStride * 4)
+                ops[index].source = UnsafeRawPointer(input)
+                ops[index].sourceRowBytes = inputStride * 4
                 continue
             }
             let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
@@ -56,42 +91,51 @@ public final class MatmulRunner: @unchecked Sendable {
                 step?(t)
                 vk_quantize_row(type, input + t * inputStride, dst + t * rowBytes, Int64(columns))
             }
-            sources[type] = (UnsafeRawPointer(dst), rowBytes)
+            ops[index].source = UnsafeRawPointer(dst)
+            ops[index].sourceRowBytes = rowBytes
         }
-        // The jobs' rows, end to end, split into equal chunks of whole panels (a chunk may end one job and start the
-        // next). Every task streams the whole input: for prefill-sized batches two tasks a thread read it least
-        // (400-token prefill: 1 or 2 a thread measured 4-7% faster than 8); small batches stream mostly weights,
-        // and eight a thread balance better. Equal sizes keep the threads even (q, k, v were 8 against 7 tasks).
+        let taskCount = plan(jobs: jobs, tokens: tokens)
+        let segs = segments.pointer, starts = taskStarts.pointer
+        pool.parallelFor(taskCount) { task in
+            for s in starts[task]..<starts[task + 1] {
+                let seg = segs[s], op = ops[seg.job]
+                if let packed = op.packed {
+                    vk_matmul_packed(op.typeID, packed, Int64(op.columns), op.source, Int64(op.sourceRowBytes), Int64(tokens),
+                                     op.output, Int64(op.outputStride), Int64(seg.r0), Int64(seg.r1))
+                } else {
+                    vk_matmul(op.typeID, op.base, Int64(op.rowBytes), Int64(op.columns), op.source, Int64(op.sourceRowBytes),
+                              Int64(tokens), op.output, Int64(op.outputStride), Int64(seg.r0), Int64(seg.r1))
+                }
+            }
+        }
+    }
+
+    /// Splits the jobs' rows, end to end, into equal chunks of whole panels (a chunk may end one job and start the
+    /// next): task i runs segments taskStarts[i] ..< taskStarts[i + 1]. Returns the number of tasks.
+    ///
+    /// Every task streams the whole input: for prefill-sized batches two tasks a thread read it least (400-token
+    /// prefill: 1 or 2 a thread measured 4-7% faster than 8); small batches stream mostly weights, and eight a
+    /// thread balance better. Equal sizes keep the threads even (q, k, v were 8 against 7 tasks).
+    private func plan(jobs: [MatmulJob], tokens: Int) -> Int {
         let totalRows = jobs.reduce(0) { $0 + $1.matrix.rows }
         let tasksPerThread = tokens >= 64 ? 2 : 8
         let chunk = max(16, (totalRows / (pool.threadCount * tasksPerThread) + 15) / 16 * 16)
-        var tasks: [[(job: Int, r0: Int, r1: Int)]] = []
-        var current: [(job: Int, r0: Int, r1: Int)] = [], room = chunk
+        let maxTasks = (totalRows + 15) / 16 + jobs.count
+        let segs = segments.reserve(maxTasks + jobs.count), starts = taskStarts.reserve(maxTasks + 1)
+        var count = 0, tasks = 0, room = chunk
+        starts[0] = 0
         for (index, job) in jobs.enumerated() {
             var r = 0
             while r < job.matrix.rows {
                 let end = min(job.matrix.rows, r + room)
-                current.append((index, r, end))
+                segs[count] = Segment(job: index, r0: r, r1: end)
+                count += 1
                 room -= (end - r + 15) / 16 * 16  // stays whole panels: the next job's rows start at a panel too
                 r = end
-                if room <= 0 { tasks.append(current); current = []; room = chunk }
+                if room <= 0 { tasks += 1; starts[tasks] = count; room = chunk }
             }
         }
-        if !current.isEmpty { tasks.append(current) }
-        pool.parallelFor(tasks.count) { i in
-            for task in tasks[i] {
-                let job = jobs[task.job]
-                let m = job.matrix
-                let type = activationType(m)
-                let (x, xRowBytes) = sources[type]!
-                if type == Int32(VK_P8) || type == Int32(VK_PB16), let packed = m.packed {
-                    vk_matmul_packed(m.typeID, packed.base, Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
-                                     job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
-                } else {
-                    vk_matmul(m.typeID, m.base, Int64(m.rowBytes), Int64(m.columns), x, Int64(xRowBytes), Int64(tokens),
-                              job.output, Int64(job.outputStride), Int64(task.r0), Int64(task.r1))
-                }
-            }
-        }
+        if starts[tasks] < count { tasks += 1; starts[tasks] = count }
+        return tasks
     }
 }

@@ -31,11 +31,13 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            var closure = escapable
-            withUnsafeMutablePointer(to: &closure) { pointer in
+            // The tasks borrow the closure from a box they do not retain: copying it out of memory per task
+            // retained and released its context on both cores (2.6% of a decode step, contended atomics).
+            let box = TaskBody(escapable)
+            withExtendedLifetime(box) {
                 vk_pool_run(handle, { context, task in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
-                }, pointer, Int64(count))
+                    Unmanaged<TaskBody>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.run(Int(task)) }
+                }, Unmanaged.passUnretained(box).toOpaque(), Int64(count))
             }
         }
     }
@@ -58,3 +60,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// A parallel region's body, held by the region for its duration.
+private final class TaskBody {
+    let run: (Int) -> Void
+    init(_ run: @escaping (Int) -> Void) { self.run = run }
+}

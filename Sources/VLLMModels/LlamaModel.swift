@@ -228,9 +228,9 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// Adds the pending residual `y` (plus `bias`) into token t's row of x, then RMS-normalizes that row into h:
-    /// the `prepare` step of the matmul that reads h, so the add and the norm run in the pass that quantizes the
-    /// row instead of passes of their own. The same operations on each element, in the same order. The weight and
+    /// Adds the pending residual `y` (plus `bias`) into token t's row of x, then RMS-normalizes that row into h
+    /// (`vk_add_rms_norm`, one pass for the add and the sum of squares): the `prepare` step of the matmul that
+    /// reads h, so the add and the norm run in the pass that quantizes the row instead of passes of their own. The weight and
     /// bias are copied to scratch first, so the step, run per token on every thread, reads no Swift array (perf
     /// had `swift_release` at 0.5-2.4% of a prefill, not traced to a caller).
     private func normalizer(_ x: UnsafeMutablePointer<Float>, into h: UnsafeMutablePointer<Float>, weight: [Float],
@@ -240,14 +240,7 @@ public final class LlamaModel: @unchecked Sendable {
         vectors.update(from: weight, count: hidden)
         if let bias { (vectors + hidden).update(from: bias, count: hidden) }
         let b: UnsafeMutablePointer<Float>? = bias == nil ? nil : vectors + hidden
-        return { t in
-            let xt = x + t * hidden
-            if let y {
-                if let b { vk_add(y + t * hidden, b, Int64(hidden)) }
-                vk_add(xt, y + t * hidden, Int64(hidden))
-            }
-            vk_rms_norm(xt, vectors, h + t * hidden, Int64(hidden), eps)
-        }
+        return { t in vk_add_rms_norm(x + t * hidden, y.map { $0 + t * hidden }, b, vectors, h + t * hidden, Int64(hidden), eps) }
     }
 
     private func add(_ bias: [Float], to row: UnsafeMutablePointer<Float>) {

@@ -29,6 +29,28 @@ struct ElementwiseTests {
         }
     }
 
+    /// The fused residual add and norm against its two steps (x += y + b, then the norm) on every ISA: the same
+    /// bits, with and without the residual and its bias, at widths with a tail after the 32-element groups.
+    @Test(arguments: [576, 37, 1536])
+    func addRmsNormIsTheAddThenTheNorm(_ n: Int) {
+        var data = KernelTestData(seed: 16)
+        let x0 = data.activations(n).map { $0 * 40 }, y = data.activations(n), b = data.activations(n), w = data.activations(n)
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            for (residual, bias) in [(false, false), (true, false), (true, true)] {
+                var expectedX = x0
+                if residual { for i in 0..<n { expectedX[i] += bias ? y[i] + b[i] : y[i] } }
+                var expected = [Float](repeating: 0, count: n)
+                vk_rms_norm(expectedX, w, &expected, Int64(n), 1e-6)
+                var x = x0, h = [Float](repeating: .nan, count: n)
+                vk_add_rms_norm(&x, residual ? y : nil, bias ? b : nil, w, &h, Int64(n), 1e-6)
+                #expect(x == expectedX, "isa \(isa) residual \(residual) bias \(bias)")
+                #expect(h == expected, "isa \(isa) residual \(residual) bias \(bias)")
+            }
+        }
+    }
+
     @Test func siluMul() {
         var data = KernelTestData(seed: 6)
         let g = data.activations(100), u = data.activations(100)
@@ -56,6 +78,29 @@ struct ElementwiseTests {
                 #expect(abs(Double(y[a]) - (Double(x[a]) * cos(angle) - Double(x[b]) * sin(angle))) < 1e-5)
                 #expect(abs(Double(y[b]) - (Double(x[a]) * sin(angle) + Double(x[b]) * cos(angle))) < 1e-5)
             }
+        }
+    }
+
+    /// The vector rotation (head_dim a multiple of 32) gives the scalar loop's bits, in both pair layouts.
+    @Test(arguments: [(64, false), (64, true), (128, false), (128, true), (40, false)])
+    func ropeRotationIsTheSameOnEveryISA(headDim: Int, neox: Bool) {
+        var data = KernelTestData(seed: 9)
+        let heads = 3, half = headDim / 2
+        let x = data.activations(heads * headDim)
+        let invFreq = (0..<half).map { Float(pow(10000.0, -2.0 * Double($0) / Double(headDim))) }
+        var cs = [Float](repeating: 0, count: half), sn = cs
+        vk_rope_angles(411, invFreq, Int64(half), &cs, &sn)
+        var reference = x
+        vk_set_isa(0)
+        vk_rope_rotate(&reference, Int64(heads), Int64(headDim), Int64(headDim), cs, sn, neox ? 1 : 0)
+        vk_set_isa(-1)
+        #expect(reference != x)
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            var y = x
+            vk_rope_rotate(&y, Int64(heads), Int64(headDim), Int64(headDim), cs, sn, neox ? 1 : 0)
+            #expect(y == reference, "isa \(isa)")
         }
     }
 

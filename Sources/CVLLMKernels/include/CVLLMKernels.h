@@ -164,6 +164,9 @@ void vk_kv_write(void *k_cache, void *v_cache, int kv_type, int64_t slot, int64_
 /// y = x / sqrt(mean(x^2) + eps) * w; the sum of squares is accumulated in double (as ggml does). y may alias x.
 /// Dispatches on the ISA; the AVX-512 path splits the double sum over lanes (within an ulp of the reference).
 void vk_rms_norm(const float *x, const float *w, float *y, int64_t n, float eps);
+/// The residual add and the norm in one pass: x[i] += y[i] (+ b[i], the sum y + b added to x) when y is given,
+/// then h = vk_rms_norm(x, w) with the same arithmetic. y and b may be NULL (b is read only with y).
+void vk_add_rms_norm(float *x, const float *y, const float *b, const float *w, float *h, int64_t n, float eps);
 /// The scalar reference of vk_rms_norm: one serial double sum, as ggml.
 void vk_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps);
 /// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate.
