@@ -96,7 +96,13 @@ public final class MatmulRunner: @unchecked Sendable {
         }
         let taskCount = plan(jobs: jobs, tokens: tokens)
         let segs = segments.pointer, starts = taskStarts.pointer
-        pool.parallelFor(taskCount) { task in
+        // The pool hands tasks out in turn. Claim c takes the (c / threads)-th task of run c % threads (the tasks
+        // cut into `threads` contiguous runs), so while the threads take turns each walks its own run of rows, and
+        // the kernel's read-ahead at the end of one task is the start of that thread's next. Order changes no value.
+        let threads = pool.threadCount, base = taskCount / threads, extra = taskCount % threads
+        pool.parallelFor(taskCount) { claim in
+            let run = claim % threads
+            let task = run * base + min(run, extra) + claim / threads
             for s in starts[task]..<starts[task + 1] {
                 let seg = segs[s], op = ops[seg.job]
                 if let packed = op.packed {
