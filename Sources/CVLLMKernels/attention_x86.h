@@ -47,10 +47,21 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_rows(
     int64_t p0, int cnt, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
     const int32_t *block_table, int64_t block_size, int64_t slot_bytes, const int C,
     const uint8_t **krow, const uint8_t **vrow) {
-    for (int j = 0; j < cnt; j++) {
-        const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
-        krow[j] = kbase + slot * slot_bytes;
-        vrow[j] = vbase + slot * slot_bytes;
+    // With blocks a multiple of the tile, the tile lies in one block: one lookup and division for its 16 keys, not
+    // one each (a C harness of a 32-sequence decode step: 7% faster in cache, 2-3% from DRAM; the next tile's
+    // prefetch below keeps its per-key form, which compiled to the faster loop there).
+    if (block_size % VK_ATTN_KEYS == 0) {
+        const int64_t first = (int64_t)block_table[p0 / block_size] * block_size + p0 % block_size;
+        for (int j = 0; j < cnt; j++) {
+            krow[j] = kbase + (first + j) * slot_bytes;
+            vrow[j] = vbase + (first + j) * slot_bytes;
+        }
+    } else {
+        for (int j = 0; j < cnt; j++) {
+            const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
+            krow[j] = kbase + slot * slot_bytes;
+            vrow[j] = vbase + slot * slot_bytes;
+        }
     }
     for (int64_t p = p0 + VK_ATTN_KEYS; p < n && p < p0 + 2 * VK_ATTN_KEYS; p++) {
         const int64_t slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;

@@ -4,15 +4,16 @@ import Testing
 /// Paged attention against a direct softmax in double precision over a contiguous copy of the keys.
 struct AttentionTests {
     struct Setup {
-        let heads: Int, kvHeads: Int, blockSize = 4
+        let heads: Int, kvHeads: Int, blockSize: Int
         let headDim: Int
         var keys: [Float] = [], values: [Float] = []
         var kCache: [UInt16] = [], vCache: [UInt16] = []
         var table: [Int32] = []
         let length: Int
 
-        init(length: Int, seed: UInt64, headDim: Int, heads: Int = 6, kvHeads: Int = 2) {
+        init(length: Int, seed: UInt64, headDim: Int, heads: Int = 6, kvHeads: Int = 2, blockSize: Int = 4) {
             self.length = length
+            self.blockSize = blockSize
             self.headDim = headDim
             self.heads = heads
             self.kvHeads = kvHeads
@@ -82,6 +83,36 @@ struct AttentionTests {
                     for d in 0..<setup.headDim {
                         let got = out[(i * setup.heads + h) * setup.headDim + d]
                         #expect(abs(Double(got) - expected[d]) < 1e-4, "isa \(isa) pos \(p) head \(h) dim \(d)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Blocks of 16 and 32 positions hold whole 16-key tiles (the AVX-512 kernels then look a tile's rows up once),
+    /// blocks of 8 split them; every block size gives the direct softmax, on every path.
+    @Test(arguments: [8, 16, 32])
+    func blockSizesThatHoldWholeTiles(blockSize: Int) {
+        let setup = Setup(length: 75, seed: 13, headDim: 64, heads: 6, kvHeads: 2, blockSize: blockSize)
+        var data = KernelTestData(seed: 14)
+        let positions: [Int32] = [0, 15, 16, 31, 47, 48, 74]
+        let q = data.activations(positions.count * setup.heads * setup.headDim)
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            for batch in [positions.indices.map { [$0] }, [Array(positions.indices)]] {  // one query a call, then all together
+                for group in batch {
+                    let width = setup.heads * setup.headDim
+                    let qs = group.flatMap { q[($0 * width)..<(($0 + 1) * width)] }
+                    let out = setup.attend(q: Array(qs), positions: group.map { positions[$0] }, reference: false)
+                    for (k, i) in group.enumerated() {
+                        for h in 0..<setup.heads {
+                            let expected = setup.direct(q: Array(q[(i * width)..<((i + 1) * width)]), position: Int(positions[i]), head: h)
+                            for d in 0..<setup.headDim {
+                                #expect(abs(Double(out[(k * setup.heads + h) * setup.headDim + d]) - expected[d]) < 1e-4,
+                                        "isa \(isa) block \(blockSize) pos \(positions[i]) head \(h)")
+                            }
+                        }
                     }
                 }
             }
