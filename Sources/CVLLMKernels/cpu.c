@@ -1,6 +1,8 @@
 // CPU feature detection and the ISA level used by the dispatching entry points.
 #include "internal.h"
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #if VK_X86
 #include <cpuid.h>
@@ -41,12 +43,22 @@ static atomic_int vk_detected = -1;
 static _Thread_local int vk_forced = -1;
 static int vk_vnni_flag, vk_bf16_flag;
 
+/// VLLM_CPU_ISA=avx2 or scalar caps the detected level for the whole process (to run and measure the paths
+/// other machines take); avx512, an unknown value or none keeps what the CPU has.
+static int vk_env_cap(int v) {
+    const char *e = getenv("VLLM_CPU_ISA");
+    if (!e) return v;
+    if (!strcmp(e, "scalar") && v > VK_ISA_SCALAR) return VK_ISA_SCALAR;
+    if (!strcmp(e, "avx2") && v > VK_ISA_AVX2) return VK_ISA_AVX2;
+    return v;
+}
+
 int vk_cpu_isa(void) {
     int v = atomic_load(&vk_detected);
     if (v < 0) {
         int vnni, bf16;
-        v = vk_detect(&vnni, &bf16);
-        vk_vnni_flag = vnni; vk_bf16_flag = bf16;
+        v = vk_env_cap(vk_detect(&vnni, &bf16));
+        vk_vnni_flag = v >= VK_ISA_AVX512 && vnni; vk_bf16_flag = v >= VK_ISA_AVX512 && bf16;
         atomic_store(&vk_detected, v);
     }
     return v;

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import VLLMEngine
+import VLLMKernels
 import VLLMServer
 import VLLMTokenizers
 
@@ -84,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
         let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
         let packedMiB = String(format: "%.1f", Double(core.model.packedWeightBytes) / 1_048_576)
-        logger.info("model \(configuration.primaryModelName) (\(weights), \(packedMiB) MiB packed), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port)")
+        logger.info("model \(configuration.primaryModelName) (\(weights), \(packedMiB) MiB packed), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), \(KernelISA.description) kernels, loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port)")
         // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then
         // the HTTP server, which by then has no request still generating.
         var services: [any Service] = [OpenAIServer.application(context, logger: logger),

@@ -82,3 +82,26 @@ def test_sigint_with_a_shutdown_timeout_drains_and_logs_stats():
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
     assert s.process.wait(timeout=20) == 0
     assert "Shutting down with 1 requests in flight: giving them up to 60.0 seconds to finish" in s.log()
+
+
+def test_startup_line_names_the_kernels_and_vllm_cpu_isa_caps_them():
+    """The startup line names the instruction set the kernels dispatch to: AVX-512 where /proc/cpuinfo lists it,
+    AVX2 under VLLM_CPU_ISA=avx2, portable C under VLLM_CPU_ISA=scalar. The AVX2 path gives the default's greedy text
+    (its matmuls give the same bits; its attention rounds differently, within 1e-4). The portable path (unpacked
+    weights, ggml's summation order) agrees on the decisive first token and parts at a near-tie a few tokens on
+    (" answer" / " United", 0.07-0.18 apart in logprob), as llama.cpp's own rounding does (LlamaCppReferenceTests)."""
+    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    best = "AVX-512" if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= set(flags) else "AVX2" if "avx2" in flags else "portable C"
+    texts = {}
+    for isa, expected in [(None, best), ("avx2", "AVX2" if best != "portable C" else "portable C"), ("scalar", "portable C")]:
+        s = Server("--kv-cache-space", "0.1", env={"VLLM_CPU_ISA": isa} if isa else None)
+        try:
+            line = next(line for line in s.log().splitlines() if "KV cache" in line)
+            assert re.search(rf", {re.escape(expected)}( \([A-Z0-9, ]+\))? kernels, ", line), line
+            r = requests.post(s.url + "/v1/completions", timeout=120,
+                              json={"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8, "temperature": 0})
+            texts[isa] = r.json()["choices"][0]["text"]
+        finally:
+            s.stop()
+    assert texts["avx2"] == texts[None], texts
+    assert texts["scalar"].startswith(" Paris") and texts[None].startswith(" Paris"), texts
