@@ -1,5 +1,5 @@
 // Scalar conversions, the type table, dequantization and activation quantization (ggml's formulas).
-#include "internal.h"
+#include "quant_block.h"
 #include <math.h>
 
 static inline float vk_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -39,8 +39,8 @@ uint16_t vk_f32_to_bf16(float f) {
 int64_t vk_type_block_size(int type) {
     switch (type) {
     case VK_F32: case VK_F16: case VK_BF16: return 1;
-    case VK_Q4_0: case VK_Q4_1: case VK_Q5_0: case VK_Q5_1: case VK_Q8_0: case VK_Q8_1: return 32;
-    case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: case VK_Q8_K: return 256;
+    case VK_Q4_0: case VK_Q4_1: case VK_Q5_0: case VK_Q5_1: case VK_Q8_0: case VK_Q8_1: case VK_IQ4_NL: return 32;
+    case VK_Q2_K: case VK_Q3_K: case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: case VK_Q8_K: case VK_IQ4_XS: return 256;
     default: return 0;
     }
 }
@@ -55,6 +55,10 @@ int64_t vk_type_block_bytes(int type) {
     case VK_Q5_1: return 24;
     case VK_Q8_0: return 34;
     case VK_Q8_1: return 36;
+    case VK_IQ4_NL: return 18;
+    case VK_Q2_K: return 84;
+    case VK_Q3_K: return 110;
+    case VK_IQ4_XS: return 136;
     case VK_Q4_K: return 144;
     case VK_Q5_K: return 176;
     case VK_Q6_K: return 210;
@@ -64,8 +68,9 @@ int64_t vk_type_block_bytes(int type) {
 }
 
 int64_t vk_row_bytes(int type, int64_t n) {
-    // P8: int8 q[n], then f32 d, f32 s, int32 sum per 32-block; padded to 64 bytes so rows stay aligned.
-    if (type == VK_P8) return (n + 12 * (n / 32) + 63) / 64 * 64;
+    // P8: int8 q[n], then f32 d, f32 s, int32 sum, int32 sum of the first 16 quants per 32-block; padded to
+    // 64 bytes so rows stay aligned.
+    if (type == VK_P8) return (n + 16 * (n / 32) + 63) / 64 * 64;
     if (type == VK_PB16) return (2 * n + 63) / 64 * 64;
     int64_t bs = vk_type_block_size(type);
     return bs ? n / bs * vk_type_block_bytes(type) : 0;
@@ -74,9 +79,9 @@ int64_t vk_row_bytes(int type, int64_t n) {
 int vk_activation_type(int weight_type) {
     switch (weight_type) {
     case VK_F32: case VK_F16: case VK_BF16: return VK_F32;
-    case VK_Q4_0: case VK_Q5_0: case VK_Q8_0: return VK_Q8_0;
+    case VK_Q4_0: case VK_Q5_0: case VK_Q8_0: case VK_IQ4_NL: return VK_Q8_0;
     case VK_Q4_1: case VK_Q5_1: return VK_Q8_1;
-    case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: return VK_Q8_K;
+    case VK_Q2_K: case VK_Q3_K: case VK_Q4_K: case VK_Q5_K: case VK_Q6_K: case VK_IQ4_XS: return VK_Q8_K;
     default: return -1;
     }
 }
@@ -91,34 +96,6 @@ void vk_scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
 
 static void vk_dequantize_block(int type, const uint8_t *b, float *y) {
     switch (type) {
-    case VK_Q4_0: {
-        float d = vk_rdf16(b);
-        for (int j = 0; j < 16; j++) { y[j] = ((b[2 + j] & 0xF) - 8) * d; y[j + 16] = ((b[2 + j] >> 4) - 8) * d; }
-        break;
-    }
-    case VK_Q4_1: {
-        float d = vk_rdf16(b), m = vk_rdf16(b + 2);
-        for (int j = 0; j < 16; j++) { y[j] = (b[4 + j] & 0xF) * d + m; y[j + 16] = (b[4 + j] >> 4) * d + m; }
-        break;
-    }
-    case VK_Q5_0: case VK_Q5_1: {
-        int one = type == VK_Q5_1;
-        float d = vk_rdf16(b), m = one ? vk_rdf16(b + 2) : 0;
-        uint32_t qh = vk_rd32(b + (one ? 4 : 2));
-        const uint8_t *qs = b + (one ? 8 : 6);
-        for (int j = 0; j < 16; j++) {
-            int q0 = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
-            int q1 = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-            if (one) { y[j] = q0 * d + m; y[j + 16] = q1 * d + m; }
-            else { y[j] = (q0 - 16) * d; y[j + 16] = (q1 - 16) * d; }
-        }
-        break;
-    }
-    case VK_Q8_0: {
-        float d = vk_rdf16(b);
-        for (int j = 0; j < 32; j++) y[j] = (int8_t)b[2 + j] * d;
-        break;
-    }
     case VK_Q8_1: {
         float d = vk_rdf16(b);
         for (int j = 0; j < 32; j++) y[j] = (int8_t)b[4 + j] * d;
@@ -154,6 +131,19 @@ static void vk_dequantize_block(int type, const uint8_t *b, float *y) {
         float d = vk_rdf32(b);
         for (int j = 0; j < 256; j++) y[j] = (int8_t)b[4 + j] * d;
         break;
+    }
+    default: {
+        // Every weight type through its 32-column view: the products are exact, so these are ggml's bits.
+        vk_block32 blk;
+        for (int64_t s = 0; s < vk_type_block_size(type) / 32; s++) {
+            vk_decode_block32(type, b, s, &blk);
+            const vk_packed_params p = vk_pp(type);
+            const int min_kind = !p.has_min ? 0 : p.halves ? 2 : 1;
+            for (int h = 0; h < 2; h++) {
+                const float dw = vk_f16_to_f32(blk.d) * blk.sc[h], dm = vk_f16_to_f32(blk.dm);
+                for (int j = 16 * h; j < 16 * h + 16; j++) y[32 * s + j] = vk_dequant_value(dw, blk.q[j], dm, blk.mn[h], min_kind);
+            }
+        }
     }
     }
 }
@@ -289,6 +279,19 @@ static void vk_quantize_q8k_block(const float *x, uint8_t *out) {
     memcpy(out + 260, bsums, 32);
 }
 
+/// The P8 row's last column: per block, the sum of its first 16 quants (the packed kernels of types with a scale
+/// per 16 columns subtract their offset per half).
+static void vk_p8_half_sums(uint8_t *o, int64_t n) {
+    const int64_t nb = n / 32;
+    const int8_t *q = (const int8_t *)o;
+    int32_t *half = (int32_t *)(void *)(o + n + 12 * nb);
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++) sum += q[32 * b + j];
+        half[b] = sum;
+    }
+}
+
 void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
     uint8_t *o = (uint8_t *)dst;
     switch (act_type) {
@@ -328,8 +331,12 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         float *d = (float *)(void *)(o + n), *s = d + nb;
         int32_t *sums = (int32_t *)(void *)(s + nb);
 #if VK_X86
-        if (vk_get_isa() >= VK_ISA_AVX512) { vk_quantize_p8_row_avx512(x, o, n, vk_quantize_p8_groups_avx512(x, o, n)); return; }
-        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n, 0); return; }
+        if (vk_get_isa() >= VK_ISA_AVX512) {
+            vk_quantize_p8_row_avx512(x, o, n, vk_quantize_p8_groups_avx512(x, o, n));
+            vk_p8_half_sums(o, n);
+            return;
+        }
+        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n, 0); vk_p8_half_sums(o, n); return; }
 #endif
         uint8_t block[36];
         for (int64_t i = 0; i < nb; i++) {
@@ -341,6 +348,7 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
             for (int j = 0; j < 32; j++) sum += (int8_t)block[4 + j];
             sums[i] = sum;
         }
+        vk_p8_half_sums(o, n);
         return;
     }
     }

@@ -35,11 +35,8 @@ int vk_matmul_avx2(int wtype, const void *w, int64_t w_row_bytes, int64_t k, con
 int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x, int64_t x_row_bytes,
                      int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
-/// Packed panel sizes (CVLLMKernels.h): quant bytes of a block, and the whole block (quants, then 16 f16 scales,
-/// then for Q4_1 16 f16 minimums), padded to a multiple of 64 so that every block starts on a cache line.
-static inline int64_t vk_panel_quant_bytes(int wtype) { return wtype == VK_BF16 ? 1024 : wtype == VK_Q8_0 ? 512 : 256; }
-static inline int64_t vk_panel_block_bytes(int wtype) { return wtype == VK_BF16 ? 1024 : wtype == VK_Q8_0 ? 576 : 320; }
-static inline int64_t vk_panel_bytes(int wtype, int64_t nb) { return nb * vk_panel_block_bytes(wtype); }
+/// Bytes of one packed panel (16 rows) of `nb` 32-column blocks of `wtype` (pack.c); 0 without a packed layout.
+int64_t vk_panel_bytes(int wtype, int64_t nb);
 
 /// AVX-512 paged attention in 16-key tiles (attention_x86.c), for head_dim % 16 == 0, head_dim <= 256 and
 /// group * head_dim <= VK_ATTN_MAX_STATE.

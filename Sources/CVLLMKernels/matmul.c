@@ -1,5 +1,5 @@
 // Matmul entry points: the scalar reference (ggml's generic per-block formulas) and run-time dispatch.
-#include "internal.h"
+#include "quant_block.h"
 
 static float vk_dot_q4_0(const uint8_t *w, const uint8_t *x) {
     int sumi = 0;
@@ -74,6 +74,32 @@ static float vk_dot_q6_k(const uint8_t *w, const uint8_t *x) {
     return vk_rdf16(w + 208) * vk_rdf32(x) * sumi;
 }
 
+/// Q2_K, Q3_K, IQ4_XS (Q8_K activations) and IQ4_NL (Q8_0) through the 32-column view, in ggml's generic order:
+/// exact integer sums per block or super-block, then d_x * d_y times the scaled sum (and the min term).
+static float vk_dot_view(int wtype, const uint8_t *w, const uint8_t *x) {
+    vk_block32 blk;
+    if (wtype == VK_IQ4_NL) {
+        int sumi = 0;
+        vk_decode_block32(wtype, w, 0, &blk);
+        for (int j = 0; j < 32; j++) sumi += blk.q[j] * (int8_t)x[2 + j];
+        return sumi * (vk_f16_to_f32(blk.d) * vk_rdf16(x));
+    }
+    const int8_t *y = (const int8_t *)(x + 4);
+    int16_t bsums[16]; memcpy(bsums, x + 260, 32);
+    int sumi = 0, summ = 0;
+    for (int s = 0; s < 8; s++) {
+        vk_decode_block32(wtype, w, s, &blk);
+        for (int h = 0; h < 2; h++) {
+            int part = 0;
+            for (int j = 16 * h; j < 16 * h + 16; j++) part += blk.q[j] * y[32 * s + j];
+            sumi += blk.sc[h] * part;
+            summ += blk.mn[h] * bsums[2 * s + h];
+        }
+    }
+    const float dy = vk_rdf32(x);
+    return vk_f16_to_f32(blk.d) * dy * sumi + vk_f16_to_f32(blk.dm) * dy * summ;
+}
+
 float vk_dot_row_ref(int wtype, const uint8_t *w, const uint8_t *x, int64_t k) {
     float sum = 0;
     switch (wtype) {
@@ -95,6 +121,7 @@ float vk_dot_row_ref(int wtype, const uint8_t *w, const uint8_t *x, int64_t k) {
         case VK_Q4_K: sum += vk_dot_qk(wp, xp, 0); break;
         case VK_Q5_K: sum += vk_dot_qk(wp, xp, 1); break;
         case VK_Q6_K: sum += vk_dot_q6_k(wp, xp); break;
+        case VK_Q2_K: case VK_Q3_K: case VK_IQ4_NL: case VK_IQ4_XS: sum += vk_dot_view(wtype, wp, xp); break;
         }
     }
     return sum;

@@ -10,75 +10,116 @@
 // Either way the block's integer dot product is exact, then the float steps are those of the scalar reference
 // (acc = fma(isum, dw * dx, acc), then the Q4_1 minimum term), so this kernel, the VNNI kernel and
 // vk_matmul_packed_ref give the same bits whatever the batch.
-#include "internal.h"
+#include "quant_block.h"
 
 #if VK_X86
 #include <immintrin.h>
 
 #define VK_P2_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 
+VK_P2_INLINE __m256i vk_shift16_avx2(const __m256i v, const int n) {
+    return n > 0 ? _mm256_slli_epi16(v, n) : n < 0 ? _mm256_srli_epi16(v, -n) : v;
+}
+
+/// Word s (columns 4s..4s+3 of rows 8h..8h+7) of a block's quants: unsigned, or signed for Q8_0 and the IQ4 types
+/// (the table's own values), which this kernel multiplies as |w| by x with w's sign.
+VK_P2_INLINE __m256i vk_word_avx2(const vk_packed_params P, const uint8_t *q, const int h, const int s) {
+#define VK_LD(i) _mm256_load_si256((const __m256i *)(const void *)(q + 64 * (i) + 32 * h))
+    if (P.bits == 8) return _mm256_xor_si256(VK_LD(s), _mm256_set1_epi8((char)0x80));
+    if (P.bits <= 3) {
+        __m256i w = _mm256_and_si256(_mm256_srli_epi16(VK_LD(s / 4), 2 * (s % 4)), _mm256_set1_epi8(3));
+        if (P.bits == 3) w = _mm256_or_si256(w, _mm256_and_si256(vk_shift16_avx2(VK_LD(2), 2 - s), _mm256_set1_epi8(4)));
+        return w;
+    }
+    const __m256i raw = VK_LD(s % 4), low = _mm256_set1_epi8(0x0F);
+    __m256i w = _mm256_and_si256(s < 4 ? raw : _mm256_srli_epi16(raw, 4), low);
+    if (P.bits == 5) w = _mm256_or_si256(w, _mm256_and_si256(vk_shift16_avx2(VK_LD(4), 4 - s), _mm256_set1_epi8(0x10)));
+    if (P.bits == 6)
+        w = _mm256_or_si256(w, _mm256_and_si256(vk_shift16_avx2(VK_LD(4 + s / 4), 4 - 2 * (s % 4)), _mm256_set1_epi8(0x30)));
+    if (P.iq4)
+        w = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)vk_iq4nl_values)), w);
+    return w;
+#undef VK_LD
+}
+
+VK_P2_INLINE __m256 vk_i8x8(const uint8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
+VK_P2_INLINE __m256 vk_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)p)); }
+
 /// out[u * ldo + i] for rows i < live of half h (rows 8h..8h+7 of the panel) and tokens u < n (a constant).
+/// Integer sums: `vpmaddubsw` pairs summed in 16 bits while they cannot overflow (|pair| <= 2 * 31 * 127; up to
+/// 16 products of 4-bit quants, 8 of 5-bit, 4 of 6-bit), then widened with `vpmaddwd`; signed words one at a time.
 VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
                                   const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
                                   const int h, const int live, const int prefetch, const int n) {
-    const int64_t qb = vk_panel_quant_bytes(wtype), bb = vk_panel_block_bytes(wtype);
-    const int has_min = wtype == VK_Q4_1, q8 = wtype == VK_Q8_0, q40 = wtype == VK_Q4_0;
-    const __m256i low = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+    const vk_packed_params P = vk_pp(wtype);
+    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
+    const int is_signed = P.bits == 8 || P.iq4, off = is_signed ? 0 : P.offset;
+    // Words summed in 16 bits before widening: 8 (4-bit, one scale a block), 4, or 2 (6-bit).
+    const int run = is_signed ? 1 : P.bits == 6 ? 2 : (P.bits <= 4 && P.halves != 2) ? 8 : 4;
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
     _Pragma("clang loop unroll(full)")
     for (int u = 0; u < n; u++) acc[u] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *block = panel + b * bb;
-        const uint8_t *scales = block + qb, *mins = scales + 32;
+        const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb, *q = group + (b % G) * qb;
+        const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
         if (prefetch)
-            for (int64_t l = 0; l < bb; l += 64) _mm_prefetch((const char *)block + 4096 + l, _MM_HINT_T1);
-        __m256i isum[4];
-        if (q8) {
-            _Pragma("clang loop unroll(full)")
-            for (int u = 0; u < n; u++) isum[u] = _mm256_setzero_si256();
-            _Pragma("clang loop unroll(full)")
-            for (int g = 0; g < 8; g++) {
-                const __m256i w = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(const void *)(block + 64 * g + 32 * h)), bias);
-                const __m256i aw = _mm256_abs_epi8(w);
-                _Pragma("clang loop unroll(full)")
-                for (int u = 0; u < n; u++) {
-                    const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * g));
-                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, w));
-                    isum[u] = _mm256_add_epi32(isum[u], _mm256_madd_epi16(p, ones));
-                }
-            }
-        } else {
-            __m256i s16[4];
-            _Pragma("clang loop unroll(full)")
-            for (int u = 0; u < n; u++) s16[u] = _mm256_setzero_si256();
-            _Pragma("clang loop unroll(full)")
-            for (int g = 0; g < 4; g++) {
-                const __m256i raw = _mm256_load_si256((const __m256i *)(const void *)(block + 64 * g + 32 * h));
-                const __m256i lo = _mm256_and_si256(raw, low), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
-                _Pragma("clang loop unroll(full)")
-                for (int u = 0; u < n; u++) {
-                    const uint8_t *xq = x + u * xrb + 32 * b;
-                    s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(lo, _mm256_set1_epi32((int)vk_rd32(xq + 4 * g))));
-                    s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)vk_rd32(xq + 16 + 4 * g))));
-                }
-            }
+            for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + 4096 + l, _MM_HINT_T1);
+        __m256i i0[4], i1[4], s16[4];
+        _Pragma("clang loop unroll(full)")
+        for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); i1[u] = i0[u]; s16[u] = i0[u]; }
+        _Pragma("clang loop unroll(full)")
+        for (int s = 0; s < 8; s++) {
+            const __m256i w = vk_word_avx2(P, q, h, s), aw = is_signed ? _mm256_abs_epi8(w) : w;
             _Pragma("clang loop unroll(full)")
             for (int u = 0; u < n; u++) {
-                isum[u] = _mm256_madd_epi16(s16[u], ones);
-                if (q40) {
-                    const int32_t sum = ((const int32_t *)(const void *)(x + u * xrb + k + 8 * nb))[b];
-                    isum[u] = _mm256_sub_epi32(isum[u], _mm256_set1_epi32(sum * 8));
+                const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
+                s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
+                if ((s + 1) % run == 0) {
+                    const __m256i wide = _mm256_madd_epi16(s16[u], ones);
+                    if (s < 4) i0[u] = _mm256_add_epi32(i0[u], wide); else i1[u] = _mm256_add_epi32(i1[u], wide);
+                    s16[u] = _mm256_setzero_si256();
                 }
             }
         }
-        const __m256 dw = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(scales + 16 * h)));
-        const __m256 mw = has_min ? _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(mins + 16 * h)))
-                                  : _mm256_setzero_ps();
+        const __m256 d = vk_f16x8(sec + 32 * kd + 16 * h);
+        __m256 dw0 = d, dw1 = d, mw0 = _mm256_setzero_ps(), mw1 = mw0;
+        if (P.halves) {
+            dw0 = _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * P.halves * slot + 8 * h));
+            dw1 = P.halves == 2 ? _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1) + 8 * h)) : dw0;
+        }
+        if (P.has_min) {
+            const __m256 dm = vk_f16x8(sec + vk_sec_dm(&P) + 32 * kd + 16 * h);
+            mw0 = P.halves ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * P.halves * slot + 8 * h)) : dm;
+            mw1 = P.halves == 2 ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1) + 8 * h)) : mw0;
+        }
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
-            const float *xd = (const float *)(const void *)(x + u * xrb + k);
-            acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[u]), _mm256_mul_ps(dw, _mm256_set1_ps(xd[b])), acc[u]);
-            if (has_min) acc[u] = _mm256_fmadd_ps(mw, _mm256_set1_ps(xd[nb + b]), acc[u]);
+            const float *xd = (const float *)(const void *)(x + u * xrb + k), dx = xd[b];
+            const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
+            const int32_t sum = xsum[b], lo = xsum[nb + b];
+            const __m256 dxv = _mm256_set1_ps(dx);
+            if (P.halves == 2) {
+                __m256i a0 = i0[u], a1 = i1[u];
+                if (off) {
+                    a0 = _mm256_sub_epi32(a0, _mm256_set1_epi32(off * lo));
+                    a1 = _mm256_sub_epi32(a1, _mm256_set1_epi32(off * (sum - lo)));
+                }
+                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(dw0, dxv), acc[u]);
+                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(dw1, dxv), acc[u]);
+            } else {
+                __m256i isum = _mm256_add_epi32(i0[u], i1[u]);
+                if (off) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(off * sum));
+                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw0, dxv), acc[u]);
+            }
+            if (P.has_min && P.halves == 2) {
+                acc[u] = _mm256_fmadd_ps(mw0, _mm256_set1_ps(dx * (float)lo), acc[u]);
+                acc[u] = _mm256_fmadd_ps(mw1, _mm256_set1_ps(dx * (float)(sum - lo)), acc[u]);
+            } else if (P.has_min) {
+                acc[u] = _mm256_fmadd_ps(mw0, _mm256_set1_ps(xd[nb + b]), acc[u]);
+            }
         }
     }
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -127,9 +168,10 @@ VK_P2_INLINE void vk_packed2_rows(const int wtype, const uint8_t *wp, const int6
 VK_AVX2_FN void vk_matmul_packed_avx2(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
     switch (wtype) {
-    case VK_Q4_0: vk_packed2_rows(VK_Q4_0, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
-    case VK_Q4_1: vk_packed2_rows(VK_Q4_1, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
-    case VK_Q8_0: vk_packed2_rows(VK_Q8_0, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
+#define VK_CASE(T) case T: vk_packed2_rows(T, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
+    VK_CASE(VK_Q4_0) VK_CASE(VK_Q4_1) VK_CASE(VK_Q5_0) VK_CASE(VK_Q5_1) VK_CASE(VK_Q8_0) VK_CASE(VK_IQ4_NL)
+    VK_CASE(VK_Q2_K) VK_CASE(VK_Q3_K) VK_CASE(VK_Q4_K) VK_CASE(VK_Q5_K) VK_CASE(VK_Q6_K) VK_CASE(VK_IQ4_XS)
+#undef VK_CASE
     }
 }
 #else

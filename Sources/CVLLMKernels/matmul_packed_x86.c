@@ -6,7 +6,7 @@
 // loaded and unpacked once and used by every token of the tile. Per token and block the operations are
 // fixed (exact integer sum, then fma with dw * dx, then the Q4_1 minimum term), so a value never depends on
 // the tile, the batch or the row range: the scalar reference in matmul_packed.c gives the same bits.
-#include "internal.h"
+#include "quant_block.h"
 
 #if VK_X86
 #include <immintrin.h>
@@ -16,58 +16,113 @@
 #endif
 #define VK_PACKED_INLINE static inline __attribute__((always_inline)) VK_VNNI_FN
 
+/// Shifts every 16-bit lane left by n (right by -n; n a constant after inlining).
+VK_PACKED_INLINE __m512i vk_shift16(const __m512i v, const int n) {
+    return n > 0 ? _mm512_slli_epi16(v, (unsigned)n) : n < 0 ? _mm512_srli_epi16(v, (unsigned)-n) : v;
+}
+
+/// The 8 words of a block's unsigned quants (word s: columns 4s..4s+3 of the 16 rows), from its quant section.
+VK_PACKED_INLINE void vk_unpack(const vk_packed_params P, const uint8_t *q, __m512i w[8]) {
+    const __m512i *v = (const __m512i *)(const void *)q;
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    if (P.bits == 8) {
+        for (int s = 0; s < 8; s++) w[s] = _mm512_load_si512(v + s);
+    } else if (P.bits <= 3) {
+        const __m512i p0 = _mm512_load_si512(v), p1 = _mm512_load_si512(v + 1), three = _mm512_set1_epi8(3);
+        for (int s = 0; s < 8; s++) w[s] = _mm512_and_si512(_mm512_srli_epi16(s < 4 ? p0 : p1, (unsigned)(2 * (s % 4))), three);
+        if (P.bits == 3) {
+            const __m512i hb = _mm512_load_si512(v + 2), four = _mm512_set1_epi8(4);
+            for (int s = 0; s < 8; s++) w[s] = _mm512_or_si512(w[s], _mm512_and_si512(vk_shift16(hb, 2 - s), four));
+        }
+    } else {
+        for (int g = 0; g < 4; g++) {
+            const __m512i raw = _mm512_load_si512(v + g);
+            w[g] = _mm512_and_si512(raw, low);                          // columns 4g..4g+3
+            w[4 + g] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low); // columns 16+4g..16+4g+3
+        }
+        if (P.bits == 5) {
+            const __m512i hb = _mm512_load_si512(v + 4), bit = _mm512_set1_epi8(0x10);
+            for (int s = 0; s < 8; s++) w[s] = _mm512_or_si512(w[s], _mm512_and_si512(vk_shift16(hb, 4 - s), bit));
+        } else if (P.bits == 6) {
+            const __m512i h0 = _mm512_load_si512(v + 4), h1 = _mm512_load_si512(v + 5), bits = _mm512_set1_epi8(0x30);
+            for (int s = 0; s < 8; s++)
+                w[s] = _mm512_or_si512(w[s], _mm512_and_si512(vk_shift16(s < 4 ? h0 : h1, 4 - 2 * (s % 4)), bits));
+        } else if (P.iq4) {
+            // The table's values biased by 128 (offset 128), as unsigned bytes for `vpdpbusd`.
+            const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, (char)118, (char)129,
+                (char)141, (char)153, (char)166, (char)181, (char)197, (char)217, (char)241));
+            for (int s = 0; s < 8; s++) w[s] = _mm512_shuffle_epi8(table, w[s]);
+        }
+    }
+}
+
+/// 16 int8 scale multipliers as f32.
+VK_PACKED_INLINE __m512 vk_i8x16(const uint8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)p)));
+}
+VK_PACKED_INLINE __m512 vk_f16x16(const uint8_t *p) {
+    return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)p));
+}
+
 /// out[u * ldo + i] for the panel's rows i < popcount(mask) and tokens u < n (n a constant after inlining).
 VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
                                      const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
                                      const __mmask16 mask, const int n) {
-    const int64_t qb = vk_panel_quant_bytes(wtype), bb = vk_panel_block_bytes(wtype);
-    const int has_min = wtype == VK_Q4_1, q8 = wtype == VK_Q8_0;
-    const int shift = q8 ? 7 : 3;  // the quant offset, 128 or 8, as a shift of the activation sum
-    const __m512i low = _mm512_set1_epi8(0x0F);
+    const vk_packed_params P = vk_pp(wtype);
+    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
+    const int32_t off = P.offset;
     __m512 acc[8];
     _Pragma("clang loop unroll(full)")
     for (int u = 0; u < n; u++) acc[u] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const __m512i *q = (const __m512i *)(const void *)(panel + b * bb);
-        const uint16_t *scales = (const uint16_t *)(const void *)(panel + b * bb + qb), *mins = scales + 16;
+        const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb;
+        const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
         // Streaming a matrix from DRAM: the hardware prefetcher alone leaves most of the bandwidth unused.
-        for (int64_t l = 0; l < bb; l += 64) _mm_prefetch((const char *)q + VK_PACKED_PREFETCH + l, _MM_HINT_T1);
+        const uint8_t *ahead = panel + b * gb / G + VK_PACKED_PREFETCH;
+        for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)ahead + l, _MM_HINT_T1);
         __m512i w[8];
-        if (q8) {
-            for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(q + g);
-        } else {
-            for (int g = 0; g < 4; g++) {
-                const __m512i raw = _mm512_load_si512(q + g);
-                w[g] = _mm512_and_si512(raw, low);                         // columns 4g..4g+3
-                w[4 + g] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low); // columns 16+4g..16+4g+3
-            }
+        vk_unpack(P, group + slot * qb, w);
+        const __m512 d = vk_f16x16(sec + 32 * kd);
+        __m512 dw0 = d, dw1 = d, mw0 = _mm512_setzero_ps(), mw1 = mw0;
+        if (P.halves) {
+            dw0 = _mm512_mul_ps(d, vk_i8x16(sec + vk_sec_sc(&P) + 16 * P.halves * slot));
+            dw1 = P.halves == 2 ? _mm512_mul_ps(d, vk_i8x16(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1))) : dw0;
         }
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)scales));
-        const __m512 mw = has_min ? _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)mins))
-                                  : _mm512_setzero_ps();
+        if (P.has_min) {
+            const __m512 dm = vk_f16x16(sec + vk_sec_dm(&P) + 32 * kd);
+            mw0 = P.halves ? _mm512_mul_ps(dm, vk_i8x16(sec + vk_sec_mn(&P) + 16 * P.halves * slot)) : dm;
+            mw1 = P.halves == 2 ? _mm512_mul_ps(dm, vk_i8x16(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1))) : mw0;
+        }
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
             const uint8_t *xr = x + u * xrb, *xq = xr + 32 * b;
-            const float *xd = (const float *)(const void *)(xr + k);
-            // Two chains of 4 `vpdpbusd`, added at the end (an exact integer sum in any order): one chain of 8
-            // measured 3% slower at prefill sizes, four chains 5% slower (the extra adds).
+            const float *xd = (const float *)(const void *)(xr + k), dx = xd[b];
+            const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
+            const int32_t sum = xsum[b], lo = xsum[nb + b];
+            // Two chains of 4 `vpdpbusd` (columns 0-15 and 16-31), added at the end for one scale a block (an
+            // exact integer sum in any order): one chain of 8 measured 3% slower at prefill sizes.
             __m512i i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
-            if (q8) {
-                for (int g = 0; g < 8; g += 2) {
-                    i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
-                    i1 = _mm512_dpbusd_epi32(i1, w[g + 1], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g + 4)));
+            for (int g = 0; g < 4; g++) i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
+            for (int g = 0; g < 4; g++) i1 = _mm512_dpbusd_epi32(i1, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
+            const __m512 dxv = _mm512_set1_ps(dx);
+            if (P.halves == 2) {
+                if (off) {
+                    i0 = _mm512_sub_epi32(i0, _mm512_set1_epi32(off * lo));
+                    i1 = _mm512_sub_epi32(i1, _mm512_set1_epi32(off * (sum - lo)));
                 }
+                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw0, dxv), acc[u]);
+                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw1, dxv), acc[u]);
             } else {
-                for (int g = 0; g < 4; g++) i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
-                for (int g = 0; g < 4; g++) i1 = _mm512_dpbusd_epi32(i1, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
+                __m512i isum = _mm512_add_epi32(i0, i1);
+                if (off) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(off * sum));
+                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw0, dxv), acc[u]);
             }
-            __m512i isum = _mm512_add_epi32(i0, i1);
-            if (!has_min) {
-                const int32_t sum = ((const int32_t *)(const void *)(xd + 2 * nb))[b];
-                isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_set1_epi32(sum), shift));
+            if (P.has_min && P.halves == 2) {
+                acc[u] = _mm512_fmadd_ps(mw0, _mm512_set1_ps(dx * (float)lo), acc[u]);
+                acc[u] = _mm512_fmadd_ps(mw1, _mm512_set1_ps(dx * (float)(sum - lo)), acc[u]);
+            } else if (P.has_min) {
+                acc[u] = _mm512_fmadd_ps(mw0, _mm512_set1_ps(xd[nb + b]), acc[u]);
             }
-            acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, _mm512_set1_ps(xd[b])), acc[u]);
-            if (has_min) acc[u] = _mm512_fmadd_ps(mw, _mm512_set1_ps(xd[nb + b]), acc[u]);
         }
     }
     _Pragma("clang loop unroll(full)")
@@ -116,9 +171,10 @@ VK_PACKED_INLINE void vk_packed_rows(const int wtype, const uint8_t *wp, const i
 VK_VNNI_FN void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
     switch (wtype) {
-    case VK_Q4_0: vk_packed_rows(VK_Q4_0, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
-    case VK_Q4_1: vk_packed_rows(VK_Q4_1, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
-    case VK_Q8_0: vk_packed_rows(VK_Q8_0, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
+#define VK_CASE(T) case T: vk_packed_rows(T, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1); break;
+    VK_CASE(VK_Q4_0) VK_CASE(VK_Q4_1) VK_CASE(VK_Q5_0) VK_CASE(VK_Q5_1) VK_CASE(VK_Q8_0) VK_CASE(VK_IQ4_NL)
+    VK_CASE(VK_Q2_K) VK_CASE(VK_Q3_K) VK_CASE(VK_Q4_K) VK_CASE(VK_Q5_K) VK_CASE(VK_Q6_K) VK_CASE(VK_IQ4_XS)
+#undef VK_CASE
     }
 }
 #else

@@ -35,6 +35,9 @@ struct KernelTestData {
             for b in stride(from: 0, to: bytes.count, by: blockBytes) {
                 switch Int(type) {
                 case Int(VK_Q6_K): setHalf(b + 208, float() * 0.02)
+                case Int(VK_Q2_K): setHalf(b + 80, float() * 0.02); setHalf(b + 82, float() * 0.02)
+                case Int(VK_Q3_K): setHalf(b + 108, float() * 0.02)
+                case Int(VK_IQ4_XS): setHalf(b, float() * 0.002)
                 case Int(VK_Q4_K), Int(VK_Q5_K): setHalf(b, float() * 0.02); setHalf(b + 2, float() * 0.02)
                 case Int(VK_Q4_1), Int(VK_Q5_1): setHalf(b, float() * 0.1); setHalf(b + 2, float() * 0.1)
                 case Int(VK_Q8_0):

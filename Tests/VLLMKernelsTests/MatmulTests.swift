@@ -4,7 +4,8 @@ import Testing
 /// Every matmul path against the scalar reference, and the batch-invariance contract.
 struct MatmulTests {
     static let types: [Int32] = [Int32(VK_F32), Int32(VK_F16), Int32(VK_BF16), Int32(VK_Q4_0), Int32(VK_Q4_1), Int32(VK_Q5_0),
-                                 Int32(VK_Q5_1), Int32(VK_Q8_0), Int32(VK_Q4_K), Int32(VK_Q5_K), Int32(VK_Q6_K)]
+                                 Int32(VK_Q5_1), Int32(VK_Q8_0), Int32(VK_Q4_K), Int32(VK_Q5_K), Int32(VK_Q6_K),
+                                 Int32(VK_Q2_K), Int32(VK_Q3_K), Int32(VK_IQ4_NL), Int32(VK_IQ4_XS)]
 
     struct Problem {
         let type: Int32, rows: Int, columns: Int, tokens: Int

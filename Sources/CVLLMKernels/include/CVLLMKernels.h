@@ -33,7 +33,8 @@ int vk_get_isa(void);
 // ggml tensor types (ids as in GGUF)
 enum {
     VK_F32 = 0, VK_F16 = 1, VK_Q4_0 = 2, VK_Q4_1 = 3, VK_Q5_0 = 6, VK_Q5_1 = 7,
-    VK_Q8_0 = 8, VK_Q8_1 = 9, VK_Q4_K = 12, VK_Q5_K = 13, VK_Q6_K = 14, VK_Q8_K = 15, VK_BF16 = 30,
+    VK_Q8_0 = 8, VK_Q8_1 = 9, VK_Q2_K = 10, VK_Q3_K = 11, VK_Q4_K = 12, VK_Q5_K = 13, VK_Q6_K = 14, VK_Q8_K = 15,
+    VK_IQ4_NL = 20, VK_IQ4_XS = 23, VK_BF16 = 30,
 };
 /// Weights per block (1 for F32/F16/BF16, 32 or 256 for quantized types); 0 for unsupported types.
 int64_t vk_type_block_size(int type);
@@ -77,14 +78,22 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
                    float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 // ---------------------------------------------------------------------------------------------
-// Packed weights: 16-row panels for the AVX-512 VNNI and AVX2 kernels (Q4_0, Q4_1, Q8_0), and for AVX-512 BF16 (BF16).
+// Packed weights: 16-row panels for the AVX-512 VNNI and AVX2 kernels (every quantized weight type: Q4_0, Q4_1,
+// Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), and for AVX-512 BF16 (BF16).
 //
-// A panel holds rows [16p, 16p + 16) (rows past the matrix are zero): nb blocks of 32 columns in order, each
-// 64-byte aligned (320 bytes for Q4, 576 for Q8_0) so that a panel is one sequential stream:
-//   quants  QB bytes (256 Q4, 512 Q8_0): QB / 64 zmm words, word g lane i = 4 bytes of row i
-//           (Q4: bytes 4g..4g+3 of the block's 16 nibble bytes, both nibbles; Q8_0: bytes 4g..4g+3 XOR 0x80)
-//   d       16 f16 scales, then (Q4_1) m 16 f16 minimums, then zero padding
-// The weights stay exactly the GGUF values; only their order changes.
+// A panel holds rows [16p, 16p + 16) (rows past the matrix are zero) as groups of G 32-column blocks (G = 8 for
+// the 256-wide super-block types, 2 for Q4_0 / Q5_0 / Q8_0 / IQ4_NL, 1 for Q4_1 / Q5_1), each group 64-byte
+// aligned so that a panel is one sequential stream: the G blocks' quants, then the group's scales.
+// A block's weights are w = dw(h) * q + mw(h) (h = the 16-column half; quant_block.h) with small integers q stored
+// unsigned as u = q + offset (IQ4: the 4-bit table index). Its quants form 8 words of 64 bytes, word s lane byte
+// 4i + c = u of row i, column 4s + c, stored as bit fields:
+//   8 bits (Q8_0)        the 8 words as bytes (u = q XOR 0x80)
+//   4 bits               4 words, word g: low nibbles word g, high nibbles word g + 4 (then Q5: 1 word whose bit s
+//                        of each byte is bit 4 of word s; Q6_K: 2 words whose bits 2(s%4).. of word s / 4 are bits 4-5)
+//   2 bits (Q2_K, Q3_K)  2 words, bits 2(s%4).. of word s / 4 (then Q3_K: 1 word, bit s = bit 2 of word s)
+// A group's scales: d as 16 f16 (one per row), per block or per group; the same for dm where there is a min term;
+// then the int8 multipliers sc (per block, or per half for Q2_K / Q3_K / Q6_K) and mn as 16 bytes each.
+// The weights stay exactly the GGUF values; only their order and encoding change.
 //
 // BF16 (where the CPU has AVX-512 BF16): a panel is k / 2 zmm words, word c lane i = the bf16 pair (columns 2c,
 // 2c + 1) of row i, in 32-column blocks of 1 KiB. Its matmuls consume VK_PB16 activation rows (k bf16 values,
@@ -94,12 +103,17 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 //
 // Packed matmuls of the quantized types consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
 // 32-block (llama.cpp's x86 numerics, d rounded to f16) laid out as int8 q[k], f32 d[nb], f32 s[nb]
-// (Q8_1's f16 d * sum q), int32 sum q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
+// (Q8_1's f16 d * sum q), int32 sum q[nb], int32 sum of the first 16 q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
+// For the 256-wide types this is a finer activation scale than llama.cpp's Q8_K (one per 256 columns).
 //
-// Each out[t, r] is, over blocks b in order: acc = fma((float)isum_b, dw_b * dx_b, acc), then for Q4_1
-// acc = fma(mw_b, sx_b, acc); isum_b is the exact integer dot product of the stored quants (Q4_0 nibble - 8,
-// Q8_0 int8) with the activation quants. The AVX-512 kernel and the scalar reference agree bit for bit,
-// whatever the batch.
+// Each out[t, r] is, over blocks b in order, with the exact integer dot products I_h of the weights' q with the
+// activation quants over half h (I = I_0 + I_1):
+//   one scale a block: acc = fma((float)I, dw * dx_b, acc)
+//   a scale per half:  acc = fma((float)I_0, dw(0) * dx_b, acc), then the same for half 1
+//   then the min term: acc = fma(mw, sx_b, acc) (Q4_1, Q5_1, Q4_K, Q5_K), or per half (Q2_K)
+//                      acc = fma(mw(h), dx_b * (float)sum_h, acc).
+// dw = f16(d) * sc and mw = f16(dm) * mn are exact. The AVX-512 and AVX2 kernels and the scalar reference agree
+// bit for bit, whatever the batch.
 enum { VK_P8 = 100, VK_PB16 = 101 };
 /// 1 when `wtype` has a packed layout and this CPU a packed kernel (AVX2 or better): weights are packed at load.
 int vk_packed_supported(int wtype);

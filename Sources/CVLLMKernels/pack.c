@@ -1,0 +1,148 @@
+// Packed 16-row panels (layout in CVLLMKernels.h): which types have them, their sizes, packing, and row gathers.
+#include "quant_block.h"
+
+int vk_packed_supported(int wtype) {
+    if (wtype == VK_BF16) return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
+    return vk_packed_params_of(wtype, NULL) && vk_cpu_isa() >= VK_ISA_AVX2;
+}
+
+int vk_packed_usable(int wtype) {
+    if (wtype == VK_BF16) return vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
+    return vk_packed_params_of(wtype, NULL) && vk_get_isa() >= VK_ISA_AVX2;
+}
+
+int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : VK_P8; }
+
+int64_t vk_panel_bytes(int wtype, int64_t nb) {
+    vk_packed_params p;
+    if (wtype == VK_BF16) return nb * 1024;
+    if (!vk_packed_params_of(wtype, &p)) return 0;
+    return (nb + p.group - 1) / p.group * vk_panel_group_bytes_of(&p);
+}
+
+int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k) { return (rows + 15) / 16 * vk_panel_bytes(wtype, k / 32); }
+
+/// Byte lane and unpacked word of column j (0..31) of panel row i: word s holds columns 4s..4s+3, 4 bytes a row.
+static inline int vk_lane(int i, int j) { return 4 * i + j % 4; }
+static inline int vk_word(int j) { return j / 4; }
+
+/// Stores quant u (the table index for IQ4) of panel row i, column j into a block's quant section.
+static void vk_put_quant(uint8_t *q, const vk_packed_params *p, int i, int j, unsigned u) {
+    const int lane = vk_lane(i, j), s = vk_word(j);
+    if (p->bits == 8) { q[64 * s + lane] = (uint8_t)u; return; }
+    if (p->bits <= 3) {
+        q[64 * (s / 4) + lane] |= (uint8_t)((u & 3) << (2 * (s % 4)));
+        if (p->bits == 3) q[128 + lane] |= (uint8_t)(((u >> 2) & 1) << s);
+        return;
+    }
+    q[64 * (s % 4) + lane] |= (uint8_t)(s < 4 ? u & 0xF : (u & 0xF) << 4);
+    if (p->bits == 5) q[256 + lane] |= (uint8_t)(((u >> 4) & 1) << s);
+    if (p->bits == 6) q[256 + 64 * (s / 4) + lane] |= (uint8_t)(((u >> 4) & 3) << (2 * (s % 4)));
+}
+
+static unsigned vk_get_quant(const uint8_t *q, const vk_packed_params *p, int i, int j) {
+    const int lane = vk_lane(i, j), s = vk_word(j);
+    if (p->bits == 8) return q[64 * s + lane];
+    if (p->bits <= 3) {
+        unsigned u = (q[64 * (s / 4) + lane] >> (2 * (s % 4))) & 3;
+        if (p->bits == 3) u |= ((q[128 + lane] >> s) & 1u) << 2;
+        return u;
+    }
+    unsigned u = s < 4 ? q[64 * (s % 4) + lane] & 0xF : q[64 * (s % 4) + lane] >> 4;
+    if (p->bits == 5) u |= ((q[256 + lane] >> s) & 1u) << 4;
+    if (p->bits == 6) u |= ((q[256 + 64 * (s / 4) + lane] >> (2 * (s % 4))) & 3u) << 4;
+    return u;
+}
+
+/// Where block slot k's scales of panel row i live in a group's scale section `sec`.
+typedef struct { uint8_t *d, *dm, *sc[2], *mn[2]; } vk_scale_slots;
+
+static vk_scale_slots vk_slots(uint8_t *sec, const vk_packed_params *p, int k, int i) {
+    const int64_t kd = p->d_per_block ? k : 0;
+    uint8_t *sc = sec + vk_sec_sc(p), *mn = sec + vk_sec_mn(p);
+    vk_scale_slots s = {sec + 32 * kd + 2 * i, p->has_min ? sec + vk_sec_dm(p) + 32 * kd + 2 * i : NULL, {NULL, NULL}, {NULL, NULL}};
+    for (int h = 0; h < 2 && p->halves; h++) {
+        const int hh = p->halves == 2 ? h : 0;
+        s.sc[h] = sc + 16 * (p->halves * k + hh) + i;
+        if (p->has_min) s.mn[h] = mn + 16 * (p->halves * k + hh) + i;
+    }
+    return s;
+}
+
+static void vk_pack_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1) {
+    // Word c, lane i: the bf16 pair (2c, 2c + 1) of row i; rows past the matrix are zero.
+    for (int64_t p = p0; p < p1; p++) {
+        uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(VK_BF16, k / 32);
+        memset(panel, 0, (size_t)vk_panel_bytes(VK_BF16, k / 32));
+        for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
+            const uint8_t *row = (const uint8_t *)w + (16 * p + i) * w_row_bytes;
+            for (int64_t c = 0; c < k / 2; c++) memcpy(panel + 64 * c + 4 * i, row + 4 * c, 4);
+        }
+    }
+}
+
+void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
+                     int64_t p0, int64_t p1) {
+    vk_packed_params p;
+    if (wtype == VK_BF16) { vk_pack_bf16(w, w_row_bytes, rows, k, dst, p0, p1); return; }
+    if (!vk_packed_params_of(wtype, &p)) return;
+    const int64_t nb = k / 32, gb = vk_panel_group_bytes_of(&p), qb = vk_panel_quant_bytes_of(&p);
+    const int64_t stride = vk_panel_bytes(wtype, nb);
+    for (int64_t pi = p0; pi < p1; pi++) {
+        uint8_t *panel = (uint8_t *)dst + pi * stride;
+        memset(panel, 0, (size_t)stride);
+        for (int i = 0; i < 16 && 16 * pi + i < rows; i++) {
+            const uint8_t *row = (const uint8_t *)w + (16 * pi + i) * w_row_bytes;
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *group = panel + (b / p.group) * gb;
+                const int slot = (int)(b % p.group);
+                vk_block32 blk;
+                vk_decode_block32(wtype, row, b, &blk);
+                for (int j = 0; j < 32; j++)
+                    vk_put_quant(group + slot * qb, &p, i, j, p.iq4 ? blk.idx[j] : (unsigned)(blk.q[j] + p.offset));
+                const vk_scale_slots s = vk_slots(group + p.group * qb, &p, slot, i);
+                memcpy(s.d, &blk.d, 2);
+                if (s.dm) memcpy(s.dm, &blk.dm, 2);
+                for (int h = 0; h < 2; h++) {
+                    if (s.sc[h]) *s.sc[h] = (uint8_t)blk.sc[h];
+                    if (s.mn[h]) *s.mn[h] = (uint8_t)blk.mn[h];
+                }
+            }
+        }
+    }
+}
+
+void vk_get_rows_packed(int wtype, const void *wp, int64_t k, const int32_t *rows, int64_t count, float *dst) {
+    const int64_t nb = k / 32, stride = vk_panel_bytes(wtype, nb);
+    vk_packed_params p;
+    if (wtype == VK_BF16) {
+        for (int64_t n = 0; n < count; n++) {
+            const uint8_t *panel = (const uint8_t *)wp + (rows[n] / 16) * stride;
+            for (int64_t c = 0; c < k / 2; c++)
+                for (int e = 0; e < 2; e++) dst[n * k + 2 * c + e] = vk_bf16_to_f32(vk_rd16(panel + 64 * c + 4 * (rows[n] % 16) + 2 * e));
+        }
+        return;
+    }
+    if (!vk_packed_params_of(wtype, &p)) return;
+    const int64_t gb = vk_panel_group_bytes_of(&p), qb = vk_panel_quant_bytes_of(&p);
+    for (int64_t n = 0; n < count; n++) {
+        const int i = rows[n] % 16;
+        const uint8_t *panel = (const uint8_t *)wp + (rows[n] / 16) * stride;
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *group = (uint8_t *)panel + (b / p.group) * gb;
+            const int slot = (int)(b % p.group);
+            const vk_scale_slots s = vk_slots(group + p.group * qb, &p, slot, i);
+            const float d = vk_rdf16(s.d), dm = s.dm ? vk_rdf16(s.dm) : 0;
+            for (int h = 0; h < 2; h++) {
+                // The dequantization of quant_block.h: exact products, ggml's bits.
+                const float dw = d * (s.sc[h] ? (int8_t)*s.sc[h] : 1);
+                const int mn = s.mn[h] ? (int8_t)*s.mn[h] : 1, min_kind = !p.has_min ? 0 : p.halves ? 2 : 1;
+                for (int j = 16 * h; j < 16 * h + 16; j++) {
+                    const unsigned u = vk_get_quant(group + slot * qb, &p, i, j);
+                    const int q = p.iq4 ? vk_iq4nl_values[u] : (int)u - p.offset;
+                    dst[n * k + 32 * b + j] = vk_dequant_value(dw, q, dm, mn, min_kind);
+                }
+            }
+        }
+    }
+}
