@@ -1,6 +1,9 @@
 """The command line: tokenize, template and chat, as a user runs them."""
 import json
+import os
 import subprocess
+
+import requests
 
 from conftest import BINARY, MODEL
 
@@ -16,6 +19,40 @@ def test_tokenize_and_decode():
     assert r.stdout == "Hello  world"
     r = run("tokenize", "--model", MODEL, "--decode", stdin="not json")
     assert r.returncode != 0 and "JSON array" in r.stderr
+
+
+CHATML = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+
+
+def llama_cpp_prompt_ids(text):
+    """llama.cpp's ids for `text` (special tokens parsed), from the model tests' fixture."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "Tests", "VLLMModelsTests", "Fixtures", "smollm2-llamacpp.json")) as f:
+        return next(c["prompt_ids"] for c in json.load(f)["cases"] if c["text"] == text)
+
+
+def test_generate_reads_special_tokens_in_the_prompt_as_the_server_does(server, tmp_path):
+    """`vllm generate --prompt` and `--input` tokenize a hand-written ChatML prompt as /v1/completions does
+    (`<|im_start|>` is one special token, as llama.cpp reads it), so all three answer the same."""
+    reference = llama_cpp_prompt_ids(CHATML)
+    served = requests.post(server.url + "/v1/completions", json={
+        "model": "smollm2", "prompt": CHATML, "temperature": 0, "max_tokens": 8}).json()
+    text = served["choices"][0]["text"]
+    assert served["usage"]["prompt_tokens"] == len(reference)
+    assert "4" in text and "<|im" not in text, text
+    r = run("generate", "--model", MODEL, "--prompt", CHATML, "--temperature", "0", "--max-tokens", "8")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == text
+    assert f"{len(reference)} prompt + " in r.stderr
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"prompt": CHATML, "temperature": 0, "max_tokens": 8}) + "\n")
+    r = run("generate", "--model", MODEL, "--input", str(prompts))
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout)
+    assert line["prompt_token_ids"] == reference
+    assert line["outputs"][0]["text"] == text
+    r = run("tokenize", "--model", MODEL, stdin=CHATML)
+    assert json.loads(r.stdout) == reference
 
 
 def test_template_prints_the_prompt_exactly(tmp_path):
