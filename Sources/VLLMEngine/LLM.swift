@@ -38,9 +38,10 @@ public final class LLM {
         core = try EngineCore.load(model: model, options: options)
     }
 
-    /// Generates for every prompt (text) and returns results in prompt order.
+    /// Generates for every prompt (text) and returns results in prompt order. Prompts are tokenized as the server's
+    /// are (`Tokenizer.promptTokenIDs`): special-token text such as `<|im_start|>` is that token.
     public func generate(_ prompts: [String], _ parameters: SamplingParameters = SamplingParameters()) throws -> [GenerationResult] {
-        try generate(promptTokenIDs: prompts.map { tokenizer.encode($0, addSpecialTokens: true) }, parameters)
+        try generate(promptTokenIDs: prompts.map { tokenizer.promptTokenIDs($0) }, parameters)
     }
 
     /// Generates for every tokenized prompt with the same parameters; `n` samples each, all running together.
@@ -97,7 +98,6 @@ public final class LLM {
                          onText: (String) -> Void) throws -> GenerationResult {
         var single = parameters
         single.n = 1
-        let ids = tokenizer.encode(prompt, addSpecialTokens: true)
-        return try generate(promptTokenIDs: [ids], single) { _, output in onText(output.text) }[0]
+        return try generate(promptTokenIDs: [tokenizer.promptTokenIDs(prompt)], single) { _, output in onText(output.text) }[0]
     }
 }

@@ -74,8 +74,8 @@ public final class GGUFFile: Sendable {
                 shape.append(Int(d))
             }
             let typeID = try reader.read(UInt32.self, "the type of '\(tensorName)'")
-            guard let type = TensorType(rawValue: Int32(bitPattern: typeID)) else {
-                throw ModelFormatError("tensor '\(tensorName)' in '\(name)' has type \(TensorType.unsupportedName(typeID)), which is not supported (supported: \(TensorType.allCases.map(\.name).joined(separator: ", ")))")
+            guard let type = Int32(exactly: typeID).flatMap(TensorType.init(rawValue:)) else {
+                throw ModelFormatError("'\(name)' is corrupt or newer than this engine: tensor '\(tensorName)' has \(TensorType.name(ofID: typeID)), which ggml does not define")
             }
             guard shape[0] % type.blockSize == 0 else {
                 throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' has row length \(shape[0]), not a multiple of \(type.name)'s block of \(type.blockSize)")
@@ -88,11 +88,16 @@ public final class GGUFFile: Sendable {
         var tensors: [GGUFTensorInfo] = []
         var index: [String: Int] = [:]
         for (tensorName, shape, type, offset) in raw {
-            let rows = shape.dropFirst().reduce(1, *)
-            let bytes = type.rowBytes(shape[0]) * rows
+            // Four dimensions below 2^40 each can overflow a product: any size past the file's end is refused as such.
+            let bytes = shape.dropFirst().reduce(Optional(type.rowBytes(shape[0]))) { total, d in
+                total.flatMap { t in
+                    let (product, overflow) = t.multipliedReportingOverflow(by: d)
+                    return overflow ? nil : product
+                }
+            }
             let start = dataStart + offset
-            guard start + bytes <= file.bytes.count else {
-                throw ModelFormatError("'\(name)' is truncated: tensor '\(tensorName)' needs bytes \(start)..<\(start + bytes) but the file has \(file.bytes.count)")
+            guard let bytes, bytes <= file.bytes.count - start else {
+                throw ModelFormatError("'\(name)' is truncated: tensor '\(tensorName)' (\(type.name) \(shape)) needs \(bytes.map { "\($0) bytes from byte \(start)" } ?? "more bytes than any file holds") but the file has \(file.bytes.count)")
             }
             guard index[tensorName] == nil else {
                 throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' appears twice")

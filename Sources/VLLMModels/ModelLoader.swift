@@ -8,23 +8,23 @@ public enum ModelLoader {
     public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> LlamaModel {
         switch location {
         case .gguf(let path):
-            let file = try GGUFFile(path: path)
-            let configuration = try ModelConfiguration(gguf: file)
-            return try LlamaModel(configuration: configuration, store: WeightStore(gguf: file), storage: [file], pool: pool, dtype: dtype)
+            return try load(gguf: GGUFFile(path: path), pool: pool, dtype: dtype)
         case .huggingFaceDirectory(let path):
             let config = try HuggingFaceConfig.load(directory: path)
             let configuration = try ModelConfiguration(huggingFace: config, directory: path)
             let checkpoint = try SafetensorsCheckpoint(directory: path)
-            return try LlamaModel(configuration: configuration, store: WeightStore(safetensors: checkpoint, directory: path),
-                                  storage: checkpoint.files, pool: pool, dtype: dtype)
+            let store = try WeightStore(safetensors: checkpoint, directory: path)
+            return try LlamaModel(configuration: configuration, store: store, storage: checkpoint.files, pool: pool, dtype: dtype)
         }
     }
 }
 
 extension ModelLoader {
-    /// Loads the model of an already opened GGUF file (its tokenizer reads the same file).
+    /// Loads the model of an already opened GGUF file (its tokenizer reads the same file). Tensor types the kernels
+    /// cannot compute with are refused first, whatever else the file holds.
     public static func load(gguf file: GGUFFile, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> LlamaModel {
+        let store = try WeightStore(gguf: file)
         let configuration = try ModelConfiguration(gguf: file)
-        return try LlamaModel(configuration: configuration, store: WeightStore(gguf: file), storage: [file], pool: pool, dtype: dtype)
+        return try LlamaModel(configuration: configuration, store: store, storage: [file], pool: pool, dtype: dtype)
     }
 }

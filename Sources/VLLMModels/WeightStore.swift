@@ -13,14 +13,19 @@ final class WeightStore {
     let description: String
     private(set) var used: Set<String> = []
 
-    init(gguf: GGUFFile) {
+    /// Fails at once when a tensor has a type the kernels cannot compute with (before any tensor is bound).
+    init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
+        try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
-    init(safetensors: SafetensorsCheckpoint, directory: String) {
+    init(safetensors: SafetensorsCheckpoint, directory: String) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
+        try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
+            safetensors.tensor(named: name).map { (name, $0.info.type) }
+        }, in: description)
     }
 
     /// A stored tensor: type, shape as (rows, columns) with columns contiguous, and its bytes.

@@ -17,8 +17,7 @@ public struct EngineBackend: GenerationBackend {
     public var snapshot: AsyncEngine.Snapshot { engine.snapshot }
 
     public func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
-        // Prompts may spell special tokens (chat markup), as vLLM and Hugging Face parse them.
-        tokenizer.encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: true)
+        tokenizer.promptTokenIDs(text, addSpecialTokens: addSpecialTokens)
     }
 
     public func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {

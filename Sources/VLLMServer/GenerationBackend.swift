@@ -5,6 +5,7 @@ public protocol GenerationBackend: Sendable {
     var limits: RequestLimits { get }
     /// Engine state for /metrics and /load.
     var snapshot: AsyncEngine.Snapshot { get }
+    /// The token ids of prompt text, special-token text included (the engine's `Tokenizer.promptTokenIDs`).
     func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32]
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String
     /// Renders a conversation with the model's chat template into prompt text.

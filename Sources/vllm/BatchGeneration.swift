@@ -32,7 +32,7 @@ struct BatchGeneration {
             }
             let ids: [Int32]
             if let text = object["prompt"] as? String {
-                ids = llm.tokenizer.encode(text, addSpecialTokens: true)
+                ids = llm.tokenizer.promptTokenIDs(text)
                 prompts.append(text)
             } else if let tokens = object["prompt_token_ids"] as? [Int] {
                 ids = tokens.map { Int32(truncatingIfNeeded: $0) }

@@ -12,7 +12,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "A GGUF file, a Hugging Face model directory, or org/name in the local HF cache (default: SmolLM2-135M-Instruct).")
     var model: String?
 
-    @Option(name: .long, help: "The prompt text.")
+    @Option(name: .long, help: "The prompt text (special-token text such as <|im_start|> is read as that token, as /v1/completions reads it).")
     var prompt: String?
 
     @Option(name: .long, help: "JSONL file: one object a line with \"prompt\" (or \"prompt_token_ids\") plus any sampling field.")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLLMEngine
 import VLLMTokenizers
 
 /// `vllm tokenize`: text on stdin → token ids as a JSON array on one line (or ids → text with --decode).
@@ -11,7 +12,7 @@ struct TokenizeCommand: ParsableCommand {
     @Option(name: .long, help: "Model whose tokenizer to use (GGUF file, HF directory or org/name; default: SmolLM2-135M-Instruct).")
     var model: String?
 
-    @Flag(name: .customLong("add-special-tokens"), help: "Add BOS/EOS as the model says and parse special-token text.")
+    @Flag(name: .customLong("add-special-tokens"), help: "Add BOS/EOS as the model says (special-token text such as <|im_start|> is always read as that token, as prompts are).")
     var addSpecialTokens = false
 
     @Flag(name: .long, help: "Read a JSON array of ids on stdin and print its text.")
@@ -34,7 +35,7 @@ struct TokenizeCommand: ParsableCommand {
             return
         }
         let text = String(decoding: input, as: UTF8.self)
-        let ids = tokenizer.encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: addSpecialTokens)
+        let ids = tokenizer.promptTokenIDs(text, addSpecialTokens: addSpecialTokens)
         print("[" + ids.map(String.init).joined(separator: ",") + "]")
     }
 }

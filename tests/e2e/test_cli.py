@@ -1,6 +1,10 @@
 """The command line: tokenize, template and chat, as a user runs them."""
 import json
+import os
+import struct
 import subprocess
+
+import requests
 
 from conftest import BINARY, MODEL
 
@@ -16,6 +20,66 @@ def test_tokenize_and_decode():
     assert r.stdout == "Hello  world"
     r = run("tokenize", "--model", MODEL, "--decode", stdin="not json")
     assert r.returncode != 0 and "JSON array" in r.stderr
+
+
+CHATML = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+
+
+def llama_cpp_prompt_ids(text):
+    """llama.cpp's ids for `text` (special tokens parsed), from the model tests' fixture."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "Tests", "VLLMModelsTests", "Fixtures", "smollm2-llamacpp.json")) as f:
+        return next(c["prompt_ids"] for c in json.load(f)["cases"] if c["text"] == text)
+
+
+def test_generate_reads_special_tokens_in_the_prompt_as_the_server_does(server, tmp_path):
+    """`vllm generate --prompt` and `--input` tokenize a hand-written ChatML prompt as /v1/completions does
+    (`<|im_start|>` is one special token, as llama.cpp reads it), so all three answer the same."""
+    reference = llama_cpp_prompt_ids(CHATML)
+    served = requests.post(server.url + "/v1/completions", json={
+        "model": "smollm2", "prompt": CHATML, "temperature": 0, "max_tokens": 8}).json()
+    text = served["choices"][0]["text"]
+    assert served["usage"]["prompt_tokens"] == len(reference)
+    assert "4" in text and "<|im" not in text, text
+    r = run("generate", "--model", MODEL, "--prompt", CHATML, "--temperature", "0", "--max-tokens", "8")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == text
+    assert f"{len(reference)} prompt + " in r.stderr
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"prompt": CHATML, "temperature": 0, "max_tokens": 8}) + "\n")
+    r = run("generate", "--model", MODEL, "--input", str(prompts))
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout)
+    assert line["prompt_token_ids"] == reference
+    assert line["outputs"][0]["text"] == text
+    r = run("tokenize", "--model", MODEL, stdin=CHATML)
+    assert json.loads(r.stdout) == reference
+
+
+def write_gguf(path, tensors):
+    """A GGUF v3 file with no metadata and `tensors` as (name, ggml type id, shape in ggml order, data bytes)."""
+    info, offset = b"", 0
+    for name, type_id, shape, size in tensors:
+        info += struct.pack("<Q", len(name)) + name.encode() + struct.pack("<I", len(shape))
+        info += b"".join(struct.pack("<Q", d) for d in shape) + struct.pack("<IQ", type_id, offset)
+        offset += (size + 31) // 32 * 32
+    header = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 0) + info
+    path.write_bytes(header + b"\0" * (-len(header) % 32) + b"\0" * offset)
+
+
+def test_unsupported_tensor_types_are_refused_in_one_line(tmp_path):
+    """A tensor type the kernels cannot compute with (IQ2_XXS, ggml id 16: 66 bytes a block of 256) stops
+    `vllm generate` and `vllm serve` at load with one line naming the tensor, the type and what is supported."""
+    model = tmp_path / "iq2.gguf"
+    write_gguf(model, [("token_embd.weight", 0, [8, 4], 128), ("blk.0.attn_q.weight", 16, [256, 4], 4 * 66)])
+    for args in (("generate", "--model", str(model), "--prompt", "Hi"), ("serve", str(model), "--port", "1")):
+        r = run(*args)
+        assert r.returncode != 0, args
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1, r.stderr
+        assert "tensor 'blk.0.attn_q.weight'" in lines[0] and "has type IQ2_XXS" in lines[0], lines[0]
+        assert "supported tensor types: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0" in lines[0], lines[0]
+        assert all(t in lines[0] for t in ("Q4_K", "Q5_K", "Q6_K", "BF16")), lines[0]
 
 
 def test_template_prints_the_prompt_exactly(tmp_path):
