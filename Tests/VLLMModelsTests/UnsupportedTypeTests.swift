@@ -39,7 +39,8 @@ struct UnsupportedTypeTests {
     }
 
     /// The types the kernels compute with today (CVLLMKernels.h); more may be added, none of these removed.
-    static let known = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"]
+    static let known = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+                        "IQ4_NL", "IQ4_XS"]
 
     @Test func anIQ2_XXSTensorIsRefusedByNameAndType() throws {
         // IQ2_XXS (id 16): blocks of 256 weights in 66 bytes; TQ1_0 (id 34): 256 in 54 (ggml-common.h).
