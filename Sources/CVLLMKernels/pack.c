@@ -26,18 +26,36 @@ int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k) { return (rows + 15)
 static inline int vk_lane(int i, int j) { return 4 * i + j % 4; }
 static inline int vk_word(int j) { return j / 4; }
 
-/// Stores quant u (the table index for IQ4) of panel row i, column j into a block's quant section.
-static void vk_put_quant(uint8_t *q, const vk_packed_params *p, int i, int j, unsigned u) {
-    const int lane = vk_lane(i, j), s = vk_word(j);
-    if (p->bits == 8) { q[64 * s + lane] = (uint8_t)u; return; }
-    if (p->bits <= 3) {
-        q[64 * (s / 4) + lane] |= (uint8_t)((u & 3) << (2 * (s % 4)));
-        if (p->bits == 3) q[128 + lane] |= (uint8_t)(((u >> 2) & 1) << s);
+/// Stores the 32 quants u (table indexes for IQ4) of panel row i into a block's quant section (zeroed before), a
+/// 4-byte lane at a time (one weight at a time made packing the larger part of a model's load time).
+static void vk_put_quants(uint8_t *q, const vk_packed_params *p, int i, const uint8_t *u) {
+    const int lane = 4 * i;
+    if (p->bits == 8) {
+        for (int s = 0; s < 8; s++) memcpy(q + 64 * s + lane, u + 4 * s, 4);
         return;
     }
-    q[64 * (s % 4) + lane] |= (uint8_t)(s < 4 ? u & 0xF : (u & 0xF) << 4);
-    if (p->bits == 5) q[256 + lane] |= (uint8_t)(((u >> 4) & 1) << s);
-    if (p->bits == 6) q[256 + 64 * (s / 4) + lane] |= (uint8_t)(((u >> 4) & 3) << (2 * (s % 4)));
+    for (int c = 0; c < 4; c++) {
+        uint8_t plane[3] = {0, 0, 0};  // the 2-bit words (or high-bit words), then the single-bit word
+        for (int s = 0; s < 8; s++) {
+            const unsigned v = u[4 * s + c];
+            if (p->bits <= 3) {
+                plane[s / 4] |= (uint8_t)((v & 3) << (2 * (s % 4)));
+                plane[2] |= (uint8_t)(((v >> 2) & 1) << s);
+            } else {
+                if (s < 4) q[64 * s + lane + c] = (uint8_t)((v & 0xF) | (u[4 * (s + 4) + c] & 0xF) << 4);
+                plane[s / 4] |= (uint8_t)(((v >> 4) & 3) << (2 * (s % 4)));
+                plane[2] |= (uint8_t)(((v >> 4) & 1) << s);
+            }
+        }
+        if (p->bits <= 3) {
+            q[lane + c] = plane[0]; q[64 + lane + c] = plane[1];
+            if (p->bits == 3) q[128 + lane + c] = plane[2];
+        } else if (p->bits == 5) {
+            q[256 + lane + c] = plane[2];
+        } else if (p->bits == 6) {
+            q[256 + lane + c] = plane[0]; q[320 + lane + c] = plane[1];
+        }
+    }
 }
 
 static unsigned vk_get_quant(const uint8_t *q, const vk_packed_params *p, int i, int j) {
@@ -97,9 +115,10 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
                 uint8_t *group = panel + (b / p.group) * gb;
                 const int slot = (int)(b % p.group);
                 vk_block32 blk;
+                uint8_t u[32];
                 vk_decode_block32(wtype, row, b, &blk);
-                for (int j = 0; j < 32; j++)
-                    vk_put_quant(group + slot * qb, &p, i, j, p.iq4 ? blk.idx[j] : (unsigned)(blk.q[j] + p.offset));
+                for (int j = 0; j < 32; j++) u[j] = p.iq4 ? blk.idx[j] : (uint8_t)(blk.q[j] + p.offset);
+                vk_put_quants(group + slot * qb, &p, i, u);
                 const vk_scale_slots s = vk_slots(group + p.group * qb, &p, slot, i);
                 memcpy(s.d, &blk.d, 2);
                 if (s.dm) memcpy(s.dm, &blk.dm, 2);

@@ -98,7 +98,8 @@ static void vk_decode_256(int wtype, const uint8_t *sb, int s, vk_block32 *o) {
 }
 
 void vk_decode_block32(int wtype, const uint8_t *row, int64_t b, vk_block32 *out) {
-    memset(out, 0, sizeof *out);
+    out->dm = 0;
+    out->mn[0] = out->mn[1] = 0;
     const int64_t bs = vk_type_block_size(wtype), bb = vk_type_block_bytes(wtype);
     if (bs == 32) vk_decode_32(wtype, row + b * bb, out);
     else vk_decode_256(wtype, row + (b / 8) * bb, (int)(b % 8), out);
