@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Real models side by side with llama.cpp, one row per GGUF file (the tables of BENCHMARKS.md, issue 22):
+# llama-bench -t 2 -p 512 -n 128 against our `vllm bench latency` on the same file in the same run
+# (prefill: one 512-token prompt, 1 output token; decode: a 1-token prompt and 128 output tokens, tok/s = 128 / time).
+#   ./tools/bench-matrix.sh [--isa avx2] [FILE.gguf ...]
+# With no files: both Qwen2.5-Coder Q4_K_M files and every file of the quant matrix (tools/make-quant-matrix.sh).
+# --isa avx2: both engines without AVX-512 (llama.cpp built for AVX2/FMA/F16C in its own folder, ours under
+# VLLM_CPU_ISA=avx2). REPS (default 2) repetitions of each figure; VLLM_BIN overrides our binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
+ISA=native
+if [ "${1:-}" = --isa ]; then ISA=${2:?--isa takes avx2}; [ "$ISA" = avx2 ] || { echo "--isa takes avx2" >&2; exit 2; }; shift 2; fi
+FILES=("$@")
+if [ ${#FILES[@]} -eq 0 ]; then
+  FILES=("$(./tools/fetch-qwen.sh 0.5b)" "$(./tools/fetch-qwen.sh 1.5b)")
+  mapfile -t -O 2 FILES < <(./tools/make-quant-matrix.sh)
+fi
+BENCH="$CACHE/llama-cpp-build/bin/llama-bench"
+if [ "$ISA" = avx2 ]; then
+  export VLLM_CPU_ISA=avx2
+  BUILD="$CACHE/llama-cpp-build-avx2"
+  if [ ! -x "$BUILD/bin/llama-bench" ]; then
+    VENV="$CACHE/venv-ref"
+    [ -x "$VENV/bin/cmake" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install -q cmake ninja; }
+    PATH="$VENV/bin:$PATH" cmake -S "$(./tools/fetch-llama-cpp-source.sh)" -B "$BUILD" -G Ninja -DGGML_NATIVE=OFF \
+      -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DLLAMA_CURL=OFF \
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+    PATH="$VENV/bin:$PATH" cmake --build "$BUILD" --target llama-bench -j2 >/dev/null
+  fi
+  BENCH="$BUILD/bin/llama-bench"
+fi
+[ -x "$BENCH" ] || ./tools/make-quant-matrix.sh >/dev/null
+VLLM=${VLLM_BIN:-}
+if [ -z "$VLLM" ]; then swift build -c release --product vllm >/dev/null 2>&1; VLLM=.build/release/vllm; fi
+REPS=${REPS:-2}
+
+# Our average latency in seconds over REPS iterations.
+ours() { "$VLLM" bench latency --model "$1" --batch-size 1 --input-len "$2" --output-len "$3" --num-iters "$REPS" \
+  --num-iters-warmup 1 --threads 2 2>/dev/null | awk '/Avg latency/ {print $3}'; }
+# llama-bench's mean tok/s for a test (pp512 or tg128).
+llama() { "$BENCH" -m "$1" -t 2 -p 512 -n 128 -r "$REPS" -o csv 2>/dev/null |
+  awk -F, -v t="$2" 'NR == 1 {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); col[$i] = i}; next}
+    {gsub(/"/, ""); p = $col["n_prompt"]; g = $col["n_gen"];
+     if ((t == "pp" && p > 0) || (t == "tg" && g > 0)) print $col["avg_ts"]}'; }
+
+echo "kernels: $ISA; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); $(git rev-parse --short HEAD)"
+echo
+echo "| file | llama.cpp pp512 tok/s | ours | ratio | llama.cpp tg128 tok/s | ours | ratio |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for f in "${FILES[@]}"; do
+  read -r lpp < <(llama "$f" pp); read -r ltg < <(llama "$f" tg)
+  opp=$(ours "$f" 512 1); otg=$(ours "$f" 1 128)
+  python3 - "$(basename "$f" .gguf)" "$lpp" "$ltg" "$opp" "$otg" <<'PY'
+import sys
+name, lpp, ltg, opp, otg = sys.argv[1], *map(float, sys.argv[2:])
+pp, tg = 512 / opp, 128 / otg
+print(f"| {name} | {lpp:.1f} | {pp:.1f} | {pp / lpp:.2f}x | {ltg:.1f} | {tg:.1f} | {tg / ltg:.2f}x |")
+PY
+done
