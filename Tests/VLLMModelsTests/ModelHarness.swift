@@ -31,8 +31,8 @@ enum ModelHarness {
     }
 
     /// Greedy continuation of `prompt` for `count` tokens.
-    static func greedy(_ model: LlamaModel, _ prompt: [Int32], count: Int) -> [Int32] {
-        let cache = cache(for: model)
+    static func greedy(_ model: LlamaModel, _ prompt: [Int32], count: Int, kvType: KVCacheType = .f16) -> [Int32] {
+        let cache = cache(for: model, type: kvType)
         let table = (0..<Int32(cache.blockCount)).map { $0 }
         var batch = ForwardBatch()
         batch.append(tokens: prompt, startPosition: 0, blockTable: table)
