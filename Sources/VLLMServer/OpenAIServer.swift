@@ -11,6 +11,7 @@ public enum OpenAIServer {
     public static func router(_ server: ServerContext) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorShapeMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: APIKeyMiddleware(keys: Set(server.configuration.apiKeys)))
         let info = InfoEndpoints(server: server)
         let completions = CompletionsEndpoint(server: server)
