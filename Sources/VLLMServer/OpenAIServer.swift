@@ -23,7 +23,7 @@ public enum OpenAIServer {
         router.get("/v1/models") { _, _ in info.models() }
         router.post("/v1/completions") { request, _ in try await completions.handle(fields(request)) }
         router.post("/v1/chat/completions") { request, _ in try await chat.handle(fields(request)) }
-        router.post("/tokenize") { request, _ in try info.tokenize(await fields(request)) }
+        router.post("/tokenize") { request, _ in try await info.tokenize(await fields(request)) }
         router.post("/detokenize") { request, _ in try info.detokenize(await fields(request)) }
         return router
     }
