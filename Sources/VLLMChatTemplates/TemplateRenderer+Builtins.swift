@@ -63,9 +63,10 @@ extension TemplateRenderer {
         var y = t.year, m = t.month
         if m < 3 { m += 12; y -= 1 }
         let h = (t.day + 13 * (m + 1) / 5 + y + y / 4 - y / 100 + y / 400) % 7  // 0 = Saturday
-        let weekday = (h + 5) % 7
+        let weekday = ((h + 5) % 7 + 7) % 7
         let days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let month = (1...12).contains(t.month) ? months[t.month - 1] : ""
         var out = ""
         var chars = Array(format)[...]
         while let c = chars.popFirst() {
@@ -76,8 +77,8 @@ extension TemplateRenderer {
             case "m": out += two(t.month)
             case "Y": out += "\(t.year)"
             case "y": out += two(t.year % 100)
-            case "B": out += months[t.month - 1]
-            case "b": out += String(months[t.month - 1].prefix(3))
+            case "B": out += month
+            case "b": out += String(month.prefix(3))
             case "A": out += days[weekday]
             case "a": out += String(days[weekday].prefix(3))
             case "H": out += two(t.hour)

@@ -137,6 +137,7 @@ extension TemplateRenderer {
     /// `'%.<precision>f' % x`.
     func formatFixed(_ x: Double, _ precision: Int) throws -> String {
         guard x.isFinite else { return TemplateValue.pythonFloat(x) }
+        guard precision >= 0 else { throw TemplateError("unsupported format: negative precision \(precision)") }
         guard precision <= 100 else { throw TemplateError.limit("format precision \(precision) is larger than the sandbox allows (100)") }
         let scale = pow(10.0, Double(precision))
         let rounded = (x * scale).rounded() / scale

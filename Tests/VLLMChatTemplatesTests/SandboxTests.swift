@@ -102,10 +102,16 @@ struct SandboxTests {
         "{{ '%1000000000000d' % 1 }}",
         "{{ [1]|tojson(indent=1000000000000) }}",
         "{{ [[1]]|tojson(indent=4611686018427387904) }}",
+        "{{ '%.1000000000f' % 1.5 }}",
     ])
     func hugeWidthsAndRepetitionsAreErrors(_ source: String) {
         let e = Self.error(source)
         #expect(e?.kind == .limit, "\(source): \(String(describing: e))")
+    }
+
+    @Test func aNegativeFormatPrecisionIsAnError() {
+        // Python: "ValueError: unsupported format character '-'"; the interpreter once trapped in prefix(-5).
+        #expect(Self.error("{{ '%.-5f' % 1.5 }}") != nil)
     }
 
     @Test func errorsSayWhoseFaultTheyAre() {
