@@ -298,6 +298,30 @@ FEATURES = [
     ("strftime_now", "{{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d') }} {{ strftime_now('%B %d, %Y') }}", {}),
     ("generation_tag", "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}A:{{ m.content }}{% endgeneration %}{% else %}U:{{ m.content }}{% endif %} {% endfor %}", {"messages": MSGS}),
     ("chat_like", "{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>\n{{ m.content | trim }}{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}", {"messages": MSGS, "bos_token": "<s>", "eos_token": "</s>", "add_generation_prompt": True}),
+    # sandbox edges: what jinja2's ImmutableSandboxedEnvironment answers where our interpreter once trapped or could
+    # run away. Where jinja2 answers with an integer beyond 64 bits, or only after exhausting memory, the reference
+    # is not jinja2 and the case is in Tests/VLLMChatTemplatesTests/SandboxTests.swift instead.
+    ("sandbox_range_max", "{{ range(100000)|length }} {{ range(0, 200000, 2)|length }}", {}),
+    ("sandbox_range_too_big", "{% for i in range(10**9) %}x{% endfor %}", {}),
+    ("sandbox_range_one_over", "{{ range(100001)|length }}", {}),
+    ("sandbox_range_huge_step", "{{ range(5, 10, 9223372036854775807)|list }} {{ range(-9223372036854775807 - 1, 9223372036854775807, 4611686018427387904)|list }}", {}),
+    ("sandbox_range_float_is_error", "{{ range(1.5) }}", {}),
+    ("sandbox_recursion_endless", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", {}),
+    ("sandbox_recursion_150", "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{% endmacro %}[{{ f(150) }}]", {}),
+    ("sandbox_int_edges", "{{ 9223372036854775807 + 0 }} {{ (-9223372036854775807 - 1) % -1 }} {{ 2 ** 62 }} {{ 7 // -2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 2 ** -1 }} {{ 3 * 'ab' }} {{ 10 ** 18 }}", {}),
+    ("sandbox_int_min_divisible", "{{ (-9223372036854775807 - 1) is divisibleby(-1) }} {{ 7 is divisibleby(-1) }} {{ 7 is divisibleby(2) }}", {}),
+    ("sandbox_zero_negative_power", "{{ 0 ** -1 }}", {}),
+    ("sandbox_int_filter_nonfinite", "{{ 'nan'|float|int }} {{ '1e400'|int }} {{ 3.7|int }} {{ -3.7|int }} {{ '+5'|int }} {{ '-3'|int }}", {}),
+    ("sandbox_big_index_float", "[{{ items[1e20] }}]", {"items": [1]}),
+    ("sandbox_slice_huge_step", "{{ [1, 2, 3][2::9223372036854775807] }} {{ [1, 2, 3][::-2] }} {{ 'hello'[1:4] }}{{ 'hello'[::-1] }}{{ 'hello'[-100:2] }}{{ 'hello'[4:-100:-2] }}", {}),
+    ("sandbox_negative_widths", "{{ 'x'|indent(-1) }}|{{ 'x\ny'|indent(-3) }}|{{ 'x'|center(-9223372036854775807 - 1) }}|{{ 'x' * -1 }}|{{ [1] * -2 }}", {}),
+    ("sandbox_tojson_negative_indent", "{{ [1]|tojson(indent=-1) }}", {}),
+    ("sandbox_tojson_namespace_is_error", "{{ namespace(a=1)|tojson }}", {}),
+    ("sandbox_nested_500", "{% set ns = namespace(x=1) %}{% for i in range(500) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x|tojson|length }} {{ ns.x|string|length }}", {}),
+    ("sandbox_nested_5000_is_error", "{% set ns = namespace(x=1) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}", {}),
+    ("sandbox_str_methods", "{{ 'abc'.find('') }} {{ 'aXbXc'.count('X') }} {{ 'abc'.count('') }} {{ '{0}{1}{0}'.format('a', 'b') }} {{ '{x}'.format(x=1) }}", {}),
+    ("sandbox_format_negative_index_is_error", "{{ '{-1}'.format(1) }}", {}),
+    ("sandbox_split_empty_is_error", "{{ 'a,b'.split('') }}", {}),
 ]
 
 # Earlier combined cases (kept verbatim: they pin regressions such as int dict keys and sign/filter precedence).

@@ -46,7 +46,15 @@ struct ExpressionLexer {
                     }
                 }
                 let literal = String(chars[i..<j]).replacingUnderscores()
-                if isFloat { tokens.append(.float(Double(literal) ?? 0)) } else { tokens.append(.int(Int(literal) ?? 0)) }
+                if isFloat {
+                    tokens.append(.float(Double(literal) ?? 0))
+                } else {
+                    guard let value = Int(literal) else {
+                        throw TemplateError("integer literal \(literal.prefix(40)) does not fit in 64 bits (the sandbox has no big integers)",
+                                            line: location.line, column: location.column, kind: .limit)
+                    }
+                    tokens.append(.int(value))
+                }
                 i = j
                 continue
             }

@@ -3,10 +3,23 @@ struct ExpressionParser {
     var tokens: [ExprToken]
     var index = 0
     let location: SourceLocation
+    /// Levels of the expression tree being built: parentheses, brackets, operator chains, filters, attributes.
+    private var depth = 0
+    let maxDepth: Int
 
-    init(_ tokens: [ExprToken], location: SourceLocation) {
+    init(_ tokens: [ExprToken], location: SourceLocation, maxDepth: Int) {
         self.tokens = tokens
         self.location = location
+        self.maxDepth = maxDepth
+    }
+
+    /// One level deeper; deep trees would overflow the stack of this parser, of the renderer and of their release.
+    private mutating func deeper() throws {
+        depth += 1
+        if depth > maxDepth {
+            throw TemplateError("expression nested deeper than \(maxDepth) levels (parentheses, brackets, operator chains, filters)",
+                                line: location.line, column: location.column, kind: .limit)
+        }
     }
 
     var current: ExprToken { tokens[index] }
@@ -21,6 +34,9 @@ struct ExpressionParser {
     }
 
     func isName(_ word: String) -> Bool { current == .name(word) }
+
+    /// Whether an attribute, subscript, call, filter or test follows (each one more level in the tree).
+    var continuesPostfix: Bool { [.op("."), .op("["), .op("("), .op("|")].contains(current) || isName("is") }
 
     mutating func expectName() throws -> String {
         guard case let .name(n) = current else { throw error("expected a name, found \(describe(current))") }
@@ -40,6 +56,8 @@ struct ExpressionParser {
     }
 
     mutating func parseExpression(allowConditional: Bool = true) throws -> Expr {
+        try deeper()
+        defer { depth -= 1 }
         let value = try parseOr()
         if allowConditional, isName("if") {
             advance()
@@ -51,64 +69,62 @@ struct ExpressionParser {
         return value
     }
 
-    mutating func parseOr() throws -> Expr {
-        var left = try parseAnd()
-        while isName("or") { advance(); left = .binary("or", left, try parseAnd()) }
+    /// `operand (op operand)*`, left-associative, for the operators `operatorHere` recognises at the current token
+    /// (it returns the operator and how many tokens it takes); each operator is one level deeper in the tree.
+    private mutating func leftChain(_ operatorHere: (ExpressionParser) -> (String, Int)?,
+                                    _ operand: (inout ExpressionParser) throws -> Expr) throws -> Expr {
+        var added = 0
+        defer { depth -= added }
+        var left = try operand(&self)
+        while let (op, length) = operatorHere(self) {
+            try deeper()
+            added += 1
+            for _ in 0..<length { advance() }
+            left = .binary(op, left, try operand(&self))
+        }
         return left
+    }
+
+    /// The operator token at the current position if it is one of `ops`.
+    private func op(_ ops: Set<String>) -> (String, Int)? {
+        if case let .op(o) = current, ops.contains(o) { return (o, 1) }
+        return nil
+    }
+
+    mutating func parseOr() throws -> Expr {
+        try leftChain({ $0.isName("or") ? ("or", 1) : nil }) { try $0.parseAnd() }
     }
 
     mutating func parseAnd() throws -> Expr {
-        var left = try parseNot()
-        while isName("and") { advance(); left = .binary("and", left, try parseNot()) }
-        return left
+        try leftChain({ $0.isName("and") ? ("and", 1) : nil }) { try $0.parseNot() }
     }
 
     mutating func parseNot() throws -> Expr {
-        if isName("not") { advance(); return .unary("not", try parseNot()) }
+        if isName("not") {
+            try deeper()
+            defer { depth -= 1 }
+            advance()
+            return .unary("not", try parseNot())
+        }
         return try parseCompare()
     }
 
     mutating func parseCompare() throws -> Expr {
-        var left = try parseMath1()
-        while true {
-            if case let .op(o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
-                advance()
-                left = .binary(o, left, try parseMath1())
-            } else if isName("in") {
-                advance()
-                left = .binary("in", left, try parseMath1())
-            } else if isName("not"), peek() == .name("in") {
-                advance(); advance()
-                left = .binary("not in", left, try parseMath1())
-            } else {
-                return left
-            }
-        }
+        try leftChain({ p in
+            if let comparison = p.op(["==", "!=", "<", "<=", ">", ">="]) { return comparison }
+            if p.isName("in") { return ("in", 1) }
+            if p.isName("not"), p.peek() == .name("in") { return ("not in", 2) }
+            return nil
+        }) { try $0.parseMath1() }
     }
 
-    mutating func parseMath1() throws -> Expr {
-        var left = try parseConcat()
-        while case let .op(o) = current, o == "+" || o == "-" { advance(); left = .binary(o, left, try parseConcat()) }
-        return left
-    }
+    mutating func parseMath1() throws -> Expr { try leftChain({ $0.op(["+", "-"]) }) { try $0.parseConcat() } }
 
-    mutating func parseConcat() throws -> Expr {
-        var left = try parseMath2()
-        while current == .op("~") { advance(); left = .binary("~", left, try parseMath2()) }
-        return left
-    }
+    mutating func parseConcat() throws -> Expr { try leftChain({ $0.op(["~"]) }) { try $0.parseMath2() } }
 
-    mutating func parseMath2() throws -> Expr {
-        var left = try parsePow()
-        while case let .op(o) = current, ["*", "/", "//", "%"].contains(o) { advance(); left = .binary(o, left, try parsePow()) }
-        return left
-    }
+    mutating func parseMath2() throws -> Expr { try leftChain({ $0.op(["*", "/", "//", "%"]) }) { try $0.parsePow() } }
 
-    mutating func parsePow() throws -> Expr {
-        var left = try parseUnary()
-        while current == .op("**") { advance(); left = .binary("**", left, try parseUnary()) }
-        return left
-    }
+    mutating func parsePow() throws -> Expr { try leftChain({ $0.op(["**"]) }) { try $0.parseUnary() } }
 
     mutating func parseUnary() throws -> Expr {
         if case let .op(o) = current, o == "-" || o == "+" {
@@ -123,6 +139,8 @@ struct ExpressionParser {
 
     mutating func parseUnaryOperand() throws -> Expr {
         if case let .op(o) = current, o == "-" || o == "+" {
+            try deeper()
+            defer { depth -= 1 }
             advance()
             return .unary(o, try parseUnaryOperand())
         }
@@ -185,8 +203,11 @@ struct ExpressionParser {
     }
 
     mutating func parsePostfix(_ start: Expr) throws -> Expr {
+        var added = 0
+        defer { depth -= added }
         var node = start
         while true {
+            if continuesPostfix { try deeper(); added += 1 }
             if current == .op(".") {
                 advance()
                 switch current {
@@ -241,8 +262,11 @@ struct ExpressionParser {
     }
 
     mutating func parseFilterAndTests(_ start: Expr) throws -> Expr {
+        var added = 0
+        defer { depth -= added }
         var node = start
         while true {
+            if continuesPostfix { try deeper(); added += 1 }
             if current == .op("|") {
                 advance()
                 var name = try expectName()

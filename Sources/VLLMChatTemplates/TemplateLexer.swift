@@ -11,14 +11,25 @@ struct TemplateLexer {
     var trimBlocks = true
     var lstripBlocks = true
 
-    init(_ source: String) { self.source = Array(source) }
+    /// The offset where each line starts (after each newline).
+    private let lineStarts: [Int]
 
+    init(_ source: String) {
+        self.source = Array(source)
+        var starts = [0]
+        for (i, c) in self.source.enumerated() where c == "\n" || c == "\r\n" { starts.append(i + 1) }
+        lineStarts = starts
+    }
+
+    /// Line and column (1-based, in characters) of `offset`, by binary search over the line starts.
     func location(of offset: Int) -> SourceLocation {
-        var line = 1, column = 1
-        for c in source[0..<min(offset, source.count)] {
-            if c == "\n" || c == "\r\n" { line += 1; column = 1 } else { column += 1 }
+        let offset = min(offset, source.count)
+        var low = 0, high = lineStarts.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if lineStarts[mid] <= offset { low = mid } else { high = mid - 1 }
         }
-        return SourceLocation(line: line, column: column)
+        return SourceLocation(line: low + 1, column: offset - lineStarts[low] + 1)
     }
 
     func segments() throws -> [Segment] {

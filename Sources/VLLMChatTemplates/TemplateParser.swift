@@ -2,9 +2,18 @@
 struct TemplateParser {
     private var segments: [TemplateLexer.Segment]
     private var index = 0
+    private let budget: RenderBudget
+    /// Blocks (`if`, `for`, `macro`, ...) open around the current segment.
+    private var blockDepth = 0
 
-    init(source: String) throws {
+    init(source: String, budget: RenderBudget) throws {
+        self.budget = budget
         segments = try TemplateLexer(source).segments()
+    }
+
+    private func expressionParser(_ body: String, _ loc: SourceLocation) throws -> ExpressionParser {
+        try budget.spend(body.utf8.count)
+        return ExpressionParser(try ExpressionLexer.tokenize(body, at: loc), location: loc, maxDepth: budget.limits.maxParseDepth)
     }
 
     mutating func parse() throws -> [Node] {
@@ -15,6 +24,13 @@ struct TemplateParser {
 
     /// Parses nodes until a statement whose first word is in `terminators`; returns it (word, parser at its rest, location).
     private mutating func parseBlock(until terminators: Set<String>) throws -> ([Node], (String, ExpressionParser, SourceLocation)?) {
+        if !terminators.isEmpty {
+            blockDepth += 1
+            if blockDepth > budget.limits.maxParseDepth {
+                throw TemplateError("blocks nested deeper than \(budget.limits.maxParseDepth) levels", kind: .limit)
+            }
+        }
+        defer { if !terminators.isEmpty { blockDepth -= 1 } }
         var nodes: [Node] = []
         while index < segments.count {
             let segment = segments[index]
@@ -22,12 +38,12 @@ struct TemplateParser {
             switch segment {
             case let .text(text): nodes.append(.text(text))
             case let .output(body, loc):
-                var p = ExpressionParser(try ExpressionLexer.tokenize(body, at: loc), location: loc)
+                var p = try expressionParser(body, loc)
                 let expr = try p.parseExpression()
                 guard p.current == .end else { throw p.error("unexpected \(p.describe(p.current)) in output") }
                 nodes.append(.output(expr, loc))
             case let .statement(body, loc):
-                var p = ExpressionParser(try ExpressionLexer.tokenize(body, at: loc), location: loc)
+                var p = try expressionParser(body, loc)
                 let word = try p.expectName()
                 if terminators.contains(word) { return (nodes, (word, p, loc)) }
                 nodes.append(try parseStatement(word, &p, loc))

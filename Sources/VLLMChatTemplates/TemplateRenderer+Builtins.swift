@@ -3,33 +3,58 @@ import OrderedCollections
 extension TemplateRenderer {
     func installGlobals() {
         let globals = scopes[0]
-        globals.values["range"] = .function(TemplateFunction { args, _ in
-            let ints = args.compactMap { v -> Int? in if case let .int(i) = v { return i }; return nil }
-            var start = 0, stop = 0, step = 1
-            switch ints.count {
-            case 1: stop = ints[0]
-            case 2: start = ints[0]; stop = ints[1]
-            case 3: start = ints[0]; stop = ints[1]; step = ints[2]
-            default: throw TemplateError("range expects 1 to 3 integers")
-            }
-            guard step != 0 else { throw TemplateError("range() arg 3 must not be zero") }
-            return .array(stride(from: start, to: stop, by: step).map { .int($0) })
-        })
-        globals.values["namespace"] = .function(TemplateFunction { args, kwargs in
+        globals.values["range"] = .function(TemplateFunction { [unowned self] args, _ in .array(try self.range(args)) })
+        globals.values["namespace"] = .function(TemplateFunction { [unowned self] args, kwargs in
             var values: OrderedDictionary<String, TemplateValue> = [:]
             if case let .object(o)? = args.first { values = o }
             for (k, v) in kwargs { values[k] = v }
+            for v in values.values { try self.checkNesting(v) }
             return .namespace(TemplateNamespace(values))
         })
-        globals.values["dict"] = .function(TemplateFunction { _, kwargs in
-            .object(OrderedDictionary(kwargs, uniquingKeysWith: { $1 }))
+        globals.values["dict"] = .function(TemplateFunction { [unowned self] _, kwargs in
+            for (_, v) in kwargs { try self.checkNesting(v) }
+            return .object(OrderedDictionary(kwargs, uniquingKeysWith: { $1 }))
         })
-        globals.values["raise_exception"] = .function(TemplateFunction { args, _ in
-            throw TemplateError(args.first?.text ?? "raise_exception called")
+        globals.values["raise_exception"] = .function(TemplateFunction { [unowned self] args, _ in
+            throw TemplateError(try args.first.map(self.str) ?? "raise_exception called", kind: .raised)
         })
         globals.values["strftime_now"] = .function(TemplateFunction { [unowned self] args, _ in
             .string(Self.strftime(args.first?.text ?? "", self.now()))
         })
+    }
+
+    /// Python's `range(stop)`, `range(start, stop[, step])`, refused beyond jinja2's sandbox `MAX_RANGE` items.
+    func range(_ args: [TemplateValue]) throws -> [TemplateValue] {
+        let ints = try args.map { v -> Int in
+            switch v {
+            case let .int(i): return i
+            case let .bool(b): return b ? 1 : 0
+            default: throw TemplateError("'\(typeName(v))' object cannot be interpreted as an integer")
+            }
+        }
+        var start = 0, stop = 0, step = 1
+        switch ints.count {
+        case 1: stop = ints[0]
+        case 2: start = ints[0]; stop = ints[1]
+        case 3: start = ints[0]; stop = ints[1]; step = ints[2]
+        default: throw TemplateError("range expected 1 to 3 arguments, got \(ints.count)")
+        }
+        guard step != 0 else { throw TemplateError("range() arg 3 must not be zero") }
+        let (first, count) = Self.rangeLength(start, stop, step)
+        if count > budget.limits.maxRangeLength {
+            throw TemplateError.limit("Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(budget.limits.maxRangeLength)).")
+        }
+        try budget.allocateList(count)
+        return (0..<count).map { .int(first &+ $0 &* step) }
+    }
+
+    /// The number of items of `range(start, stop, step)` (saturated at Int.max), computed without overflow.
+    static func rangeLength(_ start: Int, _ stop: Int, _ step: Int) -> (first: Int, count: Int) {
+        guard step > 0 ? start < stop : start > stop else { return (start, 0) }
+        // The distance is below 2^64, so it fits in UInt; the count is at most the distance.
+        let distance = step > 0 ? UInt(bitPattern: stop &- start) : UInt(bitPattern: start &- stop)
+        let count = (distance - 1) / step.magnitude + 1
+        return (start, count > UInt(Int.max) ? Int.max : Int(count))
     }
 
     static func strftime(_ format: String, _ t: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)) -> String {
@@ -38,9 +63,10 @@ extension TemplateRenderer {
         var y = t.year, m = t.month
         if m < 3 { m += 12; y -= 1 }
         let h = (t.day + 13 * (m + 1) / 5 + y + y / 4 - y / 100 + y / 400) % 7  // 0 = Saturday
-        let weekday = (h + 5) % 7
+        let weekday = ((h + 5) % 7 + 7) % 7
         let days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let month = (1...12).contains(t.month) ? months[t.month - 1] : ""
         var out = ""
         var chars = Array(format)[...]
         while let c = chars.popFirst() {
@@ -51,8 +77,8 @@ extension TemplateRenderer {
             case "m": out += two(t.month)
             case "Y": out += "\(t.year)"
             case "y": out += two(t.year % 100)
-            case "B": out += months[t.month - 1]
-            case "b": out += String(months[t.month - 1].prefix(3))
+            case "B": out += month
+            case "b": out += String(month.prefix(3))
             case "A": out += days[weekday]
             case "a": out += String(days[weekday].prefix(3))
             case "H": out += two(t.hour)
@@ -85,16 +111,16 @@ extension TemplateRenderer {
         case "even": if case let .int(i) = v { return i % 2 == 0 }; return false
         case "divisibleby":
             guard case let .int(i) = v, case let .int(d)? = args.first, d != 0 else { return false }
-            return i % d == 0
-        case "eq", "equalto", "==": return equal(v, args.first ?? .none)
-        case "ne", "!=": return !equal(v, args.first ?? .none)
+            return d == -1 || i % d == 0  // Int.min % -1 traps
+        case "eq", "equalto", "==": return try equal(v, args.first ?? .none)
+        case "ne", "!=": return !(try equal(v, args.first ?? .none))
         case "lt", "lessthan", "<": return try compare(v, args.first ?? .none) < 0
         case "le", "<=": return try compare(v, args.first ?? .none) <= 0
         case "gt", "greaterthan", ">": return try compare(v, args.first ?? .none) > 0
         case "ge", ">=": return try compare(v, args.first ?? .none) >= 0
         case "in": return try contains(args.first ?? .none, v)
-        case "lower": return v.text == v.text.lowercased()
-        case "upper": return v.text == v.text.uppercased()
+        case "lower": let t = try str(v); return t == t.lowercased()
+        case "upper": let t = try str(v); return t == t.uppercased()
         case "sameas":
             let other = args.first ?? .none
             switch (v, other) {
@@ -105,102 +131,5 @@ extension TemplateRenderer {
         case "escaped": return false
         default: throw TemplateError("no test named '\(name)'")
         }
-    }
-
-    /// Python methods templates call on strings, dicts and lists.
-    func method(_ base: TemplateValue, _ name: String) -> TemplateValue? {
-        func fn(_ body: @escaping ([TemplateValue], [(String, TemplateValue)]) throws -> TemplateValue) -> TemplateValue {
-            .function(TemplateFunction(body))
-        }
-        switch base {
-        case let .string(s):
-            switch name {
-            case "strip", "lstrip", "rstrip":
-                return fn { [unowned self] args, _ in
-                    let chars: String? = { if case let .string(c)? = args.first { return c }; return nil }()
-                    return .string(self.strip(s, chars, left: name != "rstrip", right: name != "lstrip"))
-                }
-            case "upper": return fn { _, _ in .string(s.uppercased()) }
-            case "lower": return fn { _, _ in .string(s.lowercased()) }
-            case "title": return fn { [unowned self] _, _ in .string(self.titleCase(s)) }
-            case "capitalize": return fn { [unowned self] _, _ in .string(self.capitalize(s)) }
-            case "startswith", "endswith":
-                return fn { args, _ in
-                    let candidates: [String]
-                    if case let .array(a)? = args.first { candidates = a.map(\.text) } else { candidates = [args.first?.text ?? ""] }
-                    return .bool(candidates.contains { name == "startswith" ? s.hasPrefix($0) : s.hasSuffix($0) })
-                }
-            case "split", "rsplit":
-                return fn { args, kwargs in
-                    let sep = self.kwarg(kwargs, "sep", args, 0)
-                    var maxsplit = -1
-                    if case let .int(m)? = self.kwarg(kwargs, "maxsplit", args, 1) { maxsplit = m }
-                    if let sep, case let .string(separator) = sep {
-                        var parts: [String] = []
-                        var rest = Substring(s)
-                        while maxsplit < 0 || parts.count < maxsplit, let r = rest.range(of: separator) {
-                            parts.append(String(rest[..<r.lowerBound]))
-                            rest = rest[r.upperBound...]
-                        }
-                        parts.append(String(rest))
-                        return .array(parts.map { .string($0) })
-                    }
-                    let parts = s.split(whereSeparator: \.isWhitespace).map { TemplateValue.string(String($0)) }
-                    return .array(parts)
-                }
-            case "splitlines": return fn { _, _ in .array(s.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { .string(String($0)) }.dropLastIfEmpty()) }
-            case "replace":
-                return fn { [unowned self] args, _ in
-                    var count = -1
-                    if args.count > 2, case let .int(c) = args[2] { count = c }
-                    return .string(self.replace(s, args.first?.text ?? "", args.count > 1 ? args[1].text : "", count: count))
-                }
-            case "find": return fn { args, _ in
-                guard let r = s.range(of: args.first?.text ?? "") else { return .int(-1) }
-                return .int(s.distance(from: s.startIndex, to: r.lowerBound))
-            }
-            case "count": return fn { [unowned self] args, _ in
-                let needle = args.first?.text ?? ""
-                return .int(needle.isEmpty ? s.count + 1 : (self.replace(s, needle, needle + "\u{0}", count: -1).count - s.count))
-            }
-            case "join": return fn { [unowned self] args, _ in .string(try self.iterate(args.first ?? .array([])).map(\.text).joined(separator: s)) }
-            case "isdigit": return fn { _, _ in .bool(!s.isEmpty && s.allSatisfy(\.isNumber)) }
-            case "isalpha": return fn { _, _ in .bool(!s.isEmpty && s.allSatisfy(\.isLetter)) }
-            case "isspace": return fn { _, _ in .bool(!s.isEmpty && s.allSatisfy(\.isWhitespace)) }
-            case "format": return fn { args, kwargs in
-                var out = "", i = 0
-                var chars = Array(s)[...]
-                while let c = chars.popFirst() {
-                    if c == "{", chars.first == "{" { chars.removeFirst(); out += "{"; continue }
-                    if c == "}", chars.first == "}" { chars.removeFirst(); out += "}"; continue }
-                    guard c == "{" else { out.append(c); continue }
-                    var key = ""
-                    while let d = chars.popFirst(), d != "}" { key.append(d) }
-                    if key.isEmpty { out += i < args.count ? args[i].text : ""; i += 1 }
-                    else if let n = Int(key) { out += n < args.count ? args[n].text : "" }
-                    else { out += kwargs.first { $0.0 == key }?.1.text ?? "" }
-                }
-                return .string(out)
-            }
-            default: return nil
-            }
-        case let .object(o):
-            switch name {
-            case "items": return fn { _, _ in .array(o.map { .array([TemplateValue.keyValue($0.key), $0.value]) }) }
-            case "keys": return fn { _, _ in .array(o.keys.map(TemplateValue.keyValue)) }
-            case "values": return fn { _, _ in .array(Array(o.values)) }
-            case "get": return fn { args, _ in o[TemplateValue.key(args.first ?? .none)] ?? (args.count > 1 ? args[1] : .none) }
-            default: return nil
-            }
-        default:
-            return nil
-        }
-    }
-}
-
-extension Array where Element == TemplateValue {
-    func dropLastIfEmpty() -> [TemplateValue] {
-        if let last, case let .string(s) = last, s.isEmpty { return Array(dropLast()) }
-        return self
     }
 }

@@ -1,6 +1,6 @@
 import OrderedCollections
 
-/// Executes a parsed template against a context (one renderer per render call).
+/// Executes a parsed template against a context (one renderer per render call), within `budget`.
 final class TemplateRenderer {
     final class Scope {
         var values: [String: TemplateValue] = [:]
@@ -10,12 +10,24 @@ final class TemplateRenderer {
     enum Signal { case normal, breakLoop, continueLoop }
 
     var scopes: [Scope]
-    let now: () -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)
+    let budget: RenderBudget
+    let now: () -> ChatTemplate.DateParts
+    /// Scopes that macros captured. A macro stored in a scope it captured is a reference cycle; `releaseScopes`
+    /// breaks them all when the render ends.
+    private var capturedScopes: [ObjectIdentifier: Scope] = [:]
 
-    init(context: [String: TemplateValue], now: @escaping () -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)) {
+    init(context: [String: TemplateValue], budget: RenderBudget, now: @escaping () -> ChatTemplate.DateParts) {
+        self.budget = budget
         self.now = now
         scopes = [Scope(), Scope(context)]
         installGlobals()
+    }
+
+    /// Empties every scope a macro may reference, so that nothing the render built outlives it.
+    func releaseScopes() {
+        for scope in capturedScopes.values { scope.values.removeAll() }
+        for scope in scopes { scope.values.removeAll() }
+        capturedScopes.removeAll()
     }
 
     func lookup(_ name: String) -> TemplateValue {
@@ -29,6 +41,14 @@ final class TemplateRenderer {
         TemplateError(message, line: loc?.line ?? 0, column: loc?.column ?? 0)
     }
 
+    /// Appends `text` to an output buffer within the string size bound.
+    func emit(_ text: String, into out: inout String) throws {
+        if out.utf8.count + text.utf8.count > budget.limits.maxStringBytes {
+            throw TemplateError.limit("the output grew larger than the sandbox allows (\(budget.limits.maxStringBytes) bytes)")
+        }
+        out += text
+    }
+
     // MARK: statements
 
     func execute(_ nodes: [Node], into out: inout String) throws -> Signal {
@@ -40,9 +60,11 @@ final class TemplateRenderer {
     }
 
     private func execute(_ node: Node, into out: inout String) throws -> Signal {
+        try budget.enter()
+        defer { budget.leave() }
         switch node {
-        case let .text(text): out += text
-        case let .output(expr, loc): out += try located(loc) { try evaluate(expr).text }
+        case let .text(text): try emit(text, into: &out)
+        case let .output(expr, loc): try emit(try located(loc) { try str(try evaluate(expr)) }, into: &out)
         case let .conditional(branches, otherwise, loc):
             for (condition, body) in branches where try located(loc, { try evaluate(condition).isTruthy }) {
                 return try execute(body, into: &out)
@@ -54,31 +76,21 @@ final class TemplateRenderer {
             let value = try located(loc) { try evaluate(expr) }
             try bind(target, value, loc)
         case let .blockAssign(target, filters, body, loc):
-            var captured = ""
-            _ = try execute(body, into: &captured)
-            var value = TemplateValue.string(captured)
-            for (name, args, kwargs) in filters {
-                value = try located(loc) { try applyFilter(name, value, args.map(evaluate), kwargs.map { ($0.0, try evaluate($0.1)) }) }
-            }
+            let value = try located(loc) { try filtered(body, filters) }
             try bind(target, value, loc)
         case let .macro(name, params, body):
             assign(name, makeMacro(params: params, body: body))
         case let .callBlock(callExpr, params, body, loc):
             let caller = makeMacro(params: params, body: body)
             guard case let .call(function, args, kwargs) = callExpr else { throw fail("call block needs a macro call", loc) }
-            out += try located(loc) {
+            let text = try located(loc) {
                 let f = try evaluate(function)
-                guard case let .function(fn) = f else { throw TemplateError("'\(f.repr)' is not callable") }
-                return try fn.call(try args.map(evaluate), try kwargs.map { ($0.0, try evaluate($0.1)) } + [("caller", caller)]).text
+                guard case let .function(fn) = f else { throw TemplateError("'\(typeName(f))' object is not callable") }
+                return try str(try fn.call(try args.map(evaluate), try kwargs.map { ($0.0, try evaluate($0.1)) } + [("caller", caller)]))
             }
+            try emit(text, into: &out)
         case let .filterBlock(filters, body, loc):
-            var captured = ""
-            _ = try execute(body, into: &captured)
-            var value = TemplateValue.string(captured)
-            for (name, args, kwargs) in filters {
-                value = try located(loc) { try applyFilter(name, value, args.map(evaluate), kwargs.map { ($0.0, try evaluate($0.1)) }) }
-            }
-            out += value.text
+            try emit(try located(loc) { try str(try filtered(body, filters)) }, into: &out)
         case .breakLoop: return .breakLoop
         case .continueLoop: return .continueLoop
         case let .expression(expr, loc): _ = try located(loc) { try evaluate(expr) }
@@ -86,10 +98,21 @@ final class TemplateRenderer {
         return .normal
     }
 
+    /// The output of `body` passed through `filters` (`{% set x | f %}`, `{% filter f %}`).
+    private func filtered(_ body: [Node], _ filters: [(String, [Expr], [(String, Expr)])]) throws -> TemplateValue {
+        var captured = ""
+        _ = try execute(body, into: &captured)
+        var value = TemplateValue.string(captured)
+        for (name, args, kwargs) in filters {
+            value = try applyFilter(name, value, try args.map(evaluate), try kwargs.map { ($0.0, try evaluate($0.1)) })
+        }
+        return value
+    }
+
     /// Runs `body`, attaching `loc` to errors that have no location yet.
     func located<T>(_ loc: SourceLocation, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as TemplateError where error.line == 0 {
-            throw TemplateError(error.message, line: loc.line, column: loc.column)
+            throw error.located(line: loc.line, column: loc.column)
         }
     }
 
@@ -102,6 +125,7 @@ final class TemplateRenderer {
             for (n, v) in zip(names, items) { assign(n, v) }
         case let .attribute(base, key):
             guard case let .namespace(ns) = lookup(base) else { throw fail("cannot assign attribute on non-namespace '\(base)'", loc) }
+            try located(loc) { try checkNesting(value, storedIn: ns) }
             ns.values[key] = value
         }
     }
@@ -113,6 +137,7 @@ final class TemplateRenderer {
         defer { scopes.removeLast() }
         if let filter {
             items = try items.filter { item in
+                try budget.iterate()
                 try bind(target, item, loc)
                 return try located(loc) { try evaluate(filter).isTruthy }
             }
@@ -120,6 +145,7 @@ final class TemplateRenderer {
         if items.isEmpty { return try execute(otherwise, into: &out) }
         let count = items.count
         for (i, item) in items.enumerated() {
+            try located(loc) { try budget.iterate() }
             // Each iteration starts from a fresh scope, as jinja2 does: a `set` inside the body lasts one iteration.
             scopes[scopes.count - 1] = Scope()
             try bind(target, item, loc)
@@ -138,7 +164,10 @@ final class TemplateRenderer {
 
     private func makeMacro(params: [(String, Expr?)], body: [Node]) -> TemplateValue {
         let captured = scopes
+        for scope in captured { capturedScopes[ObjectIdentifier(scope)] = scope }
         return .function(TemplateFunction { [unowned self] args, kwargs in
+            try self.budget.enterCall()
+            defer { self.budget.leaveCall() }
             let saved = self.scopes
             self.scopes = captured + [Scope()]
             defer { self.scopes = saved }
@@ -154,32 +183,5 @@ final class TemplateRenderer {
             _ = try self.execute(body, into: &out)
             return .string(out)
         })
-    }
-
-    /// Python iteration: lists, dict keys, string characters; undefined and none-like iterate as empty for undefined.
-    func iterate(_ value: TemplateValue) throws -> [TemplateValue] {
-        switch value {
-        case let .array(a): return a
-        case let .object(o): return o.keys.map(TemplateValue.keyValue)
-        case let .string(s): return s.map { .string(String($0)) }
-        case .undefined: return []
-        case let .namespace(n): return n.values.keys.map { .string($0) }
-        default: throw TemplateError("'\(typeName(value))' object is not iterable")
-        }
-    }
-
-    func typeName(_ v: TemplateValue) -> String {
-        switch v {
-        case .undefined: "Undefined"
-        case .none: "NoneType"
-        case .bool: "bool"
-        case .int: "int"
-        case .double: "float"
-        case .string: "str"
-        case .array: "list"
-        case .object: "dict"
-        case .function: "function"
-        case .namespace: "Namespace"
-        }
     }
 }

@@ -30,6 +30,8 @@ public enum TemplateValue {
 
     var isUndefined: Bool { if case .undefined = self { true } else { false } }
     var isNone: Bool { if case .none = self { true } else { false } }
+    var isBoolLike: Bool { if case .bool = self { true } else { false } }
+    var isStringLike: Bool { if case .string = self { true } else { false } }
 
     var number: Double? {
         switch self {

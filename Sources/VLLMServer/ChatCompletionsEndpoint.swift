@@ -18,14 +18,6 @@ struct ChatCompletionsEndpoint: Sendable {
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
         }
-        for (i, message) in messages.enumerated() {
-            guard let object = message.object, let role = object["role"]?.string else {
-                throw APIError.invalid("messages[\(i)] must be an object with a 'role'", param: "messages")
-            }
-            guard ["system", "user", "assistant", "tool", "developer"].contains(role) else {
-                throw APIError.invalid("messages[\(i)].role '\(role)' is not one of system, user, assistant, tool, developer", param: "messages")
-            }
-        }
         if try fields.string("chat_template") != nil {
             throw APIError.invalid("a per-request 'chat_template' is not accepted; start the server with --chat-template", param: "chat_template")
         }
@@ -36,14 +28,7 @@ struct ChatCompletionsEndpoint: Sendable {
         if chat.addGenerationPrompt && chat.continueFinalMessage {
             throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
         }
-        let promptText: String
-        do {
-            promptText = try server.backend.renderChat(chat)
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError.invalid("the chat template failed: \(error)", param: "messages")
-        }
+        let promptText = try await server.renderChat(chat)
         let promptIDs = server.backend.tokenize(promptText, addSpecialTokens: false)
         var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])
         let wantLogprobs = try fields.bool("logprobs") ?? false

@@ -13,8 +13,10 @@ public struct ChatFormatter: Sendable {
     /// Whether the template reads message content as a list of parts (otherwise parts are joined with newlines).
     let wantsContentParts: Bool
 
-    /// - Parameter override: a template file path, or template text, replacing the model's template.
-    public init(tokenizer: Tokenizer, override: String?) throws {
+    /// - Parameters:
+    ///   - override: a template file path, or template text, replacing the model's template.
+    ///   - limits: the sandbox's bounds for the template (time, recursion, sizes).
+    public init(tokenizer: Tokenizer, override: String?, limits: TemplateLimits = .default) throws {
         var source = tokenizer.chatTemplate
         if let override {
             if FileManager.default.fileExists(atPath: override) {
@@ -25,9 +27,14 @@ public struct ChatFormatter: Sendable {
                 throw ChatFormatterError("--chat-template: no such file '\(override)'")
             }
         }
-        template = try source.map { try ChatTemplate($0) }
-        bosToken = tokenizer.bosToken ?? ""
-        eosToken = tokenizer.eosToken ?? ""
+        try self.init(source: source, bosToken: tokenizer.bosToken ?? "", eosToken: tokenizer.eosToken ?? "", limits: limits)
+    }
+
+    /// A formatter over template text (nil: the model has none) and the tokenizer's BOS and EOS text.
+    public init(source: String?, bosToken: String, eosToken: String, limits: TemplateLimits = .default) throws {
+        template = try source.map { try ChatTemplate($0, limits: limits) }
+        self.bosToken = bosToken
+        self.eosToken = eosToken
         let text = source ?? ""
         let markers = ["content'] is not string", "content is not string", "content'] is string", "content is string",
                        "in message['content']", "in message.content", "in msg['content']", "in msg.content",
@@ -35,10 +42,24 @@ public struct ChatFormatter: Sendable {
         wantsContentParts = markers.contains { text.contains($0) }
     }
 
-    public func render(_ request: ChatRequest) throws -> String {
+    /// Renders `request` into prompt text on a template thread (the caller's thread is not blocked). Throws
+    /// `TemplateError` when the template fails or exceeds its limits, `ChatFormatterError` when there is none.
+    public func render(_ request: ChatRequest) async throws -> String {
         guard let template else {
             throw ChatFormatterError("this model has no chat template; pass one with --chat-template")
         }
+        var rendered = try await template.render { [self] in context(request) }
+        if request.continueFinalMessage, let last = request.messages.last, let content = Self.text(of: last) {
+            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !trimmed.isEmpty, let range = rendered.range(of: trimmed, options: .backwards) {
+                rendered = String(rendered[..<range.upperBound])
+            }
+        }
+        return rendered
+    }
+
+    /// The template's variables for `request`.
+    private func context(_ request: ChatRequest) -> [String: TemplateValue] {
         var context: [String: TemplateValue] = [
             "messages": .array(request.messages.map(message)),
             "add_generation_prompt": .bool(request.addGenerationPrompt && !request.continueFinalMessage),
@@ -48,14 +69,7 @@ public struct ChatFormatter: Sendable {
         context["tools"] = request.tools.map { .array($0.map(Self.value)) } ?? TemplateValue.none
         if let documents = request.documents { context["documents"] = .array(documents.map(Self.value)) }
         for (key, value) in request.templateArguments { context[key] = Self.value(value) }
-        var rendered = try template.render(context)
-        if request.continueFinalMessage, let last = request.messages.last, let content = Self.text(of: last) {
-            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !trimmed.isEmpty, let range = rendered.range(of: trimmed, options: .backwards) {
-                rendered = String(rendered[..<range.upperBound])
-            }
-        }
-        return rendered
+        return context
     }
 
     private func message(_ json: JSONValue) -> TemplateValue {
@@ -92,7 +106,7 @@ public struct ChatFormatter: Sendable {
     }
 }
 
-/// A chat request the template cannot render (reported as HTTP 400).
+/// A chat request that cannot be rendered: the model has no template (reported as HTTP 400, as vLLM does).
 public struct ChatFormatterError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }

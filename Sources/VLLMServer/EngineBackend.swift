@@ -24,7 +24,7 @@ public struct EngineBackend: GenerationBackend {
         tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
     }
 
-    public func renderChat(_ request: ChatRequest) throws -> String { try chat.render(request) }
+    public func renderChat(_ request: ChatRequest) async throws -> String { try await chat.render(request) }
 
     public func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         engine.submit(promptTokenIDs: promptTokenIDs, parameters: parameters, priority: priority)

@@ -8,8 +8,9 @@ public protocol GenerationBackend: Sendable {
     /// The token ids of prompt text, special-token text included (the engine's `Tokenizer.promptTokenIDs`).
     func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32]
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String
-    /// Renders a conversation with the model's chat template into prompt text.
-    func renderChat(_ chat: ChatRequest) throws -> String
+    /// Renders a conversation with the model's chat template into prompt text, off the caller's thread (templates
+    /// are slow at worst: they run on the template threads within their limits).
+    func renderChat(_ chat: ChatRequest) async throws -> String
     /// Starts generating; the stream ends with the output that carries a finish reason.
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
 }

@@ -40,7 +40,7 @@ struct InfoEndpoints: Sendable {
     }
 
     /// `{model, prompt, add_special_tokens}` or `{model, messages, add_generation_prompt}` → `{tokens, count, max_model_len}`.
-    func tokenize(_ fields: RequestFields) throws -> Response {
+    func tokenize(_ fields: RequestFields) async throws -> Response {
         try fields.rejectUnknown(["model", "prompt", "add_special_tokens", "messages", "add_generation_prompt", "continue_final_message",
                                   "chat_template_kwargs", "tools", "return_token_strs"])
         _ = try server.checkModel(fields)
@@ -52,8 +52,7 @@ struct InfoEndpoints: Sendable {
                                    addGenerationPrompt: try fields.bool("add_generation_prompt") ?? true,
                                    continueFinalMessage: try fields.bool("continue_final_message") ?? false,
                                    templateArguments: try fields.object("chat_template_kwargs") ?? [:])
-            let text: String
-            do { text = try server.backend.renderChat(chat) } catch { throw APIError.invalid("the chat template failed: \(error)", param: "messages") }
+            let text = try await server.renderChat(chat)
             tokens = server.backend.tokenize(text, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
         } else {
             throw APIError.invalid("give 'prompt' or 'messages'", param: "prompt")

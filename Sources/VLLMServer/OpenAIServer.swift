@@ -11,6 +11,7 @@ public enum OpenAIServer {
     public static func router(_ server: ServerContext) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorShapeMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: APIKeyMiddleware(keys: Set(server.configuration.apiKeys)))
         let info = InfoEndpoints(server: server)
         let completions = CompletionsEndpoint(server: server)
@@ -22,7 +23,7 @@ public enum OpenAIServer {
         router.get("/v1/models") { _, _ in info.models() }
         router.post("/v1/completions") { request, _ in try await completions.handle(fields(request)) }
         router.post("/v1/chat/completions") { request, _ in try await chat.handle(fields(request)) }
-        router.post("/tokenize") { request, _ in try info.tokenize(await fields(request)) }
+        router.post("/tokenize") { request, _ in try await info.tokenize(await fields(request)) }
         router.post("/detokenize") { request, _ in try info.detokenize(await fields(request)) }
         return router
     }

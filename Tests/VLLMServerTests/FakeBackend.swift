@@ -16,10 +16,13 @@ final class FakeBackend: GenerationBackend {
     /// When set, every stream fails with `EngineError.shuttingDown` after this many tokens, as the real engine's
     /// streams do when it stops under them.
     let stopAfter: Int?
+    /// When set, chats render with this real formatter (a real template) instead of the fake markup.
+    let chat: ChatFormatter?
 
-    init(stepDelay: Duration = .zero, stopAfter: Int? = nil) {
+    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil) {
         self.stepDelay = stepDelay
         self.stopAfter = stopAfter
+        self.chat = chat
     }
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
@@ -30,7 +33,8 @@ final class FakeBackend: GenerationBackend {
         String(decoding: ids.map { UInt8(clamping: $0) }, as: UTF8.self)
     }
 
-    func renderChat(_ chat: ChatRequest) throws -> String {
+    func renderChat(_ chat: ChatRequest) async throws -> String {
+        if let formatter = self.chat { return try await formatter.render(chat) }
         var text = ""
         for message in chat.messages {
             let o = message.object ?? [:]
