@@ -30,7 +30,8 @@ struct SandboxTimeAndShapeTests {
         task.cancel()
         let result = await task.result
         #expect(throws: TemplateError.self) { try result.get() }
-        #expect(ContinuousClock.now - cancelled < .seconds(3), "the render stopped at its next clock check, not after 60 s")
+        // Stopped by the cancellation, long before the 60 s limit (a loaded machine's scheduling, not a timing claim).
+        #expect(ContinuousClock.now - cancelled < .seconds(30), "the render stopped at its next clock check, not after 60 s")
     }
 
     /// Deep source would overflow the stack of the recursive-descent parser (and of releasing its tree).

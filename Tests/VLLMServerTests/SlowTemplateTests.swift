@@ -36,8 +36,10 @@ struct SlowTemplateTests {
             let (secondStatus, secondMessage) = try await second
             latencies.sort()
             #expect(rendering, "the health checks ran while both renders did")
-            // The median: other tests of this process may hold Swift's cooperative threads, which serve requests too.
-            #expect(latencies[2] < .milliseconds(100), "median /health latency \(latencies[2]) (all: \(latencies))")
+            // /health did not wait for the renders: every answer came while both still ran (`rendering`), and the median
+            // well inside the renders' 4 s. The whole suite runs model tests beside this one on two cores, so this is
+            // no latency figure (alone it measures about 1 ms; other tests may hold the threads that serve requests).
+            #expect(latencies[2] < .seconds(2), "median /health latency \(latencies[2]) (all: \(latencies))")
             for (status, message) in [(firstStatus, firstMessage), (secondStatus, secondMessage)] {
                 #expect(status == .internalServerError)
                 #expect(message.contains("time limit"), "\(message)")
