@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: fetches what the tests read (the default model, the llama.cpp source archive with its
-# vocab GGUFs and chat templates, real tokenizer.json files), runs every Swift test in release mode (model-level
-# tests are numeric and far too slow in debug), then the end-to-end server tests: pytest with the official
-# `openai` client against the real `vllm serve` (tests/e2e). Extra arguments go to swift (CI adds
+# vocab GGUFs and chat templates, real tokenizer.json files, Qwen2.5-Coder-0.5B and the quant matrix llama.cpp's
+# llama-quantize makes from it: about 20 minutes the first time on a machine, mostly building llama.cpp, then
+# cached; SWIFT_VLLM_TEST_1_5B=1 also fetches the 1.5B and runs its fidelity test), runs every Swift test in release
+# mode (model-level tests are numeric and far too slow in debug), then the end-to-end server tests: pytest with the
+# official `openai` client against the real `vllm serve` (tests/e2e). Extra arguments go to swift (CI adds
 # -Xswiftc -warnings-as-errors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,8 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/fetch-model.sh >/dev/null
 ./tools/fetch-llama-cpp-source.sh >/dev/null
 ./tools/fetch-tokenizer-references.sh >/dev/null
+./tools/make-quant-matrix.sh >/dev/null
+if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
 swift test -c release "$@"
 swift build -c release --product vllm "$@"
 VENV="$CACHE/venv-e2e"
