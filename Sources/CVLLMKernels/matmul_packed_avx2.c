@@ -3,13 +3,13 @@
 // A ymm register holds 8 of a panel's 16 rows (the low or the high 32 bytes of each 64-byte panel word), so a
 // panel runs as two halves. For one token and one 32-column block, `vpmaddubsw` multiplies word g (4 quants of
 // each of 8 rows) by the token's 4 activation quants broadcast to every lane:
-//   Q4_0 / Q4_1: the 8 products of a block are summed in 16 bits (|sum| <= 8 * 2 * 15 * 127 < 2^15) and widened
-//                once with `vpmaddwd`;
-//   Q8_0:        stored quants are XOR 0x80, so they are unbiased and multiplied as |w| by x with w's sign
-//                (|pair| <= 2 * 128 * 127 < 2^15), widened to 32 bits per word.
-// Either way the block's integer dot product is exact, then the float steps are those of the scalar reference
-// (acc = fma(isum, dw * dx, acc), then the Q4_1 minimum term), so this kernel, the VNNI kernel and
-// vk_matmul_packed_ref give the same bits whatever the batch.
+//   unsigned quants (2-6 bits): products summed in 16 bits while they cannot overflow, then widened with
+//                `vpmaddwd` (see vk_packed2_tile);
+//   Q8_0, IQ4:   signed quants (Q8_0's stored XOR 0x80, the IQ4 table's values) multiplied as |w| by x with w's
+//                sign (|pair| <= 2 * 128 * 127 < 2^15), widened to 32 bits per word.
+// Either way each half block's integer dot product is exact, then the float steps are those of the scalar
+// reference (CVLLMKernels.h), so this kernel, the VNNI kernel and vk_matmul_packed_ref give the same bits
+// whatever the batch.
 #include "quant_block.h"
 
 #if VK_X86

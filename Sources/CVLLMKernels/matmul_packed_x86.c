@@ -4,7 +4,7 @@
 // each of 16 rows) by 4 activation quants of the token broadcast to every lane, so a 32-column block is 8
 // instructions per token with no horizontal sums. A tile is one panel × up to 8 tokens: the panel block is
 // loaded and unpacked once and used by every token of the tile. Per token and block the operations are
-// fixed (exact integer sum, then fma with dw * dx, then the Q4_1 minimum term), so a value never depends on
+// fixed (exact integer sums per half, fmas with dw * dx, then the min term; CVLLMKernels.h), so a value never depends on
 // the tile, the batch or the row range: the scalar reference in matmul_packed.c gives the same bits.
 #include "quant_block.h"
 
