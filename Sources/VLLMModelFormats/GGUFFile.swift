@@ -82,6 +82,10 @@ public final class GGUFFile: Sendable {
             }
             let offset = try reader.read(UInt64.self, "the offset of '\(tensorName)'")
             guard offset < 1 << 48 else { throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' offset \(offset)") }
+            // ggml (gguf.cpp) refuses these too: a misaligned tensor is a corrupt file, and its data would be read skewed.
+            guard offset % UInt64(alignment) == 0 else {
+                throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' has offset \(offset), not a multiple of the file's alignment (\(alignment))")
+            }
             raw.append((tensorName, shape, type, Int(offset)))
         }
         let dataStart = (reader.offset + alignment - 1) / alignment * alignment
