@@ -142,6 +142,11 @@ public final class GGUFFile: Sendable {
             guard depth == 0, elementType != 9, count <= 1 << 30 else {
                 throw ModelFormatError("'\(reader.fileName)' is corrupt: \(what) is a nested or oversized array")
             }
+            // Every element takes at least a byte: a count the rest of the file cannot hold is refused before the
+            // array is reserved (2^30 elements reserved 25 GB and aborted, whatever the file's size).
+            guard count <= UInt64(reader.bytes.count - reader.offset) else {
+                throw ModelFormatError("'\(reader.fileName)' is truncated or corrupt: \(what) has \(count) elements, more than the \(reader.bytes.count - reader.offset) bytes left in the file")
+            }
             var values: [GGUFValue] = []
             values.reserveCapacity(Int(count))
             for _ in 0..<count {

@@ -137,3 +137,17 @@ struct HostileFileTests {
         #expect(formatError { _ = try HuggingFaceConfig.load(directory: model) } == "'\(model)/config.json' is not a valid model config: 'hidden_size' must be Int")
     }
 }
+
+extension HostileFileTests {
+    /// A metadata array claiming 2^30 elements in a file of a few bytes: its reservation aborted on allocation.
+    @Test func anArrayCountTheFileCannotHoldIsRefusedBeforeReserving() throws {
+        var b = GGUFBuilder()
+        b.bytes += Array("GGUF".utf8)
+        b.u32(3); b.u64(0); b.u64(1)
+        b.string("tokenizer.ggml.scores"); b.u32(9); b.u32(6); b.u64(1 << 30)
+        b.bytes += [0, 0, 0, 0]
+        let path = try temporaryFile(b.bytes)
+        let message = formatError { _ = try GGUFFile(path: path) }
+        #expect(message == "'\(path)' is truncated or corrupt: the value of 'tokenizer.ggml.scores' has 1073741824 elements, more than the 4 bytes left in the file")
+    }
+}
