@@ -151,3 +151,21 @@ extension HostileFileTests {
         #expect(message == "'\(path)' is truncated or corrupt: the value of 'tokenizer.ggml.scores' has 1073741824 elements, more than the 4 bytes left in the file")
     }
 }
+
+extension HostileFileTests {
+    /// The Hugging Face cache's `refs/main`: a FIFO there blocked the model lookup; a ref climbing out of
+    /// `snapshots/` is not followed.
+    @Test func aHostileRefsMainIsNotFollowed() throws {
+        let hub = try Self.directory()
+        let repo = hub + "/models--org--tiny"
+        try FileManager.default.createDirectory(atPath: repo + "/refs", withIntermediateDirectories: true)
+        #expect(mkfifo(repo + "/refs/main", 0o600) == 0)
+        #expect(formatError { _ = try ModelLocation.resolve("org/tiny", environment: ["HF_HUB_CACHE": hub]) } == "'\(repo)/refs/main' is a FIFO, not a regular file")
+        try FileManager.default.removeItem(atPath: repo + "/refs/main")
+        let outside = try Self.directory()
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: outside + "/config.json"))
+        try Data("../../../../..\(outside)".utf8).write(to: URL(fileURLWithPath: repo + "/refs/main"))
+        let message = formatError { _ = try ModelLocation.resolve("org/tiny", environment: ["HF_HUB_CACHE": hub]) }
+        #expect(message?.contains("neither a path nor in the local Hugging Face cache") == true, "\(message ?? "followed the ref")")
+    }
+}
