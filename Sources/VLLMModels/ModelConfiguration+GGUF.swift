@@ -12,6 +12,7 @@ extension ModelConfiguration {
             if let v = gguf.metadata["\(arch).\(key)"] {
                 if let i = v.int { return i }
                 if let first = v.array?.first?.int { return first }  // per-layer arrays: same for every layer here
+                throw ModelFormatError("'\(file)': the metadata key \(arch).\(key) is not an integer below 2^63")
             }
             if let value { return value }
             throw ModelFormatError("'\(file)' is missing the metadata key \(arch).\(key)")

@@ -104,3 +104,11 @@ struct HostileConfigTests {
         }
     }
 }
+
+extension HostileConfigTests {
+    /// A size given as a u64 past Int.max was reported as a missing key.
+    @Test func aGGUFSizeThatIsNotAnIntegerIsNamed() throws {
+        let path = try Self.gguf(eps: 1e-5, keyLength: UInt64.max)
+        #expect(Self.loadError(.gguf(path: path)) == "'\(path)': the metadata key llama.attention.key_length is not an integer below 2^63")
+    }
+}
