@@ -25,6 +25,8 @@ struct PreemptionTests {
             let batch = scheduler.schedule()
             run.steps += 1
             #expect(scheduler.invariantViolation() == nil, "after schedule: \(scheduler.invariantViolation() ?? "")")
+            // Progress every step: an empty step with work left is how the wedge spun a core.
+            #expect(!batch.isEmpty || !batch.finished.isEmpty, "step \(run.steps) scheduled nothing and ended nothing")
             for victim in batch.preempted {
                 if before[victim.id, default: 0] < victim.promptTokenIDs.count { run.midPromptPreemptions += 1 } else { run.decodePreemptions += 1 }
             }
