@@ -6,8 +6,11 @@ struct RequestFields {
     let values: [String: JSONValue]
 
     init(body: Data) throws(APIError) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else {
-            throw .invalid("The request body is not valid JSON.")
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            throw .invalid("The request body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw .invalid("The request body must be a JSON object.")
