@@ -80,6 +80,7 @@ public final class EngineCore {
     /// Checks a request against the model's limits; errors name both numbers.
     public func validate(promptTokenIDs: [Int32], parameters: SamplingParameters) throws {
         try limits.validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
+        try limits.validateTokenIDs(parameters)
     }
 
     /// Queues a request; `id` must be unique among live requests.

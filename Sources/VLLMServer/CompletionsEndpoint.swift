@@ -75,8 +75,15 @@ struct CompletionsEndpoint: Sendable {
         func ids(_ array: [JSONValue]) throws -> [Int32] {
             try array.map { value in
                 guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'prompt' token ids must be integers", param: "prompt") }
-                return Int32(clamping: Int64(n))
+                guard let id = Int32(exactly: n) else {
+                    throw APIError.invalid("token id \(RequestFields.integerText(n)) is out of vocabulary (0..<\(backend.limits.vocabularySize))", param: "prompt")
+                }
+                return id
             }
+        }
+        // Counted before anything is tokenized: 10,000 prompts are refused at once.
+        if case .array(let items) = prompt, !items.isEmpty, items.allSatisfy({ $0.array != nil }) || items.allSatisfy({ $0.string != nil }) {
+            try server.checkPromptCount(items.count)
         }
         switch prompt {
         case .string(let text):

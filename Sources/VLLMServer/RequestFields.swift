@@ -85,42 +85,6 @@ struct RequestFields {
         .invalid("'\(key)' must be \(expected), got \(value.typeName)", param: key)
     }
 
-    /// The sampling fields every generation endpoint accepts (shared/SPEC.md), over `defaults`.
-    func samplingParameters(maxTokensKeys: [String] = ["max_tokens"]) throws(APIError) -> SamplingParameters {
-        var p = SamplingParameters()
-        p.maxTokens = nil
-        p.n = try int("n") ?? 1
-        p.temperature = try double("temperature") ?? 1
-        p.topP = try double("top_p") ?? 1
-        p.topK = try int("top_k") ?? 0
-        p.minP = try double("min_p") ?? 0
-        p.presencePenalty = try double("presence_penalty") ?? 0
-        p.frequencyPenalty = try double("frequency_penalty") ?? 0
-        p.repetitionPenalty = try double("repetition_penalty") ?? 1
-        if let seed = try int("seed") { p.seed = UInt64(bitPattern: Int64(seed)) }
-        p.stop = try strings("stop") ?? []
-        p.stopTokenIDs = (try ints("stop_token_ids") ?? []).map { Int32(truncatingIfNeeded: $0) }
-        p.includeStopStringInOutput = try bool("include_stop_str_in_output") ?? false
-        p.ignoreEOS = try bool("ignore_eos") ?? false
-        for key in maxTokensKeys { if let m = try int(key) { p.maxTokens = m } }
-        p.minTokens = try int("min_tokens") ?? 0
-        p.skipSpecialTokens = try bool("skip_special_tokens") ?? true
-        p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true
-        p.allowedTokenIDs = try ints("allowed_token_ids")?.map { Int32(truncatingIfNeeded: $0) }
-        p.promptLogprobs = try int("prompt_logprobs")
-        if let bias = try object("logit_bias") {
-            var parsed: [Int32: Double] = [:]
-            for (key, value) in bias {
-                guard let id = Int32(key), let v = value.number else {
-                    throw .invalid("'logit_bias' must map token ids to numbers, got key '\(key)'", param: "logit_bias")
-                }
-                parsed[id] = v
-            }
-            p.logitBias = parsed
-        }
-        return p
-    }
-
     /// Sampling keys shared by completions and chat completions.
     static let samplingKeys: Set<String> = [
         "n", "temperature", "top_p", "top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty",

@@ -60,7 +60,9 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         guard minTokens >= 0 else { throw InvalidParameter("min_tokens", "min_tokens must be greater than or equal to 0, got \(minTokens)") }
         if let maxTokens, minTokens > maxTokens { throw InvalidParameter("min_tokens", "min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(minTokens)") }
         if let logprobs, logprobs < 0 || logprobs > maxLogprobs { throw InvalidParameter("logprobs", "logprobs must be in [0, \(maxLogprobs)], got \(logprobs)") }
-        if let promptLogprobs, promptLogprobs < 0 || promptLogprobs > maxLogprobs { throw InvalidParameter("prompt_logprobs", "prompt_logprobs must be in [0, \(maxLogprobs)], got \(promptLogprobs)") }
+        // Prompt logprobs need logits at every prompt position; the model runner computes only the sampled rows.
+        if promptLogprobs != nil { throw InvalidParameter("prompt_logprobs", "prompt_logprobs is not supported") }
+        if let allowedTokenIDs, allowedTokenIDs.isEmpty { throw InvalidParameter("allowed_token_ids", "allowed_token_ids is not None and empty!") }
     }
 }
 
