@@ -13,7 +13,7 @@ struct ChatCompletionsEndpoint: Sendable {
     ])
 
     func handle(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(Self.knownKeys)
+        fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")

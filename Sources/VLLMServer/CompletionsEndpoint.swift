@@ -9,7 +9,7 @@ struct CompletionsEndpoint: Sendable {
     static let knownKeys = RequestFields.samplingKeys.union(["prompt", "echo", "logprobs", "suffix"])
 
     func handle(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(Self.knownKeys)
+        fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
         let (prompts, texts) = try promptList(fields)

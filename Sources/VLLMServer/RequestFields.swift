@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VLLMEngine
 
 /// A request body's top-level fields with typed accessors whose errors name the parameter (HTTP 400).
@@ -25,11 +26,13 @@ struct RequestFields {
         return nil
     }
 
-    /// OpenAI rejects arguments it does not know; we know OpenAI's and vLLM's.
-    func rejectUnknown(_ known: Set<String>) throws(APIError) {
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalid("Unrecognized request argument supplied: \(unknown)", param: unknown)
-        }
+    /// Fields this server does not know are ignored with a warning, as vLLM does (routers and SDKs add their own);
+    /// fields it knows are honoured or refused by name.
+    func warnUnknown(_ known: Set<String>, logger: Logger) {
+        let unknown = values.keys.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        let names = unknown.map { "'\($0)'" }.joined(separator: ", ")
+        logger.warning("The following fields were present in the request but ignored: {\(names)}")
     }
 
     func string(_ key: String) throws(APIError) -> String? {

@@ -146,6 +146,17 @@ struct ParameterTests {
         }
     }
 
+    /// vLLM ignores fields it does not know (with a logged warning): routers and SDKs add their own.
+    @Test func unknownFieldsAreIgnored() async throws {
+        try await Self.app().test(.router) { client in
+            try await Self.each(client, #""frobnicate": {"x": 1}, "router_hint": "a""#) { uri, status, message, _ in
+                #expect(status == .ok, "\(uri): \(message)")
+            }
+            let (status, _, _) = try await post(client, "/tokenize", #"{"prompt": "Hi", "extra_field": true}"#)
+            #expect(status == .ok)
+        }
+    }
+
     /// A token id beyond Int64 trapped converting the number (`Int64(1e300)`).
     @Test func hugePromptTokenIDsAre400() async throws {
         try await Self.app().test(.router) { client in
