@@ -85,7 +85,7 @@ struct RequestBodyTests {
 }
 
 /// One request over a plain TCP socket, for bytes no HTTP client would send; returns what the server answered
-/// before closing (or within two seconds).
+/// before closing (or within 15 seconds).
 enum RawHTTP {
     static func exchange(port: Int, _ request: String) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -99,7 +99,7 @@ enum RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(request.utf8)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -109,7 +109,19 @@ enum RawHTTP {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
             reply += buffer[0..<n]
+            if complete(reply) { break }
         }
         return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// Whether `reply` holds a whole response: headers and a body of its Content-Length.
+    static func complete(_ reply: [UInt8]) -> Bool {
+        let text = String(decoding: reply, as: UTF8.self)
+        guard let end = text.range(of: "\r\n\r\n") else { return false }
+        let length = text[..<end.lowerBound].split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        guard let length else { return false }
+        return text[end.upperBound...].utf8.count >= length
     }
 }
