@@ -84,6 +84,21 @@ struct RequestFields {
         return o
     }
 
+    /// `truncate_prompt_tokens`: how many prompt tokens to keep, the last ones (vLLM's left truncation); -1 means
+    /// max_model_len, and more than max_model_len is refused with vLLM's message.
+    func truncatePromptTokens(maxModelLength: Int) throws(APIError) -> Int? {
+        guard let k = try int("truncate_prompt_tokens") else { return nil }
+        guard k >= -1 else {
+            throw .invalid("truncate_prompt_tokens must be -1 or at least 0, got \(k)", param: "truncate_prompt_tokens")
+        }
+        let size = k == -1 ? maxModelLength : k
+        guard size <= maxModelLength else {
+            throw .invalid("truncate_prompt_tokens value (\(size)) is greater than max_model_len (\(maxModelLength)). Please, select a smaller truncation size.",
+                           param: "truncate_prompt_tokens")
+        }
+        return size
+    }
+
     static func type(_ key: String, _ expected: String, _ value: JSONValue) -> APIError {
         .invalid("'\(key)' must be \(expected), got \(value.typeName)", param: key)
     }
@@ -95,6 +110,6 @@ struct RequestFields {
         "skip_special_tokens", "spaces_between_special_tokens", "allowed_token_ids", "prompt_logprobs", "logit_bias",
         "bad_words", "model", "stream", "stream_options", "user", "priority", "request_id", "cache_salt",
         "add_special_tokens", "truncate_prompt_tokens", "best_of", "use_beam_search", "length_penalty",
-        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format",
+        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format", "structured_outputs",
     ]
 }

@@ -23,7 +23,8 @@ final class FakeBackend: GenerationBackend {
     /// When set, chats render with this real formatter (a real template) instead of the fake markup.
     let chat: ChatFormatter?
 
-    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil) {
+    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil, bos: Int32? = nil) {
+        self.bos = bos
         self.stepDelay = stepDelay
         self.stopAfter = stopAfter
         self.chat = chat
@@ -31,7 +32,12 @@ final class FakeBackend: GenerationBackend {
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
 
-    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] { text.utf8.map { Int32($0) } }
+    /// When set, tokenizing with special tokens puts this id first, as a BOS.
+    let bos: Int32?
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+        (addSpecialTokens ? bos.map { [$0] } ?? [] : []) + text.utf8.map { Int32($0) }
+    }
 
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
         String(decoding: ids.map { UInt8(clamping: $0) }, as: UTF8.self)

@@ -107,6 +107,55 @@ struct ParameterTests {
         }
     }
 
+    @Test(arguments: [
+        (#""response_format": {"type": "json_object"}"#, "response_format"),
+        (#""response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}"#, "response_format"),
+        (#""response_format": {}"#, "response_format"),
+        (#""guided_json": {"type": "object"}"#, "guided_json"),
+        (#""guided_choice": ["a", "b"]"#, "guided_choice"),
+        (#""guided_regex": "a+""#, "guided_regex"),
+        (#""structured_outputs": {"choice": ["a"]}"#, "structured_outputs"),
+    ])
+    func structuredOutputsAreRefusedByName(_ extra: String, _ name: String) async throws {
+        try await Self.app().test(.router) { client in
+            try await Self.each(client, extra) { uri, status, _, param in
+                #expect(status == .badRequest && param == name, "\(uri) \(extra)")
+            }
+            try await Self.each(client, #""response_format": {"type": "text"}"#) { uri, status, _, _ in #expect(status == .ok, "\(uri)") }
+        }
+    }
+
+    /// Accepted and ignored before: now the prompt is cut to its last k tokens, as vLLM does.
+    @Test func truncatePromptTokensKeepsTheLastTokens() async throws {
+        try await Self.app().test(.router) { client in
+            let (status, body, _) = try await post(client, "/v1/completions",
+                                                   #"{"prompt": "Hello", "truncate_prompt_tokens": 2, "echo": true, "max_tokens": 1}"#)
+            #expect(status == .ok)
+            #expect((body["usage"] as? [String: Int])?["prompt_tokens"] == 2)
+            #expect((body["choices"] as? [[String: Any]])?.first?["text"] as? String == "loh", "echo shows the prompt the model saw")
+            let (chat, chatBody, _) = try await post(client, "/v1/chat/completions",
+                                                     #"{"messages": [{"role": "user", "content": "Hello"}], "truncate_prompt_tokens": 3, "max_tokens": 1}"#)
+            #expect(chat == .ok && (chatBody["usage"] as? [String: Int])?["prompt_tokens"] == 3)
+            let (tooMany, tooManyBody, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "truncate_prompt_tokens": 65}"#)
+            #expect(tooMany == .badRequest)
+            #expect(((tooManyBody["error"] as? [String: Any])?["message"] as? String)?.hasPrefix("truncate_prompt_tokens value (65) is greater than max_model_len (64)") == true)
+        }
+    }
+
+    /// Accepted and ignored in completions before (always true); chat's default is false, as in vLLM.
+    @Test func addSpecialTokensIsHonoured() async throws {
+        try await Self.app(FakeBackend(bos: 1)).test(.router) { client in
+            for (uri, input, expected) in [("/v1/completions", #""prompt": "Hi""#, [3, 2, 3]), ("/v1/chat/completions", #""messages": [{"role": "user", "content": "Hi"}]"#, [19, 19, 20])] {
+                var counts: [Int] = []
+                for flag in ["", #", "add_special_tokens": false"#, #", "add_special_tokens": true"#] {
+                    let (_, body, _) = try await post(client, uri, #"{\#(input), "max_tokens": 1\#(flag)}"#)
+                    counts.append((body["usage"] as? [String: Int])?["prompt_tokens"] ?? -1)
+                }
+                #expect(counts == expected, "\(uri)")
+            }
+        }
+    }
+
     @Test func harmlessSettingsOfThoseFieldsAreAccepted() async throws {
         try await Self.app().test(.router) { client in
             try await Self.each(client, #""best_of": 1, "prompt_logprobs": null, "use_beam_search": false, "bad_words": []"#) { uri, status, message, _ in
