@@ -88,7 +88,7 @@ public final class EngineCore {
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard streams[id] == nil else { throw EngineError("request id \(id) is already in use") }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
-                              priority: priority, arrival: arrival)
+                              priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
         streams[id] = OutputStream(generator: RandomGenerator(seed: seed),
                                    detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens),

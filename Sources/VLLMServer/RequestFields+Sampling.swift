@@ -28,6 +28,7 @@ extension RequestFields {
         p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true
         p.allowedTokenIDs = try tokenIDs("allowed_token_ids")
         p.logitBias = try logitBias()
+        p.cacheSalt = try string("cache_salt")
         return p
     }
 

@@ -156,6 +156,21 @@ struct ParameterTests {
         }
     }
 
+    /// Accepted and ignored before: the salt now reaches the engine, which mixes it into the prefix-cache hashes.
+    @Test func cacheSaltReachesTheEngine() async throws {
+        let backend = FakeBackend()
+        try await Self.app(backend).test(.router) { client in
+            try await Self.each(client, #""cache_salt": "tenant-1""#) { uri, status, _, _ in
+                #expect(status == .ok, "\(uri)")
+                #expect(backend.lastParameters.withLock { $0?.cacheSalt } == "tenant-1")
+            }
+            try await Self.each(client, #""cache_salt": """#) { uri, status, message, param in
+                #expect(status == .badRequest && param == "cache_salt", "\(uri)")
+                #expect(message == "Parameter 'cache_salt' must be a non-empty string if provided.")
+            }
+        }
+    }
+
     @Test func harmlessSettingsOfThoseFieldsAreAccepted() async throws {
         try await Self.app().test(.router) { client in
             try await Self.each(client, #""best_of": 1, "prompt_logprobs": null, "use_beam_search": false, "bad_words": []"#) { uri, status, message, _ in
