@@ -17,6 +17,10 @@ struct CompletionsEndpoint: Sendable {
         sampling.logprobs = try fields.int("logprobs")
         let parameters = sampling
         let echo = try fields.bool("echo") ?? false
+        if echo && sampling.logprobs != nil {
+            // vLLM answers with the prompt's logprobs too (prompt_logprobs = logprobs), which we cannot compute.
+            throw APIError.invalid("echo with logprobs is not supported: it needs prompt logprobs, which are not supported", param: "echo")
+        }
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         let choices = try server.prepare(prompts: prompts, parameters: parameters)

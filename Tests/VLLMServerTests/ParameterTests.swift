@@ -171,6 +171,18 @@ struct ParameterTests {
         }
     }
 
+    /// vLLM returns the prompt's logprobs with echo and logprobs; we returned only the generated tokens' (with text
+    /// offsets from 0 although the text starts with the prompt).
+    @Test func echoWithLogprobsIsRefused() async throws {
+        try await Self.app().test(.router) { client in
+            let (status, body, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "echo": true, "logprobs": 1, "max_tokens": 1}"#)
+            #expect(status == .badRequest && (body["error"] as? [String: Any])?["param"] as? String == "echo")
+            let (echoOnly, _, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "echo": true, "max_tokens": 1}"#)
+            let (logprobsOnly, _, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "logprobs": 1, "max_tokens": 1}"#)
+            #expect(echoOnly == .ok && logprobsOnly == .ok)
+        }
+    }
+
     @Test func harmlessSettingsOfThoseFieldsAreAccepted() async throws {
         try await Self.app().test(.router) { client in
             try await Self.each(client, #""best_of": 1, "prompt_logprobs": null, "use_beam_search": false, "bad_words": []"#) { uri, status, message, _ in
