@@ -87,6 +87,7 @@ public final class EngineCore {
     /// Checks a request against the model's limits; errors name both numbers.
     public func validate(promptTokenIDs: [Int32], parameters: SamplingParameters) throws {
         try limits.validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
+        try limits.validateTokenIDs(parameters)
     }
 
     /// Queues a request; `id` must be unique among live requests.
@@ -94,7 +95,7 @@ public final class EngineCore {
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard streams[id] == nil else { throw EngineError("request id \(id) is already in use") }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
-                              priority: priority, arrival: arrival)
+                              priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
         streams[id] = OutputStream(generator: RandomGenerator(seed: seed),
                                    detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens),

@@ -36,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-waiting-requests"), help: "Beyond this many waiting requests, new ones get 503.")
     var maxWaitingRequests: Int = 1024
 
+    @Option(name: .customLong("max-sequences-per-request"),
+            help: "Most sequences one request may ask for: n, prompts in one request, and prompts times n (400 beyond).")
+    var maxSequencesPerRequest: Int = 128
+
     @Option(name: .customLong("shutdown-timeout"),
             help: "Seconds in-flight requests may keep running after SIGINT/SIGTERM before they are aborted (0: abort at once).")
     var shutdownTimeout: Int = 0
@@ -51,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must be non-negative") }
+        guard maxSequencesPerRequest >= 1 else {
+            throw ValidationError("--max-sequences-per-request must be at least 1, got \(maxSequencesPerRequest)")
+        }
         guard maxWaitingRequests >= 1 else { throw ValidationError("--max-waiting-requests must be at least 1, got \(maxWaitingRequests)") }
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
         _ = try statsInterval()
@@ -79,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.servedModelNames = servedModelName.isEmpty ? [model ?? DefaultModel.fileName] : servedModelName
         configuration.maxLogprobs = maxLogprobs
         configuration.maxWaitingRequests = maxWaitingRequests
+        configuration.maxSequencesPerRequest = maxSequencesPerRequest
         configuration.logRequests = !disableLogRequests
         let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount
         let asyncEngine = AsyncEngine(core: core)
