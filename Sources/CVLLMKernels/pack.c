@@ -38,6 +38,11 @@ static void vk_put_quants(uint8_t *q, const vk_packed_params *p, int i, const ui
         for (int s = 0; s < 8; s++) memcpy(q + 64 * s + lane, u + 4 * s, 4);
         return;
     }
+    if (p->bits == 4) {  // the common case alone: nibble pairs, no planes (a third of the 4-bit types' load time)
+        for (int s = 0; s < 4; s++)
+            for (int c = 0; c < 4; c++) q[64 * s + lane + c] = (uint8_t)((u[4 * s + c] & 0xF) | (u[4 * (s + 4) + c] & 0xF) << 4);
+        return;
+    }
     for (int c = 0; c < 4; c++) {
         uint8_t plane[3] = {0, 0, 0};  // the 2-bit words (or high-bit words), then the single-bit word
         for (int s = 0; s < 8; s++) {
