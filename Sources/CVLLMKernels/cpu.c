@@ -74,6 +74,9 @@ int vk_set_isa(int isa) {
     return isa;
 }
 
+int vk_isa_pin(void) { return vk_forced; }
+void vk_isa_set_pin(int pin) { vk_forced = pin; }
+
 int vk_get_isa(void) {
     int f = vk_forced;
     return f >= 0 ? f : vk_cpu_isa();

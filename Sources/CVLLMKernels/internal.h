@@ -53,6 +53,11 @@ int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_
                             const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                             int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
 
+/// The calling thread's pinned ISA level (-1 when none) and setting it as is: the pool hands its caller's pin
+/// to the threads that run the caller's tasks (cpu.c).
+int vk_isa_pin(void);
+void vk_isa_set_pin(int pin);
+
 /// The packed BF16 kernel (matmul_packed_bf16.c, AVX-512 BF16); same bits as the scalar reference.
 void vk_matmul_packed_bf16(const void *wp, int64_t k, const void *x, int64_t x_row_bytes, int64_t nt, float *out,
                            int64_t ldo, int64_t r0, int64_t r1);

@@ -1,7 +1,7 @@
-// The F16 and F32 weights' kernels over packed 16-row panels (layout in CVLLMKernels.h), AVX-512 and AVX2.
+// The F16, F32 and BF16 (VK_BF16_F32_PANELS) weights' f32 kernels over packed 16-row panels (layout in CVLLMKernels.h), AVX-512 and AVX2.
 //
-// A panel stores column c of its 16 rows contiguously (16 f16 or f32 values), so one vector load gives the
-// column's weight of every row, converted to f32, and one `vfmadd` per token adds it times that token's
+// A panel stores column c of its 16 rows contiguously (16 f16, bf16 or f32 values), so one vector load gives the
+// column's weight of every row, widened to f32, and one `vfmadd` per token adds it times that token's
 // activation broadcast to every lane: no horizontal sums, and each weight is loaded once for every token of a
 // tile. Each out[t, r] is one chain acc = fma(w[r, c], x[t, c], acc) over c in order, whatever the tile, the
 // batch, the row range or the ISA, so the scalar reference in matmul_packed.c gives the same bits.
@@ -18,22 +18,29 @@
 #define VK_FLOAT512_INLINE static inline __attribute__((always_inline)) VK_AVX512_FN
 #define VK_FLOAT256_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 
+/// Element kinds of a panel: f32, f16 or bf16 (a constant after inlining).
+enum { VK_EL_F32, VK_EL_F16, VK_EL_BF16 };
+
+static inline int vk_element_kind(int wtype) { return wtype == VK_F16 ? VK_EL_F16 : wtype == VK_F32 ? VK_EL_F32 : VK_EL_BF16; }
+
 /// The 16 weights of column c as f32.
-VK_FLOAT512_INLINE __m512 vk_column16(const int f16, const uint8_t *panel, const int64_t c) {
-    if (f16) return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(panel + 32 * c)));
-    return _mm512_load_ps((const float *)(const void *)(panel + 64 * c));
+VK_FLOAT512_INLINE __m512 vk_column16(const int el, const uint8_t *panel, const int64_t c) {
+    if (el == VK_EL_F32) return _mm512_load_ps((const float *)(const void *)(panel + 64 * c));
+    const __m256i h = _mm256_load_si256((const __m256i *)(const void *)(panel + 32 * c));
+    if (el == VK_EL_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
 /// Columns [c0, c1) of out[u * ldo + i] for the panel's rows i < popcount(mask) and tokens u < n (n a constant
 /// after inlining): the chains start at zero when c0 is 0, else continue from the f32 values stored in `out`.
-VK_FLOAT512_INLINE void vk_float_tile512(const int f16, const uint8_t *panel, const int64_t c0, const int64_t c1,
+VK_FLOAT512_INLINE void vk_float_tile512(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
                                          const float *x, const int64_t xs, float *out, const int64_t ldo,
                                          const __mmask16 mask, const int n) {
     __m512 acc[8];
     _Pragma("clang loop unroll(full)")
     for (int u = 0; u < n; u++) acc[u] = c0 ? _mm512_maskz_loadu_ps(mask, out + u * ldo) : _mm512_setzero_ps();
     for (int64_t c = c0; c < c1; c++) {
-        const __m512 w = vk_column16(f16, panel, c);
+        const __m512 w = vk_column16(el, panel, c);
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) acc[u] = _mm512_fmadd_ps(w, _mm512_set1_ps(x[u * xs + c]), acc[u]);
     }
@@ -41,29 +48,29 @@ VK_FLOAT512_INLINE void vk_float_tile512(const int f16, const uint8_t *panel, co
     for (int u = 0; u < n; u++) _mm512_mask_storeu_ps(out + u * ldo, mask, acc[u]);
 }
 
-VK_FLOAT512_INLINE void vk_float_panel512(const int f16, const uint8_t *panel, const int64_t c0, const int64_t c1,
+VK_FLOAT512_INLINE void vk_float_panel512(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
                                           const float *x, const int64_t xs, const int64_t t0, const int64_t t1,
                                           float *out, const int64_t ldo, const __mmask16 mask) {
     for (int64_t t = t0; t < t1; t += 8) {
         const float *xt = x + t * xs;
         float *ot = out + t * ldo;
         switch (t1 - t < 8 ? t1 - t : 8) {
-        case 1: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 1); break;
-        case 2: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 2); break;
-        case 3: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 3); break;
-        case 4: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 4); break;
-        case 5: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 5); break;
-        case 6: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 6); break;
-        case 7: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 7); break;
-        default: vk_float_tile512(f16, panel, c0, c1, xt, xs, ot, ldo, mask, 8); break;
+        case 1: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 1); break;
+        case 2: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 2); break;
+        case 3: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 3); break;
+        case 4: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 4); break;
+        case 5: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 5); break;
+        case 6: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 6); break;
+        case 7: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 7); break;
+        default: vk_float_tile512(el, panel, c0, c1, xt, xs, ot, ldo, mask, 8); break;
         }
     }
 }
 
 VK_AVX512_FN void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                                             int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
-    const int f16 = wtype == VK_F16;
-    const int64_t stride = 16 * k * (f16 ? 2 : 4), xs = x_row_bytes / 4;
+    const int el = vk_element_kind(wtype);
+    const int64_t stride = 16 * k * (el == VK_EL_F32 ? 4 : 2), xs = x_row_bytes / 4;
     for (int64_t c0 = 0; c0 < k; c0 += VK_FLOAT_KC) {
         const int64_t c1 = k - c0 < VK_FLOAT_KC ? k : c0 + VK_FLOAT_KC;
         for (int64_t t0 = 0; t0 < nt; t0 += VK_FLOAT_TB) {
@@ -72,22 +79,27 @@ VK_AVX512_FN void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k
                 const int64_t live = r1 - r < 16 ? r1 - r : 16;
                 const __mmask16 mask = (__mmask16)((1u << live) - 1);
                 const uint8_t *panel = (const uint8_t *)wp + (r / 16) * stride;
-                if (f16) vk_float_panel512(1, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask);
-                else vk_float_panel512(0, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask);
+                switch (el) {  // each element kind its own inlined body
+                case VK_EL_F16: vk_float_panel512(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
+                case VK_EL_BF16: vk_float_panel512(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
+                default: vk_float_panel512(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
+                }
             }
         }
     }
 }
 
 /// Rows 8h..8h+7 of column c as f32.
-VK_FLOAT256_INLINE __m256 vk_column8(const int f16, const uint8_t *panel, const int64_t c, const int h) {
-    if (f16) return _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)(panel + 32 * c + 16 * h)));
-    return _mm256_load_ps((const float *)(const void *)(panel + 64 * c + 32 * h));
+VK_FLOAT256_INLINE __m256 vk_column8(const int el, const uint8_t *panel, const int64_t c, const int h) {
+    if (el == VK_EL_F32) return _mm256_load_ps((const float *)(const void *)(panel + 64 * c + 32 * h));
+    const __m128i v = _mm_load_si128((const __m128i *)(const void *)(panel + 32 * c + 16 * h));
+    if (el == VK_EL_F16) return _mm256_cvtph_ps(v);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
 }
 
 /// As vk_float_tile512 with two ymm halves a token (up to 6 tokens: 12 accumulators); rows past `live` are
 /// neither read nor stored.
-VK_FLOAT256_INLINE void vk_float_tile256(const int f16, const uint8_t *panel, const int64_t c0, const int64_t c1,
+VK_FLOAT256_INLINE void vk_float_tile256(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
                                          const float *x, const int64_t xs, float *out, const int64_t ldo,
                                          const int64_t live, const int n) {
     __m256 acc[6][2];
@@ -106,7 +118,7 @@ VK_FLOAT256_INLINE void vk_float_tile256(const int f16, const uint8_t *panel, co
         }
     }
     for (int64_t c = c0; c < c1; c++) {
-        const __m256 w0 = vk_column8(f16, panel, c, 0), w1 = vk_column8(f16, panel, c, 1);
+        const __m256 w0 = vk_column8(el, panel, c, 0), w1 = vk_column8(el, panel, c, 1);
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
             const __m256 xv = _mm256_broadcast_ss(x + u * xs + c);
@@ -128,27 +140,27 @@ VK_FLOAT256_INLINE void vk_float_tile256(const int f16, const uint8_t *panel, co
     }
 }
 
-VK_FLOAT256_INLINE void vk_float_panel256(const int f16, const uint8_t *panel, const int64_t c0, const int64_t c1,
+VK_FLOAT256_INLINE void vk_float_panel256(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
                                           const float *x, const int64_t xs, const int64_t t0, const int64_t t1,
                                           float *out, const int64_t ldo, const int64_t live) {
     for (int64_t t = t0; t < t1; t += 6) {
         const float *xt = x + t * xs;
         float *ot = out + t * ldo;
         switch (t1 - t < 6 ? t1 - t : 6) {
-        case 1: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 1); break;
-        case 2: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 2); break;
-        case 3: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 3); break;
-        case 4: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 4); break;
-        case 5: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 5); break;
-        default: vk_float_tile256(f16, panel, c0, c1, xt, xs, ot, ldo, live, 6); break;
+        case 1: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 1); break;
+        case 2: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 2); break;
+        case 3: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 3); break;
+        case 4: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 4); break;
+        case 5: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 5); break;
+        default: vk_float_tile256(el, panel, c0, c1, xt, xs, ot, ldo, live, 6); break;
         }
     }
 }
 
 VK_AVX2_FN void vk_matmul_packed_float256(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                                           int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
-    const int f16 = wtype == VK_F16;
-    const int64_t stride = 16 * k * (f16 ? 2 : 4), xs = x_row_bytes / 4;
+    const int el = vk_element_kind(wtype);
+    const int64_t stride = 16 * k * (el == VK_EL_F32 ? 4 : 2), xs = x_row_bytes / 4;
     for (int64_t c0 = 0; c0 < k; c0 += VK_FLOAT_KC) {
         const int64_t c1 = k - c0 < VK_FLOAT_KC ? k : c0 + VK_FLOAT_KC;
         for (int64_t t0 = 0; t0 < nt; t0 += VK_FLOAT_TB) {
@@ -156,8 +168,11 @@ VK_AVX2_FN void vk_matmul_packed_float256(int wtype, const void *wp, int64_t k, 
             for (int64_t r = r0; r < r1; r += 16) {
                 const int64_t live = r1 - r < 16 ? r1 - r : 16;
                 const uint8_t *panel = (const uint8_t *)wp + (r / 16) * stride;
-                if (f16) vk_float_panel256(1, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live);
-                else vk_float_panel256(0, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live);
+                switch (el) {
+                case VK_EL_F16: vk_float_panel256(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
+                case VK_EL_BF16: vk_float_panel256(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
+                default: vk_float_panel256(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 // Packed 16-row panels (layout in CVLLMKernels.h): which types have them, their sizes, packing, and row gathers.
 #include "quant_block.h"
 
-/// F16 and F32 panels: column c of the 16 rows at c * 16 elements, the values unchanged.
-static int vk_is_float_panel(int wtype) { return wtype == VK_F16 || wtype == VK_F32; }
+/// F16, F32 and BF16 f32-FMA panels: column c of the 16 rows at c * 16 elements, the values unchanged.
+static int vk_is_float_panel(int wtype) { return wtype == VK_F16 || wtype == VK_F32 || wtype == VK_BF16_F32_PANELS; }
 
 int vk_packed_supported(int wtype) {
     if (wtype == VK_BF16) return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
@@ -18,7 +18,7 @@ int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : v
 
 int64_t vk_panel_bytes(int wtype, int64_t nb) {
     vk_packed_params p;
-    if (wtype == VK_BF16 || wtype == VK_F16) return nb * 1024;
+    if (wtype == VK_BF16 || wtype == VK_F16 || wtype == VK_BF16_F32_PANELS) return nb * 1024;
     if (wtype == VK_F32) return nb * 2048;
     if (!vk_packed_params_of(wtype, &p)) return 0;
     return (nb + p.group - 1) / p.group * vk_panel_group_bytes_of(&p);
@@ -110,7 +110,7 @@ static void vk_pack_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64
 
 static void vk_pack_float(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                           int64_t p0, int64_t p1) {
-    const int64_t es = wtype == VK_F16 ? 2 : 4, stride = vk_panel_bytes(wtype, k / 32);
+    const int64_t es = wtype == VK_F32 ? 4 : 2, stride = vk_panel_bytes(wtype, k / 32);
     for (int64_t p = p0; p < p1; p++) {
         uint8_t *panel = (uint8_t *)dst + p * stride;
         memset(panel, 0, (size_t)stride);
@@ -228,7 +228,9 @@ void vk_get_rows_packed(int wtype, const void *wp, int64_t k, const int32_t *row
         for (int64_t n = 0; n < count; n++) {
             const uint8_t *panel = (const uint8_t *)wp + (rows[n] / 16) * stride;
             for (int64_t c = 0; c < k; c++)
-                dst[n * k + c] = wtype == VK_F16 ? vk_rdf16(panel + 2 * (16 * c + rows[n] % 16)) : vk_rdf32(panel + 4 * (16 * c + rows[n] % 16));
+                dst[n * k + c] = wtype == VK_F32 ? vk_rdf32(panel + 4 * (16 * c + rows[n] % 16))
+                               : wtype == VK_F16 ? vk_rdf16(panel + 2 * (16 * c + rows[n] % 16))
+                                                 : vk_bf16_to_f32(vk_rd16(panel + 2 * (16 * c + rows[n] % 16)));
         }
         return;
     }

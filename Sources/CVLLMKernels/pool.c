@@ -33,9 +33,11 @@ struct vk_pool {
     vk_task_fn fn;
     void *ctx;
     int64_t n_tasks;
+    int pin;  // the caller's pinned ISA level (vk_set_isa, -1 for none), which its tasks run under on every thread
 };
 
 static void vk_pool_work(vk_pool *pool) {
+    vk_isa_set_pin(pool->pin);
     for (;;) {
         long i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
         if (i >= pool->n_tasks) break;
@@ -109,6 +111,7 @@ void vk_pool_run(vk_pool *pool, vk_task_fn fn, void *ctx, int64_t n_tasks) {
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n_tasks = n_tasks;
+    pool->pin = vk_isa_pin();
     atomic_store(&pool->next, 0);
     atomic_store(&pool->finished, 0);
     const unsigned long long generation = (atomic_load(&pool->ticket) >> 32) + 1;

@@ -31,7 +31,7 @@ public final class MatmulRunner: @unchecked Sendable {
 
     /// A job as the kernels take it.
     private struct Operand {
-        var typeID: Int32
+        var typeID: Int32  // the packed kernel's type id when `packed` is set, else the rows' type
         var activationType: Int32
         var packed: UnsafeRawPointer?  // panels, when the packed kernel runs this job
         var base: UnsafeRawPointer
@@ -65,9 +65,9 @@ public final class MatmulRunner: @unchecked Sendable {
             let m = job.matrix
             precondition(m.columns == columns, "matmul jobs in one region must share the input width")
             // Packed panels need their kernel's ISA on the calling thread's level (tests pin lower levels).
-            let packed = m.packed.flatMap { vk_packed_usable(m.typeID) == 1 ? $0.base : nil }
-            let type = packed != nil ? vk_packed_activation_type(m.typeID) : m.activationTypeID
-            ops[index] = Operand(typeID: m.typeID, activationType: type, packed: packed, base: m.base, rowBytes: m.rowBytes,
+            let panels = m.packed.flatMap { vk_packed_usable($0.typeID) == 1 ? $0 : nil }
+            let type = panels.map { vk_packed_activation_type($0.typeID) } ?? m.activationTypeID
+            ops[index] = Operand(typeID: panels?.typeID ?? m.typeID, activationType: type, packed: panels?.base, base: m.base, rowBytes: m.rowBytes,
                                  columns: columns, output: job.output, outputStride: job.outputStride, source: nil,
                                  sourceRowBytes: 0)
             if let earlier = (0..<index).first(where: { ops[$0].activationType == type }) {

@@ -10,11 +10,15 @@ public final class PackedWeights: @unchecked Sendable {
     public let base: UnsafeRawPointer
     /// Size of the packed copy in bytes.
     public let byteCount: Int
+    /// The packed functions' type id: the matrix's own, or VK_BF16_F32_PANELS for BF16 in f32-FMA panels.
+    public let typeID: Int32
 
     /// Packs `matrix` across `pool` into memory from `arena` (a model's matrices share one), or returns nil when
-    /// its type has no packed kernel on this CPU.
-    public init?(_ matrix: WeightMatrix, pool: ThreadPool, arena: PackedArena = PackedArena()) {
-        let type = matrix.typeID
+    /// its type has no packed kernel on this CPU. `layout` is the packed type id when it is not the matrix's own
+    /// (VK_BF16_F32_PANELS for BF16 weights).
+    public init?(_ matrix: WeightMatrix, pool: ThreadPool, arena: PackedArena = PackedArena(), layout: Int32? = nil) {
+        let type = layout ?? matrix.typeID
+        typeID = type
         guard vk_packed_supported(type) == 1, matrix.columns % 32 == 0 else { return nil }
         byteCount = Int(vk_packed_bytes(type, Int64(matrix.rows), Int64(matrix.columns)))
         let (chunk, destination) = arena.allocate(byteCount)

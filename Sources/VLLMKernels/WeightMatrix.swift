@@ -21,14 +21,15 @@ public struct WeightMatrix: @unchecked Sendable {
         self.base = base
     }
 
-    /// This matrix with a packed copy for the packed kernels (AVX2 or better; AVX-512 BF16 for BF16) where the
-    /// CPU and type allow one (unchanged otherwise, and for BF16 when `bfloat16Products` is false: packed BF16
-    /// panels take bf16-rounded activations). `base` stays valid for the other paths (embedding lookups, ISA overrides).
-    /// The copy's memory comes from `arena`.
+    /// This matrix with a packed copy for the packed kernels (AVX2 or better) where the CPU and type allow one
+    /// (unchanged otherwise). BF16 weights get bf16-product panels (bf16-rounded activations, `vdpbf16ps`) where
+    /// the CPU has AVX-512 BF16 and `bfloat16Products` is true, else f32-FMA panels (VK_BF16_F32_PANELS).
+    /// `base` stays valid for the other paths (embedding lookups, ISA overrides). The copy's memory comes from `arena`.
     public func packing(pool: ThreadPool, bfloat16Products: Bool = true, arena: PackedArena = PackedArena()) -> WeightMatrix {
         var copy = self
-        if typeID == VK_BF16 && !bfloat16Products { return copy }
-        copy.packed = packed ?? PackedWeights(self, pool: pool, arena: arena)
+        var layout: Int32? = nil
+        if typeID == VK_BF16 && (!bfloat16Products || vk_packed_supported(typeID) == 0) { layout = Int32(VK_BF16_F32_PANELS) }
+        copy.packed = packed ?? PackedWeights(self, pool: pool, arena: arena, layout: layout)
         return copy
     }
 
@@ -39,7 +40,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// is one (the same values; the mapped file's pages may have been released), else from `base`.
     public func gatherRows(_ rows: UnsafePointer<Int32>, count: Int, into dst: UnsafeMutablePointer<Float>) {
         if let packed {
-            vk_get_rows_packed(typeID, packed.base, Int64(columns), rows, Int64(count), dst)
+            vk_get_rows_packed(packed.typeID, packed.base, Int64(columns), rows, Int64(count), dst)
         } else {
             vk_get_rows(typeID, base, Int64(rowBytes), Int64(columns), rows, Int64(count), dst)
         }

@@ -6,7 +6,7 @@ import Testing
 struct PackedMatmulTests {
     /// BF16 only where the CPU has AVX-512 BF16 (elsewhere BF16 weights are not packed).
     static let types: [Int32] = [VK_Q4_0, VK_Q4_1, VK_Q5_0, VK_Q5_1, VK_Q8_0, VK_IQ4_NL, VK_Q2_K, VK_Q3_K, VK_Q4_K,
-                                 VK_Q5_K, VK_Q6_K, VK_IQ4_XS, VK_F16, VK_F32].map { Int32($0) }
+                                 VK_Q5_K, VK_Q6_K, VK_IQ4_XS, VK_F16, VK_F32, VK_BF16_F32_PANELS].map { Int32($0) }
         + (vk_packed_supported(Int32(VK_BF16)) == 1 ? [Int32(VK_BF16)] : [])
 
     struct Problem {
@@ -18,14 +18,18 @@ struct PackedMatmulTests {
         let p8: [UInt8]
         let p8RowBytes: Int
 
+        /// The unpacked rows' ggml type (BF16 for VK_BF16_F32_PANELS).
+        var rowType: Int32 { Self.rowType(type) }
+        static func rowType(_ type: Int32) -> Int32 { type == VK_BF16_F32_PANELS ? Int32(VK_BF16) : type }
+
         init(type: Int32, rows: Int, columns: Int, tokens: Int, seed: UInt64) {
             var data = KernelTestData(seed: seed)
             self.type = type; self.rows = rows; self.columns = columns; self.tokens = tokens
-            var w = data.weights(type: type, rows: rows, columns: columns)
+            var w = data.weights(type: Self.rowType(type), rows: rows, columns: columns)
             // -128 is a legal Q8_0 quant that the unpacked AVX2 path avoids; the packed kernel must handle it.
             if type == VK_Q8_0 { for b in stride(from: 0, to: w.count, by: 34 * 7) { w[b + 2] = 0x80 } }
             weights = w
-            let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
+            let rowBytes = Int(vk_row_bytes(Self.rowType(type), Int64(columns)))
             var packed = [UInt8](repeating: 0xEE, count: Int(vk_packed_bytes(type, Int64(rows), Int64(columns))) + 64)
             // The kernel expects 64-byte alignment: pack at the first aligned offset of the array.
             let offset = packed.withUnsafeBytes { (64 - Int(bitPattern: $0.baseAddress!) % 64) % 64 }
@@ -54,7 +58,7 @@ struct PackedMatmulTests {
         func run(reference: Bool = false, t0: Int = 0, count: Int? = nil, r0: Int = 0, r1: Int? = nil) -> [Float] {
             let n = count ?? tokens
             var out = [Float](repeating: .nan, count: n * rows)
-            let rowBytes = Int(vk_row_bytes(type, Int64(columns)))
+            let rowBytes = Int(vk_row_bytes(rowType, Int64(columns)))
             p8.withUnsafeBytes { x in
                 out.withUnsafeMutableBufferPointer { o in
                     let xs = x.baseAddress! + t0 * p8RowBytes
@@ -119,18 +123,18 @@ struct PackedMatmulTests {
                 vk_get_rows_packed(type, p.baseAddress! + problem.packedOffset, Int64(columns), rows, Int64(rows.count), &fromPanels)
             }
             problem.weights.withUnsafeBytes { w in
-                vk_get_rows(type, w.baseAddress!, vk_row_bytes(type, Int64(columns)), Int64(columns), rows, Int64(rows.count), &fromRows)
+                vk_get_rows(problem.rowType, w.baseAddress!, vk_row_bytes(problem.rowType, Int64(columns)), Int64(columns), rows, Int64(rows.count), &fromRows)
             }
             #expect(fromPanels.map(\.bitPattern) == fromRows.map(\.bitPattern), "type \(type) \(rowCount)x\(columns)")
             #expect(!fromRows.contains { $0.isNaN })
         }
     }
 
-    /// F16 and F32: f32 activations, one fma chain a product.
-    static func floatPanels(_ type: Int32) -> Bool { type == VK_F16 || type == VK_F32 }
+    /// F16, F32 and BF16 in f32-FMA panels: f32 activations, one fma chain a product.
+    static func floatPanels(_ type: Int32) -> Bool { type == VK_F16 || type == VK_F32 || type == VK_BF16_F32_PANELS }
 
     /// Types of 256-column super-blocks (whose rows are a multiple of 256).
-    static func superBlocks(_ type: Int32) -> Bool { vk_type_block_size(type) == 256 }
+    static func superBlocks(_ type: Int32) -> Bool { vk_type_block_size(Problem.rowType(type)) == 256 }
 
     /// The ISA levels that run `type`'s packed kernel (AVX2 and up; AVX-512 for BF16).
     static func packedISAs(_ type: Int32) -> [Int32] {
@@ -159,7 +163,7 @@ struct PackedMatmulTests {
     func referenceIsCloseToTheGGMLOrderReference(_ type: Int32) {
         let problem = Problem(type: type, rows: 21, columns: 512, tokens: 5, seed: 5)
         let packed = problem.run(reference: true)
-        let act = vk_activation_type(type)
+        let act = vk_activation_type(problem.rowType)
         let actRowBytes = Int(vk_row_bytes(act, 512))
         var x = [UInt8](repeating: 0, count: actRowBytes * problem.tokens)
         problem.inputs.withUnsafeBufferPointer { f in
@@ -168,7 +172,7 @@ struct PackedMatmulTests {
         var ggml = [Float](repeating: 0, count: packed.count)
         problem.weights.withUnsafeBytes { w in
             x.withUnsafeBytes { xs in
-                vk_matmul_ref(type, w.baseAddress!, vk_row_bytes(type, 512), 512, xs.baseAddress!, Int64(actRowBytes),
+                vk_matmul_ref(problem.rowType, w.baseAddress!, vk_row_bytes(problem.rowType, 512), 512, xs.baseAddress!, Int64(actRowBytes),
                               Int64(problem.tokens), &ggml, Int64(problem.rows), 0, Int64(problem.rows))
             }
         }
@@ -202,7 +206,7 @@ struct PackedMatmulTests {
         var w = [Float](repeating: 0, count: problem.rows * problem.columns)
         let all = (0..<problem.rows).map(Int32.init)
         problem.weights.withUnsafeBytes { b in
-            vk_get_rows(problem.type, b.baseAddress!, vk_row_bytes(problem.type, Int64(problem.columns)), Int64(problem.columns),
+            vk_get_rows(problem.rowType, b.baseAddress!, vk_row_bytes(problem.rowType, Int64(problem.columns)), Int64(problem.columns),
                         all, Int64(problem.rows), &w)
         }
         for t in 0..<problem.tokens {

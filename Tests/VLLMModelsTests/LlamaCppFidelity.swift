@@ -1,3 +1,4 @@
+import CVLLMKernels
 import Foundation
 import Testing
 import VLLMModels
@@ -114,9 +115,9 @@ struct LlamaCppFidelity {
         #expect(rate >= Self.requiredAgreement, "\(name): top-1 agreement \(agreed)/\(positions)")
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let gaps = tieGaps.sorted().map { String(format: "%.3f", $0) }.joined(separator: " ")
-        print(String(format: "[fidelity] %@: top-1 %d/%d (%.1f%%), disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
+        print(String(format: "[fidelity] %@ (%@): top-1 %d/%d (%.1f%%), disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
                      "%d decode steps checked, mean |Δlogprob| over llama.cpp's top 5 %.3f (max %.3f); llama.cpp's own near-ties %d/%d; %.0f s",
-                     name, agreed, positions, 100 * rate, gaps, greedyEqual, min(Self.promptLimit, fixture.cases.count), decodeChecked,
+                     name, ["portable C", "AVX2", "AVX-512"][Int(vk_get_isa())], agreed, positions, 100 * rate, gaps, greedyEqual, min(Self.promptLimit, fixture.cases.count), decodeChecked,
                      drift.reduce(0, +) / Float(max(drift.count, 1)), drift.max() ?? 0, fixture.summary.near_ties, fixture.summary.positions, seconds))
     }
 

@@ -1,3 +1,4 @@
+import CVLLMKernels
 import Foundation
 import Testing
 import VLLMModelFormats
@@ -23,6 +24,19 @@ struct QuantMatrixTests {
         guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check() }
         // Every tensor in 2 bits, embeddings and output too: at 99.4% agreement, one position (prompt 7, 42) where
         // llama.cpp's top three lie within 0.18 and our token is past its top 5, so the fixture cannot bound the gap.
+        withKnownIssue("Q2_K-pure: one disagreement outside llama.cpp's top 5 in a flat distribution", isIntermittent: true) {
+            try fidelity.check()
+        }
+    }
+
+    /// The same criteria on the AVX2 kernels (the Zen 3 and Zen 1 hosts' path), the calling thread and the pool's
+    /// tasks pinned to AVX2: their matmuls equal the AVX-512 ones bit for bit, attention and the rest need not.
+    @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"), arguments: supported)
+    func agreesWithLlamaCppOnAVX2(_ name: String) throws {
+        let fidelity = try LlamaCppFidelity.prepare(name)
+        vk_set_isa(Int32(VK_ISA_AVX2))
+        defer { vk_set_isa(-1) }
+        guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check() }
         withKnownIssue("Q2_K-pure: one disagreement outside llama.cpp's top 5 in a flat distribution", isIntermittent: true) {
             try fidelity.check()
         }

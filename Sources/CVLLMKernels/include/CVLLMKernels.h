@@ -24,8 +24,8 @@ int vk_cpu_isa(void);
 /// Whether the CPU has AVX-512 VNNI / AVX-512 BF16.
 int vk_cpu_has_avx512_vnni(void);
 int vk_cpu_has_avx512_bf16(void);
-/// Forces the ISA level used by the dispatching entry points on the calling thread (clamped to what the CPU
-/// supports; -1 restores the best level). Returns the level now in force. Tests use it to compare every path with the scalar reference.
+/// Forces the ISA level used by the dispatching entry points on the calling thread and in the thread pool's tasks
+/// it starts (clamped to what the CPU supports; -1 restores the best level). Returns the level now in force. Tests use it to compare every path with the scalar reference.
 int vk_set_isa(int isa);
 int vk_get_isa(void);
 
@@ -101,8 +101,8 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // c in order: acc = fma(w[2c + 1], x[2c + 1], acc), then acc = fma(w[2c], x[2c], acc), each result's denormals
 // flushed (`vdpbf16ps`'s definition): the kernel and the scalar reference agree bit for bit, whatever the batch.
 //
-// F16 / F32 (AVX2 or better): a panel is k columns of 16 values each (column c of rows 0..15 at c * 16 elements,
-// the weights' own f16 or f32 bits), and its matmuls consume f32 activation rows (VK_F32): each out[t, r] is one
+// F16 / F32, and BF16 as VK_BF16_F32_PANELS (AVX2 or better): a panel is k columns of 16 values each (column c of rows 0..15 at c * 16 elements,
+// the weights' own f16, bf16 or f32 bits), and its matmuls consume f32 activation rows (VK_F32): each out[t, r] is one
 // chain acc = fma(w[r, c], x[t, c], acc) over c in order, in the AVX-512 and AVX2 kernels and the scalar reference.
 //
 // Packed matmuls of the quantized types consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
@@ -119,11 +119,16 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // dw = f16(d) * sc and mw = f16(dm) * mn are exact. The AVX-512 and AVX2 kernels and the scalar reference agree
 // bit for bit, whatever the batch.
 enum { VK_P8 = 100, VK_PB16 = 101 };
+/// BF16 weights in the F16 / F32 panel layout and kernels (f32 activations, exact products), for CPUs without
+/// AVX-512 BF16 and for `--dtype float32`: a type id of the packed functions only (vk_packed_*, vk_pack_weights,
+/// vk_matmul_packed[_ref], vk_get_rows_packed), whose unpacked rows are plain BF16 rows.
+enum { VK_BF16_F32_PANELS = 102 };
 /// 1 when `wtype` has a packed layout and this CPU a packed kernel (AVX2 or better): weights are packed at load.
 int vk_packed_supported(int wtype);
 /// 1 when the calling thread's ISA level (vk_get_isa, which tests may pin lower) runs the packed kernels.
 int vk_packed_usable(int wtype);
-/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, VK_F32 for F16 and F32, else VK_P8.
+/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, VK_F32 for F16, F32 and
+/// VK_BF16_F32_PANELS, else VK_P8.
 int vk_packed_activation_type(int wtype);
 /// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
