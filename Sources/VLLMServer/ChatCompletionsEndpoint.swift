@@ -29,7 +29,7 @@ struct ChatCompletionsEndpoint: Sendable {
             throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
         }
         let promptText = try await server.renderChat(chat)
-        let promptIDs = server.backend.tokenize(promptText, addSpecialTokens: false)
+        let promptIDs = await server.tokenize(promptText, addSpecialTokens: false)
         var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])
         let wantLogprobs = try fields.bool("logprobs") ?? false
         let topLogprobs = try fields.int("top_logprobs")

@@ -12,7 +12,7 @@ struct CompletionsEndpoint: Sendable {
         try fields.rejectUnknown(Self.knownKeys)
         let model = try server.checkModel(fields)
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
-        let (prompts, texts) = try promptList(fields)
+        let (prompts, texts) = try await promptList(fields)
         var sampling = try fields.samplingParameters()
         sampling.logprobs = try fields.int("logprobs")
         let parameters = sampling
@@ -24,10 +24,12 @@ struct CompletionsEndpoint: Sendable {
         let id = Responses.newID("cmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let promptTokens = prompts.reduce(0) { $0 + $1.count }
-        let backend = server.backend
-        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String {
-            echo ? (texts[choice.promptIndex] ?? backend.detokenize(choice.promptTokenIDs, skipSpecialTokens: false)) : ""
+        var echoes: [String] = []
+        for (i, ids) in prompts.enumerated() where echo {
+            if let text = texts[i] { echoes.append(text) } else { echoes.append(await server.detokenize(ids, skipSpecialTokens: false)) }
         }
+        let echoTexts = echoes
+        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String { echo ? echoTexts[choice.promptIndex] : "" }
         if !stream {
             let results = try await runner.gather(choices, priority: try fields.int("priority") ?? 0)
             var completionTokens = 0
@@ -69,9 +71,8 @@ struct CompletionsEndpoint: Sendable {
     }
 
     /// `prompt` as a string, a list of strings, a list of token ids, or a list of token-id lists.
-    func promptList(_ fields: RequestFields) throws -> (ids: [[Int32]], texts: [String?]) {
+    func promptList(_ fields: RequestFields) async throws -> (ids: [[Int32]], texts: [String?]) {
         guard let prompt = fields["prompt"] else { throw APIError.invalid("'prompt' is required", param: "prompt") }
-        let backend = server.backend
         func ids(_ array: [JSONValue]) throws -> [Int32] {
             try array.map { value in
                 guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'prompt' token ids must be integers", param: "prompt") }
@@ -80,11 +81,11 @@ struct CompletionsEndpoint: Sendable {
         }
         switch prompt {
         case .string(let text):
-            return ([backend.tokenize(text, addSpecialTokens: true)], [text])
+            return ([await server.tokenize(text, addSpecialTokens: true)], [text])
         case .array(let items) where !items.isEmpty:
             if items.allSatisfy({ $0.string != nil }) {
                 let strings = items.compactMap(\.string)
-                return (strings.map { backend.tokenize($0, addSpecialTokens: true) }, strings)
+                return (await server.tokenize(strings, addSpecialTokens: true), strings)
             }
             if items.allSatisfy({ $0.number != nil }) { return ([try ids(items)], [nil]) }
             if items.allSatisfy({ $0.array != nil }) {

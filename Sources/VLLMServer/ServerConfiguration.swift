@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var maxWaitingRequests: Int = 1024
     /// `--disable-log-requests`.
     public var logRequests: Bool = true
+    /// Keep-alive timeout and connection cap (`VLLM_HTTP_TIMEOUT_KEEP_ALIVE`, `--max-connections`).
+    public var connections = ConnectionLimits()
     /// The engine's version string for `/version`.
     public var version: String = "0.1.0"
 

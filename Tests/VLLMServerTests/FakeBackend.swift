@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import VLLMEngine
-import VLLMServer
+@testable import VLLMServer
 
 /// A backend with a byte-level "tokenizer" (token id = byte) and a "model" that spells out
 /// "hello world ..." one byte per step, honouring max_tokens and stop strings, so the HTTP layer
@@ -27,7 +27,13 @@ final class FakeBackend: GenerationBackend {
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
 
-    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] { text.utf8.map { Int32($0) } }
+    /// Whether each `tokenize` ran on a `WorkThreads` thread (long prompts must leave the HTTP threads).
+    let tokenizedOnWorkThread = Mutex<[Bool]>([])
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+        tokenizedOnWorkThread.withLock { $0.append(WorkThreads.shared.isWorkThread) }
+        return text.utf8.map { Int32($0) }
+    }
 
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
         String(decoding: ids.map { UInt8(clamping: $0) }, as: UTF8.self)
