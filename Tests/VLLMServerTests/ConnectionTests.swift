@@ -48,6 +48,19 @@ struct ConnectionTests {
         }
     }
 
+    @Test func aStreamDroppedBeforeItsFirstTokenStops() async throws {
+        // Nothing is written for 3 s (a long prefill or a queue): only the connection's close can tell.
+        let backend = FakeBackend(stepDelay: .seconds(3))
+        try await Self.app(backend).test(.live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send(Self.request(#"{"model": "fake", "prompt": "Hi", "max_tokens": 2, "stream": true}"#))
+            #expect(try await Self.eventually(within: .seconds(5)) { backend.open.load(ordering: .relaxed) == 1 })
+            connection.shut()
+            let stopped = try await Self.eventually(within: .seconds(1)) { backend.open.load(ordering: .relaxed) == 0 }
+            #expect(stopped, "the stream was aborted before its first token")
+        }
+    }
+
     @Test func idleAndHalfSentConnectionsAreClosedAfterTheKeepAliveTimeout() async throws {
         try await Self.app(FakeBackend(), keepAlive: .milliseconds(500)).test(.live) { client in
             let port = try #require(client.port)
