@@ -9,11 +9,11 @@ import Testing
 /// an overflow connection answers `/health` and 503s the rest, beyond the open limit a connection is closed, and
 /// the end of a client's input closes its connection.
 struct ConnectionGuardTests {
-    static func registry(serve: Int, open: Int) -> ConnectionRegistry {
+    static func registry(serve: Int, open: Int, grace: Duration = .zero) -> ConnectionRegistry {
         var limits = ConnectionLimits()
         limits.maxConnections = serve
         limits.maxOpenConnections = open
-        return ConnectionRegistry(limits: limits)
+        return ConnectionRegistry(limits: limits, grace: grace)
     }
 
     static func connect(_ registry: ConnectionRegistry) throws -> EmbeddedChannel {
@@ -35,6 +35,43 @@ struct ConnectionGuardTests {
         #expect(!idle.isActive, "the idle connection was closed for the newcomer")
         #expect(busy.isActive && newcomer.isActive)
         #expect(registry.openCount == 2)
+        try newcomer.writeInbound(Self.head("/v1/completions"))
+        #expect(try newcomer.readInbound(as: HTTPRequestPart.self) != nil, "the newcomer is served")
+    }
+
+    @Test func aConnectionJustOpenedIsNotClosedForANewOne() throws {
+        let registry = Self.registry(serve: 1, open: 4, grace: .seconds(60))
+        let fresh = try Self.connect(registry)
+        let newcomer = try Self.connect(registry)
+        #expect(fresh.isActive, "the first client gets the time to send its request")
+        try newcomer.writeInbound(Self.head("/v1/completions"))
+        guard case .head(let head)? = try newcomer.readOutbound(as: HTTPResponsePart.self) else {
+            Issue.record("no response head")
+            return
+        }
+        #expect(head.status == .serviceUnavailable, "the newcomer overflows instead")
+    }
+
+    @Test func atTheOpenLimitEvenAConnectionJustOpenedIsClosedForANewOne() throws {
+        let registry = Self.registry(serve: 1, open: 2, grace: .seconds(60))
+        let busy = try Self.connect(registry)
+        try busy.writeInbound(Self.head("/v1/completions"))
+        let fresh = try Self.connect(registry)
+        let newcomer = try Self.connect(registry)
+        #expect(!fresh.isActive && newcomer.isActive, "the newcomer, maybe a health check, is not turned away")
+        try newcomer.writeInbound(Self.head("/health", .get))
+        #expect(try newcomer.readInbound(as: HTTPRequestPart.self) != nil)
+        #expect(registry.openCount == 2)
+    }
+
+    @Test func aConnectionIdleBetweenRequestsIsClosedAtOnce() throws {
+        let registry = Self.registry(serve: 1, open: 4, grace: .seconds(60))
+        let kept = try Self.connect(registry)
+        try kept.writeInbound(Self.head("/health", .get))
+        try kept.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try kept.writeOutbound(HTTPResponsePart.end(nil))
+        let newcomer = try Self.connect(registry)
+        #expect(!kept.isActive, "its client had its chance (and may have closed it already)")
         try newcomer.writeInbound(Self.head("/v1/completions"))
         #expect(try newcomer.readInbound(as: HTTPRequestPart.self) != nil, "the newcomer is served")
     }
