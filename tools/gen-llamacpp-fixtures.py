@@ -34,7 +34,7 @@ os.environ.setdefault("LLAMA_CPP_LIB_PATH", os.path.join(CACHE, "llama-cpp-build
 import llama_cpp  # noqa: E402  (after the path set-up above)
 
 OUT = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/llamacpp-matrix")
-QWEN_TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "Q2_K", "Q2_K-pure", "Q3_K_M", "Q4_K_S", "Q5_K_M", "Q6_K", "IQ4_XS"]
+QWEN_TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "Q2_K", "Q2_K-pure", "Q3_K_M", "Q4_K_S", "Q5_K_M", "Q6_K", "IQ4_XS", "F16"]
 # fixture name -> model file relative to the cache
 MODELS = {"Qwen2.5-Coder-0.5B-Instruct.Q4_K_M": "models/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
           "Qwen2.5-Coder-1.5B-Instruct.Q4_K_M": "models/Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf"}

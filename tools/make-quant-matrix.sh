@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
-QWEN_TYPES=${QWEN_TYPES:-"Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q2_K-pure Q3_K_M Q4_K_S Q5_K_M Q6_K IQ4_XS"}
+QWEN_TYPES=${QWEN_TYPES:-"Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q2_K-pure Q3_K_M Q4_K_S Q5_K_M Q6_K IQ4_XS F16"}
 SMOLLM_TYPES=${SMOLLM_TYPES:-"Q8_0 Q4_K_M"}
 SRC=$(./tools/fetch-llama-cpp-source.sh)
 QWEN=$(./tools/fetch-qwen.sh 0.5b)

@@ -66,5 +66,10 @@ void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, 
                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 void vk_matmul_packed_avx2(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+/// The F16 / F32 panels' kernels (matmul_packed_float.c): AVX-512 and AVX2, same bits.
+void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                               int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
+void vk_matmul_packed_float256(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                               int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 
 #endif

@@ -32,9 +32,25 @@ static void vk_matmul_bf16_ref(const void *w, int64_t w_row_bytes, int64_t k, co
     }
 }
 
+/// F16 / F32 weights by f32 activations: one fma chain over the columns in order.
+static void vk_matmul_float_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
+                                int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
+            float acc = 0;
+            for (int64_t c = 0; c < k; c++)
+                acc = fmaf(wtype == VK_F16 ? vk_rdf16(row + 2 * c) : vk_rdf32(row + 4 * c), vk_rdf32(xr + 4 * c), acc);
+            out[t * ldo + r] = acc;
+        }
+    }
+}
+
 void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
                           int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
     if (wtype == VK_BF16) { vk_matmul_bf16_ref(w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
+    if (wtype == VK_F16 || wtype == VK_F32) { vk_matmul_float_ref(wtype, w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
     vk_packed_params p;
     if (!vk_packed_params_of(wtype, &p)) return;
     const int64_t nb = k / 32;
@@ -75,6 +91,9 @@ void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
     if (wtype == VK_BF16) vk_matmul_packed_bf16(wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
-    else if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    else if (wtype == VK_F16 || wtype == VK_F32) {
+        if (vk_get_isa() >= VK_ISA_AVX512) vk_matmul_packed_float512(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+        else vk_matmul_packed_float256(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    } else if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
     else vk_matmul_packed_avx2(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
 }

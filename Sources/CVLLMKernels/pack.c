@@ -1,21 +1,25 @@
 // Packed 16-row panels (layout in CVLLMKernels.h): which types have them, their sizes, packing, and row gathers.
 #include "quant_block.h"
 
+/// F16 and F32 panels: column c of the 16 rows at c * 16 elements, the values unchanged.
+static int vk_is_float_panel(int wtype) { return wtype == VK_F16 || wtype == VK_F32; }
+
 int vk_packed_supported(int wtype) {
     if (wtype == VK_BF16) return vk_cpu_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
-    return vk_packed_params_of(wtype, NULL) && vk_cpu_isa() >= VK_ISA_AVX2;
+    return (vk_is_float_panel(wtype) || vk_packed_params_of(wtype, NULL)) && vk_cpu_isa() >= VK_ISA_AVX2;
 }
 
 int vk_packed_usable(int wtype) {
     if (wtype == VK_BF16) return vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_bf16();
-    return vk_packed_params_of(wtype, NULL) && vk_get_isa() >= VK_ISA_AVX2;
+    return (vk_is_float_panel(wtype) || vk_packed_params_of(wtype, NULL)) && vk_get_isa() >= VK_ISA_AVX2;
 }
 
-int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : VK_P8; }
+int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : vk_is_float_panel(wtype) ? VK_F32 : VK_P8; }
 
 int64_t vk_panel_bytes(int wtype, int64_t nb) {
     vk_packed_params p;
-    if (wtype == VK_BF16) return nb * 1024;
+    if (wtype == VK_BF16 || wtype == VK_F16) return nb * 1024;
+    if (wtype == VK_F32) return nb * 2048;
     if (!vk_packed_params_of(wtype, &p)) return 0;
     return (nb + p.group - 1) / p.group * vk_panel_group_bytes_of(&p);
 }
@@ -32,6 +36,11 @@ static void vk_put_quants(uint8_t *q, const vk_packed_params *p, int i, const ui
     const int lane = 4 * i;
     if (p->bits == 8) {
         for (int s = 0; s < 8; s++) memcpy(q + 64 * s + lane, u + 4 * s, 4);
+        return;
+    }
+    if (p->bits == 4) {  // the common case alone: nibble pairs, no planes (a third of the 4-bit types' load time)
+        for (int s = 0; s < 4; s++)
+            for (int c = 0; c < 4; c++) q[64 * s + lane + c] = (uint8_t)((u[4 * s + c] & 0xF) | (u[4 * (s + 4) + c] & 0xF) << 4);
         return;
     }
     for (int c = 0; c < 4; c++) {
@@ -99,10 +108,81 @@ static void vk_pack_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64
     }
 }
 
+static void vk_pack_float(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
+                          int64_t p0, int64_t p1) {
+    const int64_t es = wtype == VK_F16 ? 2 : 4, stride = vk_panel_bytes(wtype, k / 32);
+    for (int64_t p = p0; p < p1; p++) {
+        uint8_t *panel = (uint8_t *)dst + p * stride;
+        memset(panel, 0, (size_t)stride);
+        for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
+            const uint8_t *row = (const uint8_t *)w + (16 * p + i) * w_row_bytes;
+            for (int64_t c = 0; c < k; c++) memcpy(panel + (16 * c + i) * es, row + c * es, (size_t)es);
+        }
+    }
+}
+
+/// Q4_K row `row` into panel row i, straight from its super-blocks (the generic path's block view, without it: Q4_K
+/// is most of a Q4_K_M file, and packing it is most of a load). Block s of a super-block is nibble half s % 2 of
+/// bytes 32 (s / 2) ..; a panel byte pairs columns j and j + 16 of one block.
+static void vk_pack_q4k_row(const uint8_t *row, int64_t nsb, int i, uint8_t *panel) {
+    const vk_packed_params p = vk_pp(VK_Q4_K);
+    const int64_t qb = vk_panel_quant_bytes_of(&p), gb = vk_panel_group_bytes_of(&p);
+    for (int64_t b = 0; b < nsb; b++) {
+        const uint8_t *x = row + 144 * b;
+        uint8_t *group = panel + b * gb, *sec = group + 8 * qb;
+        memcpy(sec + 2 * i, x, 2);
+        memcpy(sec + vk_sec_dm(&p) + 2 * i, x + 2, 2);
+        for (int s = 0; s < 8; s++) {
+            int sc, m;
+            vk_scale_min_k4(s, x + 4, &sc, &m);
+            sec[vk_sec_sc(&p) + 16 * s + i] = (uint8_t)sc;
+            sec[vk_sec_mn(&p) + 16 * s + i] = (uint8_t)-m;
+            const uint8_t *src = x + 16 + 32 * (s / 2);
+            const int shift = 4 * (s % 2);
+            uint8_t *q = group + s * qb + 4 * i;
+            for (int j = 0; j < 16; j++)
+                q[64 * (j / 4) + j % 4] = (uint8_t)(((src[j] >> shift) & 0xF) | ((src[j + 16] >> shift) & 0xF) << 4);
+        }
+    }
+}
+
+/// Q6_K row `row` into panel row i, straight from its super-blocks (as vk_pack_q4k_row; Q6_K holds a Q4_K_M file's
+/// embeddings and half its ffn_down). Block s: low nibbles from ql (half s / 4, bytes + 32 for odd s % 4, high
+/// nibbles for s % 4 >= 2), bits 4-5 from qh at shift 2 (s % 4); stored as q + 32, the 6 bits as they are.
+static void vk_pack_q6k_row(const uint8_t *row, int64_t nsb, int i, uint8_t *panel) {
+    const vk_packed_params p = vk_pp(VK_Q6_K);
+    const int64_t qb = vk_panel_quant_bytes_of(&p), gb = vk_panel_group_bytes_of(&p);
+    for (int64_t b = 0; b < nsb; b++) {
+        const uint8_t *x = row + 210 * b;
+        uint8_t *group = panel + b * gb, *sec = group + 8 * qb;
+        memcpy(sec + 2 * i, x + 208, 2);
+        for (int s = 0; s < 8; s++) {
+            sec[vk_sec_sc(&p) + 16 * (2 * s) + i] = x[192 + 2 * s];
+            sec[vk_sec_sc(&p) + 16 * (2 * s + 1) + i] = x[192 + 2 * s + 1];
+            const int hf = s / 4, kk = s % 4;
+            const uint8_t *ql = x + 64 * hf + (kk & 1 ? 32 : 0), *qh = x + 128 + 32 * hf;
+            uint8_t u[32];
+            for (int j = 0; j < 32; j++) u[j] = (uint8_t)((kk < 2 ? ql[j] & 0xF : ql[j] >> 4) | ((qh[j] >> (2 * kk)) & 3) << 4);
+            uint8_t *q = group + s * qb + 4 * i;
+            for (int j = 0; j < 16; j++) q[64 * (j / 4) + j % 4] = (uint8_t)((u[j] & 0xF) | (u[j + 16] & 0xF) << 4);
+            for (int c = 0; c < 4; c++) {
+                uint8_t h0 = 0, h1 = 0;
+                for (int w = 0; w < 4; w++) {
+                    h0 |= (uint8_t)((u[4 * w + c] >> 4) << (2 * w));
+                    h1 |= (uint8_t)((u[4 * (w + 4) + c] >> 4) << (2 * w));
+                }
+                q[256 + c] = h0;
+                q[320 + c] = h1;
+            }
+        }
+    }
+}
+
 void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                      int64_t p0, int64_t p1) {
     vk_packed_params p;
     if (wtype == VK_BF16) { vk_pack_bf16(w, w_row_bytes, rows, k, dst, p0, p1); return; }
+    if (vk_is_float_panel(wtype)) { vk_pack_float(wtype, w, w_row_bytes, rows, k, dst, p0, p1); return; }
     if (!vk_packed_params_of(wtype, &p)) return;
     const int64_t nb = k / 32, gb = vk_panel_group_bytes_of(&p), qb = vk_panel_quant_bytes_of(&p);
     const int64_t stride = vk_panel_bytes(wtype, nb);
@@ -111,6 +191,8 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
         memset(panel, 0, (size_t)stride);
         for (int i = 0; i < 16 && 16 * pi + i < rows; i++) {
             const uint8_t *row = (const uint8_t *)w + (16 * pi + i) * w_row_bytes;
+            if (wtype == VK_Q4_K) { vk_pack_q4k_row(row, nb / 8, i, panel); continue; }
+            if (wtype == VK_Q6_K) { vk_pack_q6k_row(row, nb / 8, i, panel); continue; }
             for (int64_t b = 0; b < nb; b++) {
                 uint8_t *group = panel + (b / p.group) * gb;
                 const int slot = (int)(b % p.group);
@@ -139,6 +221,14 @@ void vk_get_rows_packed(int wtype, const void *wp, int64_t k, const int32_t *row
             const uint8_t *panel = (const uint8_t *)wp + (rows[n] / 16) * stride;
             for (int64_t c = 0; c < k / 2; c++)
                 for (int e = 0; e < 2; e++) dst[n * k + 2 * c + e] = vk_bf16_to_f32(vk_rd16(panel + 64 * c + 4 * (rows[n] % 16) + 2 * e));
+        }
+        return;
+    }
+    if (vk_is_float_panel(wtype)) {
+        for (int64_t n = 0; n < count; n++) {
+            const uint8_t *panel = (const uint8_t *)wp + (rows[n] / 16) * stride;
+            for (int64_t c = 0; c < k; c++)
+                dst[n * k + c] = wtype == VK_F16 ? vk_rdf16(panel + 2 * (16 * c + rows[n] % 16)) : vk_rdf32(panel + 4 * (16 * c + rows[n] % 16));
         }
         return;
     }

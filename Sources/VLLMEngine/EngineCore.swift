@@ -30,7 +30,9 @@ public final class EngineCore {
         var stopChecker: StopChecker
     }
 
-    public init(model: LlamaModel, tokenizer: Tokenizer, options: EngineOptions) {
+    /// Sizes the KV cache from `options`; fails (as vLLM does) when it cannot hold one sequence of the max model length,
+    /// naming the flags to change.
+    public init(model: LlamaModel, tokenizer: Tokenizer, options: EngineOptions) throws(EngineError) {
         self.model = model
         self.tokenizer = tokenizer
         self.options = options
@@ -40,6 +42,11 @@ public final class EngineCore {
         let perBlock = PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type) * options.blockSize
         let space = options.kvCacheSpaceGiB ?? EngineOptions.defaultKVCacheSpaceGiB()
         let blocks = max(1, Int(space * 1_073_741_824) / perBlock)
+        // A cache smaller than one max-length sequence lets a request grow past what the whole cache holds.
+        guard blocks * options.blockSize >= maxModelLength else {
+            throw EngineError.kvCacheTooSmall(maxModelLength: maxModelLength, blockSize: options.blockSize, blockBytes: perBlock,
+                                              blockCount: blocks)
+        }
         cache = PagedKVCache(blockCount: blocks, blockSize: options.blockSize, layerCount: c.layerCount,
                              kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
         cache.prefaultInBackground()
@@ -61,9 +68,9 @@ public final class EngineCore {
         switch location {
         case .gguf(let path):
             let file = try GGUFFile(path: path)
-            return EngineCore(model: try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(gguf: file), options: options)
+            return try EngineCore(model: try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(gguf: file), options: options)
         case .huggingFaceDirectory(let path):
-            return EngineCore(model: try ModelLoader.load(location, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
+            return try EngineCore(model: try ModelLoader.load(location, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
         }
     }
 
@@ -80,6 +87,7 @@ public final class EngineCore {
     /// Checks a request against the model's limits; errors name both numbers.
     public func validate(promptTokenIDs: [Int32], parameters: SamplingParameters) throws {
         try limits.validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
+        try limits.validateTokenIDs(parameters)
     }
 
     /// Queues a request; `id` must be unique among live requests.
@@ -87,7 +95,7 @@ public final class EngineCore {
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard streams[id] == nil else { throw EngineError("request id \(id) is already in use") }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
-                              priority: priority, arrival: arrival)
+                              priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
         streams[id] = OutputStream(generator: RandomGenerator(seed: seed),
                                    detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens),
@@ -109,7 +117,8 @@ public final class EngineCore {
         profiler?.start()
         let batch = scheduler.schedule()
         lastStepTokenCount = batch.tokenCount
-        guard !batch.isEmpty else { return [] }
+        let ended = batch.finished.map(endedByScheduler)
+        guard !batch.isEmpty else { return ended }
         profiler?.steps += 1
         var forward = ForwardBatch()
         for entry in batch.entries {
@@ -177,7 +186,19 @@ public final class EngineCore {
             streams[r.id] = reason == nil ? stream : nil
         }
         profiler?.lap("update + detokenize")
-        return outputs
+        return ended + outputs
+    }
+
+    /// The last output of a request the scheduler ended because the KV cache cannot hold it: no new token, the
+    /// text held back so far, finish reason `.length`.
+    private func endedByScheduler(_ request: Request) -> RequestOutput {
+        var text = ""
+        if var stream = streams.removeValue(forKey: request.id) {
+            let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
+            text = emit + stream.stopChecker.finish()
+        }
+        return RequestOutput(requestID: request.id, text: text, tokenIDs: [], finishReason: .length,
+                             promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
     }
 
     /// In debug builds, stops at the first broken invariant of the scheduler, its block tables or the block pool

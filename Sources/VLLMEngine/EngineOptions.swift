@@ -13,7 +13,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var blockSize: Int = 16
     /// `--max-model-len`: nil = the model's context length.
     public var maxModelLength: Int? = nil
-    /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); nil: `defaultKVCacheSpaceGiB()`.
+    /// `--kv-cache-space` in GiB (vLLM's `VLLM_CPU_KVCACHE_SPACE`); nil: `defaultKVCacheSpaceGiB()`. It must hold one
+    /// sequence of the max model length, or the engine refuses to start (`EngineError`, as vLLM does).
     public var kvCacheSpaceGiB: Double? = nil
     /// `--max-num-batched-tokens`: tokens computed in one step. 1024, not vLLM's 2048: on a 2-core CPU a
     /// 2048-token step takes over a second, and a request arriving just after one starts waits all of it

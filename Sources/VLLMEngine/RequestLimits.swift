@@ -27,4 +27,26 @@ public struct RequestLimits: Sendable, Equatable {
             throw EngineError("the request needs \(promptTokenIDs.count + 1) KV cache slots but the cache holds \(kvCacheTokens); raise --kv-cache-space")
         }
     }
+
+    /// Checks the parameters that name token ids against the vocabulary, with vLLM's messages: `logit_bias` and
+    /// `allowed_token_ids` (vLLM's `_validate_logit_bias` and `_validate_sampling_params`), and `stop_token_ids`.
+    public func validateTokenIDs(_ parameters: SamplingParameters) throws(InvalidParameter) {
+        let inVocabulary = { (id: Int32) in id >= 0 && Int(id) < vocabularySize }
+        if let bias = parameters.logitBias {
+            let invalid = bias.keys.filter { !inVocabulary($0) }.sorted()
+            if !invalid.isEmpty {
+                throw InvalidParameter("logit_bias", "token_id(s) \(invalid) in logit_bias contain out-of-vocab token ids. Vocabulary size: \(vocabularySize)")
+            }
+        }
+        if let allowed = parameters.allowedTokenIDs {
+            let invalid = allowed.filter { !inVocabulary($0) }
+            if !invalid.isEmpty {
+                throw InvalidParameter("allowed_token_ids", "allowed_token_ids contains out-of-vocab token id! \(invalid) (vocabulary size \(vocabularySize))")
+            }
+        }
+        let invalidStops = parameters.stopTokenIDs.filter { !inVocabulary($0) }
+        if !invalidStops.isEmpty {
+            throw InvalidParameter("stop_token_ids", "stop_token_ids contains out-of-vocab token id(s) \(invalidStops) (vocabulary size \(vocabularySize))")
+        }
+    }
 }

@@ -82,6 +82,10 @@ public final class GGUFFile: Sendable {
             }
             let offset = try reader.read(UInt64.self, "the offset of '\(tensorName)'")
             guard offset < 1 << 48 else { throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' offset \(offset)") }
+            // ggml (gguf.cpp) refuses these too: a misaligned tensor is a corrupt file, and its data would be read skewed.
+            guard offset % UInt64(alignment) == 0 else {
+                throw ModelFormatError("'\(name)' is corrupt: tensor '\(tensorName)' has offset \(offset), not a multiple of the file's alignment (\(alignment))")
+            }
             raw.append((tensorName, shape, type, Int(offset)))
         }
         let dataStart = (reader.offset + alignment - 1) / alignment * alignment
@@ -137,6 +141,11 @@ public final class GGUFFile: Sendable {
             let count = try reader.read(UInt64.self, what)
             guard depth == 0, elementType != 9, count <= 1 << 30 else {
                 throw ModelFormatError("'\(reader.fileName)' is corrupt: \(what) is a nested or oversized array")
+            }
+            // Every element takes at least a byte: a count the rest of the file cannot hold is refused before the
+            // array is reserved (2^30 elements reserved 25 GB and aborted, whatever the file's size).
+            guard count <= UInt64(reader.bytes.count - reader.offset) else {
+                throw ModelFormatError("'\(reader.fileName)' is truncated or corrupt: \(what) has \(count) elements, more than the \(reader.bytes.count - reader.offset) bytes left in the file")
             }
             var values: [GGUFValue] = []
             values.reserveCapacity(Int(count))

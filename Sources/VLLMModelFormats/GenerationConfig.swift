@@ -19,11 +19,11 @@ public struct GenerationConfig: Sendable, Decodable, Equatable {
     /// Reads `generation_config.json` from a model directory; nil when the file is absent.
     public static func load(directory: String) throws(ModelFormatError) -> GenerationConfig? {
         let path = directory + "/generation_config.json"
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = try MappedFile.contents(of: path) else { return nil }
         do {
-            return try JSONDecoder().decode(GenerationConfig.self, from: data)
+            return try JSONDecoder().decode(GenerationConfig.self, from: Data(data))
         } catch {
-            throw ModelFormatError("'\(path)' is not a valid generation config: \(error)")
+            throw ModelFormatError("'\(path)' is not a valid generation config: \(ModelFormatError.describe(error))")
         }
     }
 }

@@ -98,13 +98,13 @@ public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
     /// Reads `config.json` from a model directory.
     public static func load(directory: String) throws(ModelFormatError) -> HuggingFaceConfig {
         let path = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try MappedFile.contents(of: path) else {
             throw ModelFormatError("'\(directory)' has no readable config.json")
         }
         do {
-            return try JSONDecoder().decode(HuggingFaceConfig.self, from: data)
+            return try JSONDecoder().decode(HuggingFaceConfig.self, from: Data(data))
         } catch {
-            throw ModelFormatError("'\(path)' is not a valid model config: \(error)")
+            throw ModelFormatError("'\(path)' is not a valid model config: \(ModelFormatError.describe(error))")
         }
     }
 }

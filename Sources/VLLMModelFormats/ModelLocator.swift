@@ -23,8 +23,10 @@ public enum ModelLocation: Sendable, Equatable {
             let hub = environment["HF_HUB_CACHE"] ?? ((environment["HF_HOME"] ?? NSHomeDirectory() + "/.cache/huggingface") + "/hub")
             let snapshots = "\(hub)/models--\(parts[0])--\(parts[1])/snapshots"
             var candidates: [String] = []
-            if let ref = try? String(contentsOfFile: "\(hub)/models--\(parts[0])--\(parts[1])/refs/main", encoding: .utf8) {
-                candidates.append(snapshots + "/" + ref.trimmingCharacters(in: .whitespacesAndNewlines))
+            // Read as a regular file only (a FIFO here would block), and only a plain revision name is followed.
+            if let bytes = try MappedFile.contents(of: "\(hub)/models--\(parts[0])--\(parts[1])/refs/main", limit: 4096) {
+                let ref = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if !ref.isEmpty, !ref.contains("/"), ref != "..", ref != "." { candidates.append(snapshots + "/" + ref) }
             }
             candidates += ((try? fm.contentsOfDirectory(atPath: snapshots)) ?? []).sorted().map { snapshots + "/" + $0 }
             for dir in candidates where fm.fileExists(atPath: dir + "/config.json") {

@@ -6,18 +6,19 @@ public struct SafetensorsCheckpoint: Sendable {
     private let location: [String: Int]
 
     /// Opens `model.safetensors`, or the shards listed in `model.safetensors.index.json`,
-    /// or else every `*.safetensors` file in the directory.
+    /// or else every `*.safetensors` file in the directory. Every shard must lie inside the directory (`ModelFolder`).
     public init(directory: String) throws(ModelFormatError) {
-        let fm = FileManager.default
+        let folder = try ModelFolder(directory)
         var names: [String]
         let indexPath = directory + "/model.safetensors.index.json"
-        if let data = fm.contents(atPath: indexPath) {
-            guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        if let data = try MappedFile.contents(of: indexPath) {
+            guard let json = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
                   let map = json["weight_map"] as? [String: String]
-            else { throw ModelFormatError("'\(indexPath)' has no weight_map") }
+            else { throw ModelFormatError("'\(indexPath)' has no weight_map (an object of tensor names to shard file names)") }
             names = Array(Set(map.values)).sorted()
+            for name in names { try folder.checkShardName(name, listedIn: indexPath) }
         } else {
-            let all = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
+            let all = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             names = all.filter { $0.hasSuffix(".safetensors") }.sorted()
         }
         guard !names.isEmpty else {
@@ -26,7 +27,7 @@ public struct SafetensorsCheckpoint: Sendable {
         var files: [SafetensorsFile] = []
         var location: [String: Int] = [:]
         for name in names {
-            let file = try SafetensorsFile(path: directory + "/" + name)
+            let file = try SafetensorsFile(path: try folder.resolve(name))
             for key in file.tensors.keys {
                 guard location[key] == nil else {
                     throw ModelFormatError("tensor '\(key)' appears in more than one shard of '\(directory)'")

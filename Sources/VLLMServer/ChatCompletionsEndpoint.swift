@@ -13,7 +13,7 @@ struct ChatCompletionsEndpoint: Sendable {
     ])
 
     func handle(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(Self.knownKeys)
+        fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
@@ -29,7 +29,10 @@ struct ChatCompletionsEndpoint: Sendable {
             throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
         }
         let promptText = try await server.renderChat(chat)
-        let promptIDs = await server.tokenize(promptText, addSpecialTokens: false)
+        // vLLM's chat default: the template already wrote BOS where the model wants it.
+        let rendered = await server.tokenize(promptText, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
+        let keep = try fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength)
+        let promptIDs = keep.map { Array(rendered.suffix($0)) } ?? rendered
         var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])
         let wantLogprobs = try fields.bool("logprobs") ?? false
         let topLogprobs = try fields.int("top_logprobs")

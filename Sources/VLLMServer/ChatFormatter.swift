@@ -72,9 +72,20 @@ public struct ChatFormatter: Sendable {
         return context
     }
 
+    /// One message as vLLM's conversation parsing hands it to the template: content null or absent becomes no
+    /// parts, so `""` for templates that read a string and `[]` for those that read parts (a template adding
+    /// `message['content']` to a string failed on null: "unsupported operand type(s) for +: 'str' and 'NoneType'");
+    /// a list of parts is joined with newlines for string templates.
     private func message(_ json: JSONValue) -> TemplateValue {
-        guard !wantsContentParts, var object = json.object, let parts = object["content"]?.array else { return Self.value(json) }
-        object["content"] = .string(parts.compactMap { $0.object?["text"]?.string }.joined(separator: "\n"))
+        guard var object = json.object else { return Self.value(json) }
+        switch object["content"] {
+        case nil, .null?:
+            object["content"] = wantsContentParts ? .array([]) : .string("")
+        case .array(let parts)? where !wantsContentParts:
+            object["content"] = .string(parts.compactMap { $0.object?["text"]?.string }.joined(separator: "\n"))
+        default:
+            break
+        }
         return Self.value(.object(object))
     }
 

@@ -9,14 +9,18 @@ struct CompletionsEndpoint: Sendable {
     static let knownKeys = RequestFields.samplingKeys.union(["prompt", "echo", "logprobs", "suffix"])
 
     func handle(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(Self.knownKeys)
+        fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
-        let (prompts, texts) = try await promptList(fields)
+        let (prompts, texts) = try await truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
         var sampling = try fields.samplingParameters()
         sampling.logprobs = try fields.int("logprobs")
         let parameters = sampling
         let echo = try fields.bool("echo") ?? false
+        if echo && sampling.logprobs != nil {
+            // vLLM answers with the prompt's logprobs too (prompt_logprobs = logprobs), which we cannot compute.
+            throw APIError.invalid("echo with logprobs is not supported: it needs prompt logprobs, which are not supported", param: "echo")
+        }
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         let choices = try server.prepare(prompts: prompts, parameters: parameters)
@@ -70,22 +74,43 @@ struct CompletionsEndpoint: Sendable {
         }
     }
 
+    /// The prompts cut to their last `keep` tokens (`truncate_prompt_tokens`); a cut prompt's text is dropped so that
+    /// echo shows the prompt the model saw.
+    func truncated(_ prompts: (ids: [[Int32]], texts: [String?]), keep: Int?) -> (ids: [[Int32]], texts: [String?]) {
+        guard let keep else { return prompts }
+        var result = prompts
+        for i in result.ids.indices where result.ids[i].count > keep {
+            result.ids[i] = Array(result.ids[i].suffix(keep))
+            result.texts[i] = nil
+        }
+        return result
+    }
+
     /// `prompt` as a string, a list of strings, a list of token ids, or a list of token-id lists.
     func promptList(_ fields: RequestFields) async throws -> (ids: [[Int32]], texts: [String?]) {
         guard let prompt = fields["prompt"] else { throw APIError.invalid("'prompt' is required", param: "prompt") }
+        let backend = server.backend
+        let addSpecialTokens = try fields.bool("add_special_tokens") ?? true
         func ids(_ array: [JSONValue]) throws -> [Int32] {
             try array.map { value in
                 guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'prompt' token ids must be integers", param: "prompt") }
-                return Int32(clamping: Int64(n))
+                guard let id = Int32(exactly: n) else {
+                    throw APIError.invalid("token id \(RequestFields.integerText(n)) is out of vocabulary (0..<\(backend.limits.vocabularySize))", param: "prompt")
+                }
+                return id
             }
+        }
+        // Counted before anything is tokenized: 10,000 prompts are refused at once.
+        if case .array(let items) = prompt, !items.isEmpty, items.allSatisfy({ $0.array != nil }) || items.allSatisfy({ $0.string != nil }) {
+            try server.checkPromptCount(items.count)
         }
         switch prompt {
         case .string(let text):
-            return ([await server.tokenize(text, addSpecialTokens: true)], [text])
+            return ([await server.tokenize(text, addSpecialTokens: addSpecialTokens)], [text])
         case .array(let items) where !items.isEmpty:
             if items.allSatisfy({ $0.string != nil }) {
                 let strings = items.compactMap(\.string)
-                return (await server.tokenize(strings, addSpecialTokens: true), strings)
+                return (await server.tokenize(strings, addSpecialTokens: addSpecialTokens), strings)
             }
             if items.allSatisfy({ $0.number != nil }) { return ([try ids(items)], [nil]) }
             if items.allSatisfy({ $0.array != nil }) {

@@ -41,8 +41,8 @@ struct InfoEndpoints: Sendable {
 
     /// `{model, prompt, add_special_tokens}` or `{model, messages, add_generation_prompt}` → `{tokens, count, max_model_len}`.
     func tokenize(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(["model", "prompt", "add_special_tokens", "messages", "add_generation_prompt", "continue_final_message",
-                                  "chat_template_kwargs", "tools", "return_token_strs"])
+        fields.warnUnknown(["model", "prompt", "add_special_tokens", "messages", "add_generation_prompt", "continue_final_message",
+                            "chat_template_kwargs", "tools", "return_token_strs"], logger: server.logger)
         _ = try server.checkModel(fields)
         let tokens: [Int32]
         if let prompt = try fields.string("prompt") {
@@ -63,7 +63,7 @@ struct InfoEndpoints: Sendable {
 
     /// `{model, tokens}` → `{prompt}`.
     func detokenize(_ fields: RequestFields) async throws -> Response {
-        try fields.rejectUnknown(["model", "tokens"])
+        fields.warnUnknown(["model", "tokens"], logger: server.logger)
         _ = try server.checkModel(fields)
         guard let ids = try fields.ints("tokens") else { throw APIError.invalid("'tokens' is required", param: "tokens") }
         let vocabulary = server.backend.limits.vocabularySize

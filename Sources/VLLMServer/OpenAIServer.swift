@@ -55,8 +55,11 @@ public enum OpenAIServer {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {  // NIOTooManyBytesError
             throw APIError(status: .contentTooLarge, message: "The request body is larger than \(maxBodyBytes) bytes.")
+        } catch {
+            // A malformed body (a bad chunk size, a connection cut mid-body) is the request's fault, not its size.
+            throw APIError.invalid("The request body could not be read: \(error)")
         }
         return try await WorkThreads.shared.run(size: buffer.readableBytes) { try RequestFields(body: Data(buffer.readableBytesView)) }
     }

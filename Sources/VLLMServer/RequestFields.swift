@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VLLMEngine
 
 /// A request body's top-level fields with typed accessors whose errors name the parameter (HTTP 400).
@@ -6,8 +7,11 @@ struct RequestFields {
     let values: [String: JSONValue]
 
     init(body: Data) throws(APIError) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else {
-            throw .invalid("The request body is not valid JSON.")
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            throw .invalid("The request body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw .invalid("The request body must be a JSON object.")
@@ -22,11 +26,13 @@ struct RequestFields {
         return nil
     }
 
-    /// OpenAI rejects arguments it does not know; we know OpenAI's and vLLM's.
-    func rejectUnknown(_ known: Set<String>) throws(APIError) {
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalid("Unrecognized request argument supplied: \(unknown)", param: unknown)
-        }
+    /// Fields this server does not know are ignored with a warning, as vLLM does (routers and SDKs add their own);
+    /// fields it knows are honoured or refused by name.
+    func warnUnknown(_ known: Set<String>, logger: Logger) {
+        let unknown = values.keys.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        let names = unknown.map { "'\($0)'" }.joined(separator: ", ")
+        logger.warning("The following fields were present in the request but ignored: {\(names)}")
     }
 
     func string(_ key: String) throws(APIError) -> String? {
@@ -78,44 +84,23 @@ struct RequestFields {
         return o
     }
 
-    static func type(_ key: String, _ expected: String, _ value: JSONValue) -> APIError {
-        .invalid("'\(key)' must be \(expected), got \(value.typeName)", param: key)
+    /// `truncate_prompt_tokens`: how many prompt tokens to keep, the last ones (vLLM's left truncation); -1 means
+    /// max_model_len, and more than max_model_len is refused with vLLM's message.
+    func truncatePromptTokens(maxModelLength: Int) throws(APIError) -> Int? {
+        guard let k = try int("truncate_prompt_tokens") else { return nil }
+        guard k >= -1 else {
+            throw .invalid("truncate_prompt_tokens must be -1 or at least 0, got \(k)", param: "truncate_prompt_tokens")
+        }
+        let size = k == -1 ? maxModelLength : k
+        guard size <= maxModelLength else {
+            throw .invalid("truncate_prompt_tokens value (\(size)) is greater than max_model_len (\(maxModelLength)). Please, select a smaller truncation size.",
+                           param: "truncate_prompt_tokens")
+        }
+        return size
     }
 
-    /// The sampling fields every generation endpoint accepts (shared/SPEC.md), over `defaults`.
-    func samplingParameters(maxTokensKeys: [String] = ["max_tokens"]) throws(APIError) -> SamplingParameters {
-        var p = SamplingParameters()
-        p.maxTokens = nil
-        p.n = try int("n") ?? 1
-        p.temperature = try double("temperature") ?? 1
-        p.topP = try double("top_p") ?? 1
-        p.topK = try int("top_k") ?? 0
-        p.minP = try double("min_p") ?? 0
-        p.presencePenalty = try double("presence_penalty") ?? 0
-        p.frequencyPenalty = try double("frequency_penalty") ?? 0
-        p.repetitionPenalty = try double("repetition_penalty") ?? 1
-        if let seed = try int("seed") { p.seed = UInt64(bitPattern: Int64(seed)) }
-        p.stop = try strings("stop") ?? []
-        p.stopTokenIDs = (try ints("stop_token_ids") ?? []).map { Int32(truncatingIfNeeded: $0) }
-        p.includeStopStringInOutput = try bool("include_stop_str_in_output") ?? false
-        p.ignoreEOS = try bool("ignore_eos") ?? false
-        for key in maxTokensKeys { if let m = try int(key) { p.maxTokens = m } }
-        p.minTokens = try int("min_tokens") ?? 0
-        p.skipSpecialTokens = try bool("skip_special_tokens") ?? true
-        p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true
-        p.allowedTokenIDs = try ints("allowed_token_ids")?.map { Int32(truncatingIfNeeded: $0) }
-        p.promptLogprobs = try int("prompt_logprobs")
-        if let bias = try object("logit_bias") {
-            var parsed: [Int32: Double] = [:]
-            for (key, value) in bias {
-                guard let id = Int32(key), let v = value.number else {
-                    throw .invalid("'logit_bias' must map token ids to numbers, got key '\(key)'", param: "logit_bias")
-                }
-                parsed[id] = v
-            }
-            p.logitBias = parsed
-        }
-        return p
+    static func type(_ key: String, _ expected: String, _ value: JSONValue) -> APIError {
+        .invalid("'\(key)' must be \(expected), got \(value.typeName)", param: key)
     }
 
     /// Sampling keys shared by completions and chat completions.
@@ -125,6 +110,6 @@ struct RequestFields {
         "skip_special_tokens", "spaces_between_special_tokens", "allowed_token_ids", "prompt_logprobs", "logit_bias",
         "bad_words", "model", "stream", "stream_options", "user", "priority", "request_id", "cache_salt",
         "add_special_tokens", "truncate_prompt_tokens", "best_of", "use_beam_search", "length_penalty",
-        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format",
+        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format", "structured_outputs",
     ]
 }

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var maxLogprobs: Int = 20
     /// Requests waiting beyond this bound get 503 instead of queueing without limit.
     public var maxWaitingRequests: Int = 1024
+    /// `--max-sequences-per-request`: the most sequences one request may ask for: `n` (vLLM's
+    /// `VLLM_MAX_N_SEQUENCES`), prompts in one completions request, and prompts times `n`.
+    public var maxSequencesPerRequest: Int = 128
     /// `--disable-log-requests`.
     public var logRequests: Bool = true
     /// Keep-alive timeout and connection cap (`VLLM_HTTP_TIMEOUT_KEEP_ALIVE`, `--max-connections`).

@@ -72,14 +72,37 @@ public struct ServerContext: Sendable {
         }
     }
 
+    /// Refuses more prompts in one request than `--max-sequences-per-request` (checked before tokenizing them).
+    func checkPromptCount(_ count: Int) throws(APIError) {
+        let limit = configuration.maxSequencesPerRequest
+        if count > limit {
+            throw APIError.invalid("A request may carry at most \(limit) prompts, got \(count) (--max-sequences-per-request \(limit)).", param: "prompt")
+        }
+    }
+
+    /// Refuses `n`, or prompts times `n`, above `--max-sequences-per-request` (vLLM bounds `n` by
+    /// `VLLM_MAX_N_SEQUENCES` with a message of this form).
+    func checkSequenceCount(prompts: Int, n: Int) throws(APIError) {
+        let limit = configuration.maxSequencesPerRequest
+        if n > limit {
+            throw APIError.invalid("n must be at most \(limit), got \(n). To increase this limit, start the server with --max-sequences-per-request.", param: "n")
+        }
+        try checkPromptCount(prompts)
+        if prompts * n > limit {
+            throw APIError.invalid("A request may ask for at most \(limit) sequences, got \(prompts) prompts x n \(n) = \(prompts * n) (--max-sequences-per-request \(limit)).", param: "n")
+        }
+    }
+
     /// Validates parameters and limits for every prompt and returns the choices to run.
     /// max_tokens defaults to the rest of the context, as vLLM's server does.
     func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
         do {
             try parameters.validate(maxLogprobs: configuration.maxLogprobs)
+            try backend.limits.validateTokenIDs(parameters)
         } catch {
             throw APIError.invalid(error.message, param: error.parameter)
         }
+        try checkSequenceCount(prompts: prompts.count, n: parameters.n)
         try checkAdmission()
         let limits = backend.limits
         var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)

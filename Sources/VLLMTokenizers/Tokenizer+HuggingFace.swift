@@ -1,4 +1,5 @@
 import Foundation
+import VLLMModelFormats
 
 extension Tokenizer {
     /// Loads `tokenizer.json` (+ `tokenizer_config.json`, `generation_config.json`, `chat_template.jinja`) from a
@@ -129,7 +130,7 @@ extension Tokenizer {
         else if let list = config["chat_template"] as? [[String: Any]] {
             template = (list.first { $0["name"] as? String == "default" } ?? list.first)?["template"] as? String
         }
-        if let file = try? String(contentsOf: url.appendingPathComponent("chat_template.jinja"), encoding: .utf8) { template = file }
+        if let file = try Self.readFile(url.appendingPathComponent("chat_template.jinja")) { template = String(decoding: file, as: UTF8.self) }
 
         try self.init(algorithm: algorithm, tokens: tokens, kinds: kinds, merges: merges,
                       scores: [], patterns: patterns, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
@@ -165,12 +166,22 @@ extension Tokenizer {
         }
     }
 
+    /// The bytes of a file of the model directory, nil when absent; a FIFO or other non-regular file is refused
+    /// before it is opened (opening a FIFO blocks until a writer comes).
+    static func readFile(_ url: URL) throws -> [UInt8]? {
+        do {
+            return try MappedFile.contents(of: url.path, limit: 1 << 30)
+        } catch {
+            throw TokenizerError.malformed(error.message)
+        }
+    }
+
     static func readJSON(_ url: URL, required: Bool) throws -> [String: Any] {
-        guard let data = try? Data(contentsOf: url) else {
+        guard let bytes = try readFile(url) else {
             if required { throw TokenizerError.malformed("cannot read \(url.path)") }
             return [:]
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw TokenizerError.malformed("\(url.lastPathComponent) is not a JSON object")
         }
         return object

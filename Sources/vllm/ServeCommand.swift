@@ -40,6 +40,10 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Connections served at once; beyond them idle ones are closed, else requests get 503 (also VLLM_MAX_CONNECTIONS; default: from the open-file limit).")
     var maxConnections: Int?
 
+    @Option(name: .customLong("max-sequences-per-request"),
+            help: "Most sequences one request may ask for: n, prompts in one request, and prompts times n (400 beyond).")
+    var maxSequencesPerRequest: Int = 128
+
     @Option(name: .customLong("shutdown-timeout"),
             help: "Seconds in-flight requests may keep running after SIGINT/SIGTERM before they are aborted (0: abort at once).")
     var shutdownTimeout: Int = 0
@@ -55,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must be non-negative") }
+        guard maxSequencesPerRequest >= 1 else {
+            throw ValidationError("--max-sequences-per-request must be at least 1, got \(maxSequencesPerRequest)")
+        }
         guard maxWaitingRequests >= 1 else { throw ValidationError("--max-waiting-requests must be at least 1, got \(maxWaitingRequests)") }
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
         _ = try statsInterval()
@@ -101,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.servedModelNames = servedModelName.isEmpty ? [model ?? DefaultModel.fileName] : servedModelName
         configuration.maxLogprobs = maxLogprobs
         configuration.maxWaitingRequests = maxWaitingRequests
+        configuration.maxSequencesPerRequest = maxSequencesPerRequest
         configuration.logRequests = !disableLogRequests
         let fileLimit = ConnectionLimits.raiseFileLimit()
         let (connections, keepAlive) = try connectionSettings()

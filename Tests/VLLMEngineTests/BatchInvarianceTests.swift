@@ -55,6 +55,7 @@ struct BatchInvarianceTests {
         let chunked = try Self.run(tiny, seeded: seeded)
         var small = options
         small.kvCacheSpaceGiB = 0.012  // ~34 blocks of 16 tokens for 64 requests of up to ~100 tokens
+        small.maxModelLength = 512  // the cache must hold one max-length sequence
         let preempted = try Self.run(small, seeded: seeded)
         #expect(preempted.core.scheduler.preemptionCount > 0, "the small KV budget must force preemptions")
 

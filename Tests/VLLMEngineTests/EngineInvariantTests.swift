@@ -33,6 +33,7 @@ struct EngineInvariantTests {
         options.blockSize = 4
         options.maxNumBatchedTokens = 32  // forces chunked prefill of the longer prompts
         options.kvCacheSpaceGiB = 5e-5  // 26 blocks of 4 tokens (2 KiB each) for eight requests of up to 77 tokens
+        options.maxModelLength = 100  // the cache must hold one max-length sequence (104 tokens)
         let directory = try Self.tinyModelDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let core = try EngineCore.load(model: directory, options: options)

@@ -6,7 +6,7 @@ import Testing
 struct PackedMatmulTests {
     /// BF16 only where the CPU has AVX-512 BF16 (elsewhere BF16 weights are not packed).
     static let types: [Int32] = [VK_Q4_0, VK_Q4_1, VK_Q5_0, VK_Q5_1, VK_Q8_0, VK_IQ4_NL, VK_Q2_K, VK_Q3_K, VK_Q4_K,
-                                 VK_Q5_K, VK_Q6_K, VK_IQ4_XS].map { Int32($0) }
+                                 VK_Q5_K, VK_Q6_K, VK_IQ4_XS, VK_F16, VK_F32].map { Int32($0) }
         + (vk_packed_supported(Int32(VK_BF16)) == 1 ? [Int32(VK_BF16)] : [])
 
     struct Problem {
@@ -85,6 +85,8 @@ struct PackedMatmulTests {
             let shapes = Self.superBlocks(type)
                 ? [(37, 512, 11), (16, 256, 1), (48, 768, 20), (5, 1536, 3), (17, 256, 9)]
                 : [(37, 512, 11), (16, 32, 1), (48, 576, 20), (5, 1536, 3), (17, 96, 9)]
+                    // F16 / F32: past the kernels' 512-column slices and 48-token blocks.
+                    + (Self.floatPanels(type) ? [(20, 1088, 53)] : [])
             for (rows, columns, tokens) in shapes {
                 let problem = Problem(type: type, rows: rows, columns: columns, tokens: tokens, seed: UInt64(rows * columns + Int(type)))
                 let fast = problem.run(), reference = problem.run(reference: true)
@@ -123,6 +125,9 @@ struct PackedMatmulTests {
             #expect(!fromRows.contains { $0.isNaN })
         }
     }
+
+    /// F16 and F32: f32 activations, one fma chain a product.
+    static func floatPanels(_ type: Int32) -> Bool { type == VK_F16 || type == VK_F32 }
 
     /// Types of 256-column super-blocks (whose rows are a multiple of 256).
     static func superBlocks(_ type: Int32) -> Bool { vk_type_block_size(type) == 256 }
@@ -169,7 +174,11 @@ struct PackedMatmulTests {
         }
         let scale = ggml.map(abs).max()!
         let worst = zip(packed, ggml).map { abs($0 - $1) }.max()!
-        if type == VK_BF16 {
+        if Self.floatPanels(type) {
+            // The same f32 products summed in another order: a few ulps of sum |w x| apart.
+            let bound = Self.absoluteProducts(problem).map { $0 * 1024 * Float.ulpOfOne / 2 + 1e-30 }
+            for (i, (a, b)) in zip(packed, ggml).enumerated() { #expect(abs(a - b) <= bound[i], "output \(i): \(a) vs \(b)") }
+        } else if type == VK_BF16 {
             // bf16 activations (8 significant bits): each x is off by at most 2^-8 of itself, so an output by
             // 2^-8 * sum |w x|, plus the f32 sums' own rounding.
             let bound = Self.absoluteProducts(problem).map { $0 / 256 * 1.01 + 1e-5 }
@@ -187,15 +196,20 @@ struct PackedMatmulTests {
         }
     }
 
-    /// sum_j |w[r, j] * x[t, j]| for every output (BF16 weights), laid out as the outputs.
+    /// sum_j |w[r, j] * x[t, j]| for every output (BF16, F16 or F32 weights), laid out as the outputs.
     static func absoluteProducts(_ problem: Problem) -> [Float] {
         var sums = [Float](repeating: 0, count: problem.tokens * problem.rows)
+        var w = [Float](repeating: 0, count: problem.rows * problem.columns)
+        let all = (0..<problem.rows).map(Int32.init)
+        problem.weights.withUnsafeBytes { b in
+            vk_get_rows(problem.type, b.baseAddress!, vk_row_bytes(problem.type, Int64(problem.columns)), Int64(problem.columns),
+                        all, Int64(problem.rows), &w)
+        }
         for t in 0..<problem.tokens {
             for r in 0..<problem.rows {
                 var sum: Float = 0
                 for j in 0..<problem.columns {
-                    let bits = UInt16(problem.weights[2 * (r * problem.columns + j)]) | UInt16(problem.weights[2 * (r * problem.columns + j) + 1]) << 8
-                    sum += abs(vk_bf16_to_f32(bits) * problem.inputs[t * problem.columns + j])
+                    sum += abs(w[r * problem.columns + j] * problem.inputs[t * problem.columns + j])
                 }
                 sums[t * problem.rows + r] = sum
             }

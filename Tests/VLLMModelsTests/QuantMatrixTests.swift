@@ -14,7 +14,7 @@ struct QuantMatrixTests {
     /// Every file of the matrix: each llama-quantize preset's types. (The 0.5B is 896 wide: llama-quantize's presets
     /// give its 256-wide K-quant types only to ffn_down, 4864 wide, and 32-wide types to the rest.)
     static let supported = ["Q4_K_M", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q2_K-pure", "Q3_K_M", "Q4_K_S",
-                            "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"].map { "\(qwen).\($0)" }
+                            "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "F16"].map { "\(qwen).\($0)" }
     static let smolLM2 = ["SmolLM2-135M-Instruct.Q8_0", "SmolLM2-135M-Instruct.Q4_K_M"]
 
     @Test(arguments: supported)

@@ -16,10 +16,15 @@ final class FakeBackend: GenerationBackend {
     /// When set, every stream fails with `EngineError.shuttingDown` after this many tokens, as the real engine's
     /// streams do when it stops under them.
     let stopAfter: Int?
+    /// The parameters of the last request generated, to check what reached the engine.
+    let lastParameters = Mutex<SamplingParameters?>(nil)
+    /// The prompt text of the last chat rendered.
+    let lastChatPrompt = Mutex<String?>(nil)
     /// When set, chats render with this real formatter (a real template) instead of the fake markup.
     let chat: ChatFormatter?
 
-    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil) {
+    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil, bos: Int32? = nil) {
+        self.bos = bos
         self.stepDelay = stepDelay
         self.stopAfter = stopAfter
         self.chat = chat
@@ -27,12 +32,14 @@ final class FakeBackend: GenerationBackend {
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
 
+    /// When set, tokenizing with special tokens puts this id first, as a BOS.
+    let bos: Int32?
     /// Whether each `tokenize` ran on a `WorkThreads` thread (long prompts must leave the HTTP threads).
     let tokenizedOnWorkThread = Mutex<[Bool]>([])
 
     func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         tokenizedOnWorkThread.withLock { $0.append(WorkThreads.shared.isWorkThread) }
-        return text.utf8.map { Int32($0) }
+        return (addSpecialTokens ? bos.map { [$0] } ?? [] : []) + text.utf8.map { Int32($0) }
     }
 
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
@@ -40,7 +47,11 @@ final class FakeBackend: GenerationBackend {
     }
 
     func renderChat(_ chat: ChatRequest) async throws -> String {
-        if let formatter = self.chat { return try await formatter.render(chat) }
+        if let formatter = self.chat {
+            let text = try await formatter.render(chat)
+            lastChatPrompt.withLock { $0 = text }
+            return text
+        }
         var text = ""
         for message in chat.messages {
             let o = message.object ?? [:]
@@ -52,6 +63,7 @@ final class FakeBackend: GenerationBackend {
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         let script = script, delay = stepDelay, stopAfter = stopAfter
         let maxTokens = parameters.maxTokens ?? 16
+        lastParameters.withLock { $0 = parameters }
         open.add(1, ordering: .relaxed)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         let task = Task {

@@ -32,6 +32,7 @@ struct PromptTokenizationTests {
     static var options: EngineOptions {
         var options = EngineOptions()
         options.kvCacheSpaceGiB = 0.05
+        options.maxModelLength = 2048  // 0.05 GiB holds about 2,300 tokens, less than the model's 8,192
         return options
     }
 

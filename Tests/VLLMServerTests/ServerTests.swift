@@ -104,7 +104,7 @@ func post(_ client: some TestClientProtocol, _ uri: String, _ body: String, head
     (#"{"model": "fake", "prompt": "x", "n": 0}"#, 400, "n"),
     (#"{"model": "fake", "prompt": "x", "max_tokens": 100}"#, 400, "max_tokens"),
     (#"{"model": "fake", "prompt": "x", "logprobs": 50}"#, 400, "logprobs"),
-    (#"{"model": "fake", "prompt": "x", "bogus_field": 1}"#, 400, "bogus_field"),
+    (#"{"model": "fake", "prompt": "x", "best_of": 2}"#, 400, "best_of"),
     (#"{"model": "fake", "prompt": "x", "suffix": "y"}"#, 400, "suffix"),
     (#"{"model": "other", "prompt": "x"}"#, 404, "model"),
     (#"{"model": "fake"}"#, 400, "prompt"),

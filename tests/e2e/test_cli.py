@@ -125,7 +125,7 @@ def test_vllm_spelling_of_the_scheduler_switches():
     assert run("serve", "--enable-enable-prefix-caching", MODEL).returncode != 0
     body = {"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8, "temperature": 0}
     texts = []
-    for flags in [(), ("--no-enable-prefix-caching", "--no-enable-chunked-prefill", "--kv-cache-space", "0.1")]:
+    for flags in [(), ("--no-enable-prefix-caching", "--no-enable-chunked-prefill", "--kv-cache-space", "0.1", "--max-model-len", "4096")]:
         s = Server(*flags)
         try:
             r = requests.post(s.url + "/v1/completions", json=body, timeout=60)
@@ -134,3 +134,15 @@ def test_vllm_spelling_of_the_scheduler_switches():
         finally:
             s.stop()
     assert texts[0] == texts[1] and texts[0]
+
+
+def test_serve_refuses_a_kv_cache_smaller_than_one_max_length_sequence():
+    """vLLM refuses to start when one sequence of the max model length cannot fit in the KV cache; so does
+    `vllm serve`, in one line naming the flags to change (before, 0.01 GiB started with 464 tokens of cache under a
+    max model len of 8192, and the first long request wedged the scheduler while /health said 200)."""
+    r = run("serve", MODEL, "--kv-cache-space", "0.01")
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "max seq len (8192)" in lines[0] and "estimated maximum model length is 464." in lines[0], lines[0]
+    assert "--kv-cache-space" in lines[0] and "--max-model-len" in lines[0], lines[0]

@@ -11,7 +11,7 @@ from conftest import Server
 @pytest.fixture(scope="module")
 def small_server():
     # A 0.1 GiB KV pool (~290 blocks) is fully touched by the first round, so later rounds show real growth only.
-    s = Server("--kv-cache-space", "0.1")
+    s = Server("--kv-cache-space", "0.1", "--max-model-len", "4096")
     yield s
     s.stop()
 

@@ -33,7 +33,7 @@ def wait_for(predicate, seconds):
 
 
 def test_startup_line_names_model_kv_cache_and_address_and_requests_are_logged():
-    s = Server("--kv-cache-space", "0.1", "--block-size", "32")
+    s = Server("--kv-cache-space", "0.1", "--max-model-len", "4096", "--block-size", "32")
     try:
         line = next(line for line in s.log().splitlines() if "KV cache" in line)
         match = re.search(r"KV cache (\d+) blocks × 32 tokens = (\d+) tokens", line)
@@ -94,7 +94,7 @@ def test_startup_line_names_the_kernels_and_vllm_cpu_isa_caps_them():
     best = "AVX-512" if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= set(flags) else "AVX2" if "avx2" in flags else "portable C"
     texts = {}
     for isa, expected in [(None, best), ("avx2", "AVX2" if best != "portable C" else "portable C"), ("scalar", "portable C")]:
-        s = Server("--kv-cache-space", "0.1", env={"VLLM_CPU_ISA": isa} if isa else None)
+        s = Server("--kv-cache-space", "0.1", "--max-model-len", "4096", env={"VLLM_CPU_ISA": isa} if isa else None)
         try:
             line = next(line for line in s.log().splitlines() if "KV cache" in line)
             assert re.search(rf", {re.escape(expected)}( \([A-Z0-9, ]+\))? kernels, ", line), line

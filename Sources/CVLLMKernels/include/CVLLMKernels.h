@@ -101,6 +101,10 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // c in order: acc = fma(w[2c + 1], x[2c + 1], acc), then acc = fma(w[2c], x[2c], acc), each result's denormals
 // flushed (`vdpbf16ps`'s definition): the kernel and the scalar reference agree bit for bit, whatever the batch.
 //
+// F16 / F32 (AVX2 or better): a panel is k columns of 16 values each (column c of rows 0..15 at c * 16 elements,
+// the weights' own f16 or f32 bits), and its matmuls consume f32 activation rows (VK_F32): each out[t, r] is one
+// chain acc = fma(w[r, c], x[t, c], acc) over c in order, in the AVX-512 and AVX2 kernels and the scalar reference.
+//
 // Packed matmuls of the quantized types consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
 // 32-block (llama.cpp's x86 numerics, d rounded to f16) laid out as int8 q[k], f32 d[nb], f32 s[nb]
 // (Q8_1's f16 d * sum q), int32 sum q[nb], int32 sum of the first 16 q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
@@ -119,7 +123,7 @@ enum { VK_P8 = 100, VK_PB16 = 101 };
 int vk_packed_supported(int wtype);
 /// 1 when the calling thread's ISA level (vk_get_isa, which tests may pin lower) runs the packed kernels.
 int vk_packed_usable(int wtype);
-/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, else VK_P8.
+/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, VK_F32 for F16 and F32, else VK_P8.
 int vk_packed_activation_type(int wtype);
 /// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);

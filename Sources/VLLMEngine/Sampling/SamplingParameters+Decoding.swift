@@ -36,6 +36,7 @@ extension SamplingParameters {
         allowedTokenIDs = try c.decodeIfPresent([Int32].self, forKey: .allowedTokenIDs)
         skipSpecialTokens = try c.decodeIfPresent(Bool.self, forKey: .skipSpecialTokens) ?? true
         spacesBetweenSpecialTokens = try c.decodeIfPresent(Bool.self, forKey: .spacesBetweenSpecialTokens) ?? true
+        cacheSalt = try c.decodeIfPresent(String.self, forKey: .cacheSalt)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -23,6 +23,9 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     public var allowedTokenIDs: [Int32]? = nil
     public var skipSpecialTokens: Bool = true
     public var spacesBetweenSpecialTokens: Bool = true
+    /// vLLM's `cache_salt`: mixed into every prefix-cache block hash, so requests with different salts never share
+    /// cached blocks (nor can time each other's prompts through them).
+    public var cacheSalt: String? = nil
 
     public init() {}
 
@@ -41,6 +44,7 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         case ignoreEOS = "ignore_eos", maxTokens = "max_tokens", minTokens = "min_tokens", logprobs
         case promptLogprobs = "prompt_logprobs", logitBias = "logit_bias", allowedTokenIDs = "allowed_token_ids"
         case skipSpecialTokens = "skip_special_tokens", spacesBetweenSpecialTokens = "spaces_between_special_tokens"
+        case cacheSalt = "cache_salt"
     }
 
     /// Whether sampling is greedy (argmax).
@@ -60,7 +64,13 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         guard minTokens >= 0 else { throw InvalidParameter("min_tokens", "min_tokens must be greater than or equal to 0, got \(minTokens)") }
         if let maxTokens, minTokens > maxTokens { throw InvalidParameter("min_tokens", "min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(minTokens)") }
         if let logprobs, logprobs < 0 || logprobs > maxLogprobs { throw InvalidParameter("logprobs", "logprobs must be in [0, \(maxLogprobs)], got \(logprobs)") }
-        if let promptLogprobs, promptLogprobs < 0 || promptLogprobs > maxLogprobs { throw InvalidParameter("prompt_logprobs", "prompt_logprobs must be in [0, \(maxLogprobs)], got \(promptLogprobs)") }
+        // Prompt logprobs need logits at every prompt position; the model runner computes only the sampled rows.
+        if promptLogprobs != nil { throw InvalidParameter("prompt_logprobs", "prompt_logprobs is not supported") }
+        if let cacheSalt, cacheSalt.isEmpty { throw InvalidParameter("cache_salt", "Parameter 'cache_salt' must be a non-empty string if provided.") }
+        if let cacheSalt, cacheSalt.unicodeScalars.count > 1024 {
+            throw InvalidParameter("cache_salt", "cache_salt must have at most 1024 characters, got \(cacheSalt.unicodeScalars.count)")
+        }
+        if let allowedTokenIDs, allowedTokenIDs.isEmpty { throw InvalidParameter("allowed_token_ids", "allowed_token_ids is not None and empty!") }
     }
 }
 

@@ -19,6 +19,14 @@ public struct BlockHash: Hashable, Sendable {
         low = Self.mix(b ^ high)
     }
 
+    /// The extra key for a cache salt (FNV-1a over its UTF-8, then mixed); never 0, which means "no salt".
+    public static func saltKey(_ salt: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in salt.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        let key = mix(hash)
+        return key == 0 ? 1 : key
+    }
+
     /// The SplitMix64 finaliser: a cheap bijective mix with full avalanche.
     @inline(__always) static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15

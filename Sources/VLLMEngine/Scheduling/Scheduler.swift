@@ -3,6 +3,11 @@ import DequeModule
 /// vLLM V1's scheduler as a pure state machine: every step gives each request some of its uncomputed
 /// tokens within a token budget, running requests first, then waiting ones. Chunked prefill falls out of
 /// the budget; when blocks run out, the newest running request is preempted and recomputed later.
+///
+/// It never wedges: a request that cannot fit even with the whole cache to itself (only possible when the cache
+/// is smaller than one max-length sequence, which the engine refuses at start-up) finishes with `.length` in
+/// `ScheduledBatch.finished` instead of being preempted and waiting, at the head of the queue, for room that
+/// never comes.
 public struct Scheduler {
     public let configuration: SchedulerConfiguration
     public private(set) var cache: KVCacheManager
@@ -36,6 +41,11 @@ public struct Scheduler {
             while !scheduled {
                 if cache.allocate(request, newTokenCount: count) {
                     scheduled = true
+                } else if running.count == 1 {
+                    // Alone and still out of blocks: the whole cache cannot hold it, now or ever.
+                    finish(request, .length)
+                    batch.finished.append(request)
+                    break
                 } else {
                     // Out of blocks: preempt the newest running request (possibly this one).
                     let victim = running.removeLast()
@@ -56,7 +66,14 @@ public struct Scheduler {
             let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
             // Without chunked prefill a prompt waits until the whole of it fits in one step.
             let whole = configuration.chunkedPrefill || count == request.tokenCount - request.computedTokenCount - cachedTokens
-            guard count > 0, whole, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else { break }
+            guard count > 0, whole, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else {
+                // With nothing running the whole cache and budget were free: it can never be scheduled.
+                guard running.isEmpty else { break }
+                waiting.removeFirst()
+                request.status = .finished(.length)
+                batch.finished.append(request)
+                continue
+            }
             waiting.removeFirst()
             if request.preemptionCount == 0 { request.cachedPromptTokenCount = cachedTokens }
             request.computedTokenCount += cachedTokens

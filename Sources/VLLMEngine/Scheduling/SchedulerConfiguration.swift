@@ -46,6 +46,9 @@ public struct ScheduledBatch {
     public var entries: [Entry] = []
     /// Requests preempted by this step (their blocks were freed; they will be recomputed).
     public var preempted: [Request] = []
+    /// Requests the scheduler ended with `.length` because the whole KV cache cannot hold them (their blocks
+    /// are already freed); they are not in `entries`.
+    public var finished: [Request] = []
 
     public var tokenCount: Int { entries.reduce(0) { $0 + $1.tokenCount } }
     public var isEmpty: Bool { entries.isEmpty }
