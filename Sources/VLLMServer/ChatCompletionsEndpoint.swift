@@ -30,7 +30,7 @@ struct ChatCompletionsEndpoint: Sendable {
         }
         let promptText = try await server.renderChat(chat)
         // vLLM's chat default: the template already wrote BOS where the model wants it.
-        let rendered = server.backend.tokenize(promptText, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
+        let rendered = await server.tokenize(promptText, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
         let keep = try fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength)
         let promptIDs = keep.map { Array(rendered.suffix($0)) } ?? rendered
         var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])

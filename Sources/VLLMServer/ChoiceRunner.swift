@@ -48,6 +48,8 @@ struct ChoiceRunner: Sendable {
             results[index].promptTokenCount = output.promptTokenCount
             if let reason = output.finishReason { results[index].finishReason = reason }
         }
+        // A cancelled request (client gone) ends the stream early: no partial answer.
+        try Task.checkCancellation()
         return results
     }
 

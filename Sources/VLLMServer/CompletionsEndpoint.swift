@@ -12,7 +12,7 @@ struct CompletionsEndpoint: Sendable {
         fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
-        let (prompts, texts) = try truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
+        let (prompts, texts) = try await truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
         var sampling = try fields.samplingParameters()
         sampling.logprobs = try fields.int("logprobs")
         let parameters = sampling
@@ -28,10 +28,12 @@ struct CompletionsEndpoint: Sendable {
         let id = Responses.newID("cmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let promptTokens = prompts.reduce(0) { $0 + $1.count }
-        let backend = server.backend
-        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String {
-            echo ? (texts[choice.promptIndex] ?? backend.detokenize(choice.promptTokenIDs, skipSpecialTokens: false)) : ""
+        var echoes: [String] = []
+        for (i, ids) in prompts.enumerated() where echo {
+            if let text = texts[i] { echoes.append(text) } else { echoes.append(await server.detokenize(ids, skipSpecialTokens: false)) }
         }
+        let echoTexts = echoes
+        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String { echo ? echoTexts[choice.promptIndex] : "" }
         if !stream {
             let results = try await runner.gather(choices, priority: try fields.int("priority") ?? 0)
             var completionTokens = 0
@@ -85,7 +87,7 @@ struct CompletionsEndpoint: Sendable {
     }
 
     /// `prompt` as a string, a list of strings, a list of token ids, or a list of token-id lists.
-    func promptList(_ fields: RequestFields) throws -> (ids: [[Int32]], texts: [String?]) {
+    func promptList(_ fields: RequestFields) async throws -> (ids: [[Int32]], texts: [String?]) {
         guard let prompt = fields["prompt"] else { throw APIError.invalid("'prompt' is required", param: "prompt") }
         let backend = server.backend
         let addSpecialTokens = try fields.bool("add_special_tokens") ?? true
@@ -104,11 +106,11 @@ struct CompletionsEndpoint: Sendable {
         }
         switch prompt {
         case .string(let text):
-            return ([backend.tokenize(text, addSpecialTokens: addSpecialTokens)], [text])
+            return ([await server.tokenize(text, addSpecialTokens: addSpecialTokens)], [text])
         case .array(let items) where !items.isEmpty:
             if items.allSatisfy({ $0.string != nil }) {
                 let strings = items.compactMap(\.string)
-                return (strings.map { backend.tokenize($0, addSpecialTokens: addSpecialTokens) }, strings)
+                return (await server.tokenize(strings, addSpecialTokens: addSpecialTokens), strings)
             }
             if items.allSatisfy({ $0.number != nil }) { return ([try ids(items)], [nil]) }
             if items.allSatisfy({ $0.array != nil }) {

@@ -46,14 +46,14 @@ struct InfoEndpoints: Sendable {
         _ = try server.checkModel(fields)
         let tokens: [Int32]
         if let prompt = try fields.string("prompt") {
-            tokens = server.backend.tokenize(prompt, addSpecialTokens: try fields.bool("add_special_tokens") ?? true)
+            tokens = await server.tokenize(prompt, addSpecialTokens: try fields.bool("add_special_tokens") ?? true)
         } else if let messages = fields["messages"]?.array {
             let chat = ChatRequest(messages: messages, tools: fields["tools"]?.array,
                                    addGenerationPrompt: try fields.bool("add_generation_prompt") ?? true,
                                    continueFinalMessage: try fields.bool("continue_final_message") ?? false,
                                    templateArguments: try fields.object("chat_template_kwargs") ?? [:])
             let text = try await server.renderChat(chat)
-            tokens = server.backend.tokenize(text, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
+            tokens = await server.tokenize(text, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
         } else {
             throw APIError.invalid("give 'prompt' or 'messages'", param: "prompt")
         }
@@ -62,7 +62,7 @@ struct InfoEndpoints: Sendable {
     }
 
     /// `{model, tokens}` → `{prompt}`.
-    func detokenize(_ fields: RequestFields) throws -> Response {
+    func detokenize(_ fields: RequestFields) async throws -> Response {
         fields.warnUnknown(["model", "tokens"], logger: server.logger)
         _ = try server.checkModel(fields)
         guard let ids = try fields.ints("tokens") else { throw APIError.invalid("'tokens' is required", param: "tokens") }
@@ -70,7 +70,7 @@ struct InfoEndpoints: Sendable {
         if let bad = ids.first(where: { $0 < 0 || $0 >= vocabulary }) {
             throw APIError.invalid("token id \(bad) is out of vocabulary (0..<\(vocabulary))", param: "tokens")
         }
-        let text = server.backend.detokenize(ids.map { Int32($0) }, skipSpecialTokens: false)
+        let text = await server.detokenize(ids.map { Int32($0) }, skipSpecialTokens: false)
         return Responses.json(.object(["prompt": .string(text)]))
     }
 }

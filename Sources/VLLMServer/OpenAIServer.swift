@@ -1,15 +1,18 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 
 /// Builds the OpenAI-compatible HTTP application over a backend.
 public enum OpenAIServer {
     /// Request bodies above this size are refused.
     static let maxBodyBytes = 64 << 20
 
-    /// The router with every endpoint of shared/SPEC.md.
-    public static func router(_ server: ServerContext) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The router with every endpoint of shared/SPEC.md. The generating endpoints run their work cancelled by
+    /// their client's disconnect (`Disconnection`).
+    public static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: APIKeyMiddleware(keys: Set(server.configuration.apiKeys)))
@@ -21,18 +24,30 @@ public enum OpenAIServer {
         router.get("/load") { _, _ in info.load() }
         router.get("/metrics") { _, _ in info.metrics() }
         router.get("/v1/models") { _, _ in info.models() }
-        router.post("/v1/completions") { request, _ in try await completions.handle(fields(request)) }
-        router.post("/v1/chat/completions") { request, _ in try await chat.handle(fields(request)) }
+        router.post("/v1/completions") { request, context in
+            try await Disconnection.cancelling(on: context.channel) { try await completions.handle(fields(request)) }
+        }
+        router.post("/v1/chat/completions") { request, context in
+            try await Disconnection.cancelling(on: context.channel) { try await chat.handle(fields(request)) }
+        }
         router.post("/tokenize") { request, _ in try await info.tokenize(await fields(request)) }
-        router.post("/detokenize") { request, _ in try info.detokenize(await fields(request)) }
+        router.post("/detokenize") { request, _ in try await info.detokenize(await fields(request)) }
         return router
     }
 
-    /// The application listening on the configured host and port.
+    /// The application listening on the configured host and port, within the configured connection limits: idle
+    /// and half-sent connections closed after the keep-alive timeout (Hummingbird's idle timeout counts from the last
+    /// complete request part, so a request head sent a byte at a time does not reset it), and `ConnectionGuard`
+    /// enforcing the connection cap.
     public static func application(_ server: ServerContext, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(server),
-                    configuration: .init(address: .hostname(server.configuration.host, port: server.configuration.port), serverName: "swift-vllm"),
-                    logger: logger)
+        let limits = server.configuration.connections
+        let registry = ConnectionRegistry(limits: limits)
+        let seconds = limits.keepAliveTimeout.components
+        let idle = TimeAmount.nanoseconds(seconds.seconds * 1_000_000_000 + seconds.attoseconds / 1_000_000_000)
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(registry: registry)], idleTimeout: idle)
+        return Application(router: router(server), server: .http1(configuration: http),
+                           configuration: .init(address: .hostname(server.configuration.host, port: server.configuration.port), serverName: "swift-vllm"),
+                           logger: logger)
     }
 
     static func fields(_ request: Request) async throws -> RequestFields {
@@ -46,6 +61,6 @@ public enum OpenAIServer {
             // A malformed body (a bad chunk size, a connection cut mid-body) is the request's fault, not its size.
             throw APIError.invalid("The request body could not be read: \(error)")
         }
-        return try RequestFields(body: Data(buffer.readableBytesView))
+        return try await WorkThreads.shared.run(size: buffer.readableBytes) { try RequestFields(body: Data(buffer.readableBytesView)) }
     }
 }

@@ -39,22 +39,44 @@ enum Responses {
     static var created: JSONValue { .number(Double(Int(Date().timeIntervalSince1970))) }
 
     /// An SSE response whose body `produce` writes chunk by chunk; `[DONE]` closes it. A failure mid-stream
-    /// is sent as an error event, since the status line is already out.
-    static func eventStream(_ produce: @escaping @Sendable (_ send: (JSONValue) async throws -> Void) async throws -> Void) -> Response {
+    /// is sent as an error event, since the status line is already out. `produce` runs in a task of its own,
+    /// cancelled when a write fails or, before anything is written (a request queued or prefilling), when the
+    /// request's connection closes (`Disconnection`).
+    static func eventStream(_ produce: @escaping @Sendable (_ send: @Sendable (JSONValue) async throws -> Void) async throws -> Void) -> Response {
+        let connection = Disconnection.connection
         let body = ResponseBody { writer in
-            do {
-                try await produce { value in try await writer.write(event(value)) }
-            } catch let error as APIError {
-                try await writer.write(event(.object(["error": .object(["message": .string(error.message), "type": .string(error.type),
+            // Buffered without a bound: the events of one request are bounded by its max_tokens.
+            let (events, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            let producer = Task {
+                do {
+                    try await produce { value in
+                        try Task.checkCancellation()
+                        continuation.yield(event(value))
+                    }
+                } catch let error as APIError {
+                    continuation.yield(event(.object(["error": .object(["message": .string(error.message), "type": .string(error.type),
                                                                         "code": number(Int(error.status.code))])])))
-            } catch is CancellationError {
-                return
-            } catch {
-                try await writer.write(event(.object(["error": .object(["message": .string("\(error)"), "type": .string("InternalServerError"),
+                } catch is CancellationError {
+                    continuation.finish()
+                    return
+                } catch {
+                    continuation.yield(event(.object(["error": .object(["message": .string("\(error)"), "type": .string("InternalServerError"),
                                                                         "code": .number(500)])])))
+                }
+                continuation.yield(done)
+                continuation.finish()
             }
-            try await writer.write(done)
-            try await writer.finish(nil)
+            let watch = connection.map { Disconnection.Watch($0, producer) }
+            defer {
+                producer.cancel()
+                watch?.release()
+            }
+            var complete = false
+            for await buffer in events {
+                try await writer.write(buffer)
+                complete = buffer == done
+            }
+            if complete { try await writer.finish(nil) }
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }

@@ -30,6 +30,25 @@ public struct ServerContext: Sendable {
 
     var runner: ChoiceRunner { ChoiceRunner(backend: backend, metrics: metrics) }
 
+    /// The token ids of each text, tokenized on a work thread when long (`WorkThreads`): a 10 MB prompt takes
+    /// seconds.
+    func tokenize(_ texts: [String], addSpecialTokens: Bool) async -> [[Int32]] {
+        let backend = backend
+        return await WorkThreads.shared.run(size: texts.reduce(0) { $0 + $1.utf8.count }) {
+            texts.map { backend.tokenize($0, addSpecialTokens: addSpecialTokens) }
+        }
+    }
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) async -> [Int32] {
+        await tokenize([text], addSpecialTokens: addSpecialTokens)[0]
+    }
+
+    /// The text of token ids, detokenized on a work thread when long.
+    func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) async -> String {
+        let backend = backend
+        return await WorkThreads.shared.run(size: ids.count * 4) { backend.detokenize(ids, skipSpecialTokens: skipSpecialTokens) }
+    }
+
     /// The `model` field must name a served model (404 otherwise); absent means the first one.
     func checkModel(_ fields: RequestFields) throws -> String {
         guard let model = try fields.string("model") else { return configuration.primaryModelName }

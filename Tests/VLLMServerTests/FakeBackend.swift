@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import VLLMEngine
-import VLLMServer
+@testable import VLLMServer
 
 /// A backend with a byte-level "tokenizer" (token id = byte) and a "model" that spells out
 /// "hello world ..." one byte per step, honouring max_tokens and stop strings, so the HTTP layer
@@ -34,9 +34,12 @@ final class FakeBackend: GenerationBackend {
 
     /// When set, tokenizing with special tokens puts this id first, as a BOS.
     let bos: Int32?
+    /// Whether each `tokenize` ran on a `WorkThreads` thread (long prompts must leave the HTTP threads).
+    let tokenizedOnWorkThread = Mutex<[Bool]>([])
 
     func tokenize(_ text: String, addSpecialTokens: Bool) -> [Int32] {
-        (addSpecialTokens ? bos.map { [$0] } ?? [] : []) + text.utf8.map { Int32($0) }
+        tokenizedOnWorkThread.withLock { $0.append(WorkThreads.shared.isWorkThread) }
+        return (addSpecialTokens ? bos.map { [$0] } ?? [] : []) + text.utf8.map { Int32($0) }
     }
 
     func detokenize(_ ids: [Int32], skipSpecialTokens: Bool) -> String {

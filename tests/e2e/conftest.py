@@ -9,7 +9,8 @@ import pytest
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, ".build", "release", "vllm")
+# SWIFT_VLLM_BINARY points the tests at another build (e.g. `--scratch-path .build-bin`: .build-bin/release/vllm).
+BINARY = os.environ.get("SWIFT_VLLM_BINARY", os.path.join(ROOT, ".build", "release", "vllm"))
 MODEL = os.path.join(os.environ.get("SWIFT_VLLM_CACHE", os.path.expanduser("~/.cache/swift-vllm")),
                      "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 
