@@ -67,25 +67,15 @@ VK_FLOAT512_INLINE void vk_float_panel512(const int el, const uint8_t *panel, co
     }
 }
 
-VK_AVX512_FN void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
-                                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
-    const int el = vk_element_kind(wtype);
-    const int64_t stride = 16 * k * (el == VK_EL_F32 ? 4 : 2), xs = x_row_bytes / 4;
-    for (int64_t c0 = 0; c0 < k; c0 += VK_FLOAT_KC) {
-        const int64_t c1 = k - c0 < VK_FLOAT_KC ? k : c0 + VK_FLOAT_KC;
-        for (int64_t t0 = 0; t0 < nt; t0 += VK_FLOAT_TB) {
-            const int64_t t1 = nt - t0 < VK_FLOAT_TB ? nt : t0 + VK_FLOAT_TB;
-            for (int64_t r = r0; r < r1; r += 16) {
-                const int64_t live = r1 - r < 16 ? r1 - r : 16;
-                const __mmask16 mask = (__mmask16)((1u << live) - 1);
-                const uint8_t *panel = (const uint8_t *)wp + (r / 16) * stride;
-                switch (el) {  // each element kind its own inlined body
-                case VK_EL_F16: vk_float_panel512(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
-                case VK_EL_BF16: vk_float_panel512(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
-                default: vk_float_panel512(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out + r, ldo, mask); break;
-                }
-            }
-        }
+/// One panel's rows [0, live) for tokens [t0, t1) over columns [c0, c1), each element kind its own inlined body.
+static VK_AVX512_FN void vk_float_any512(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
+                                         const float *x, const int64_t xs, const int64_t t0, const int64_t t1,
+                                         float *out, const int64_t ldo, const int64_t live) {
+    const __mmask16 mask = (__mmask16)((1u << live) - 1);
+    switch (el) {
+    case VK_EL_F16: vk_float_panel512(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out, ldo, mask); break;
+    case VK_EL_BF16: vk_float_panel512(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out, ldo, mask); break;
+    default: vk_float_panel512(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out, ldo, mask); break;
     }
 }
 
@@ -157,25 +147,43 @@ VK_FLOAT256_INLINE void vk_float_panel256(const int el, const uint8_t *panel, co
     }
 }
 
-VK_AVX2_FN void vk_matmul_packed_float256(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
-                                          int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+static VK_AVX2_FN void vk_float_any256(const int el, const uint8_t *panel, const int64_t c0, const int64_t c1,
+                                       const float *x, const int64_t xs, const int64_t t0, const int64_t t1,
+                                       float *out, const int64_t ldo, const int64_t live) {
+    switch (el) {
+    case VK_EL_F16: vk_float_panel256(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out, ldo, live); break;
+    case VK_EL_BF16: vk_float_panel256(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out, ldo, live); break;
+    default: vk_float_panel256(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out, ldo, live); break;
+    }
+}
+
+typedef void (*vk_float_panel_fn)(int el, const uint8_t *panel, int64_t c0, int64_t c1, const float *x, int64_t xs,
+                                  int64_t t0, int64_t t1, float *out, int64_t ldo, int64_t live);
+
+/// The cache blocking shared by both ISAs: column slices, then token blocks, then the row range's panels.
+static void vk_float_blocks(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes, int64_t nt,
+                            float *out, int64_t ldo, int64_t r0, int64_t r1, vk_float_panel_fn panel_fn) {
     const int el = vk_element_kind(wtype);
     const int64_t stride = 16 * k * (el == VK_EL_F32 ? 4 : 2), xs = x_row_bytes / 4;
     for (int64_t c0 = 0; c0 < k; c0 += VK_FLOAT_KC) {
         const int64_t c1 = k - c0 < VK_FLOAT_KC ? k : c0 + VK_FLOAT_KC;
         for (int64_t t0 = 0; t0 < nt; t0 += VK_FLOAT_TB) {
             const int64_t t1 = nt - t0 < VK_FLOAT_TB ? nt : t0 + VK_FLOAT_TB;
-            for (int64_t r = r0; r < r1; r += 16) {
-                const int64_t live = r1 - r < 16 ? r1 - r : 16;
-                const uint8_t *panel = (const uint8_t *)wp + (r / 16) * stride;
-                switch (el) {
-                case VK_EL_F16: vk_float_panel256(VK_EL_F16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
-                case VK_EL_BF16: vk_float_panel256(VK_EL_BF16, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
-                default: vk_float_panel256(VK_EL_F32, panel, c0, c1, x, xs, t0, t1, out + r, ldo, live); break;
-                }
-            }
+            for (int64_t r = r0; r < r1; r += 16)
+                panel_fn(el, (const uint8_t *)wp + (r / 16) * stride, c0, c1, (const float *)x, xs, t0, t1, out + r, ldo,
+                         r1 - r < 16 ? r1 - r : 16);
         }
     }
+}
+
+void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                               int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    vk_float_blocks(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1, vk_float_any512);
+}
+
+void vk_matmul_packed_float256(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
+                               int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    vk_float_blocks(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1, vk_float_any256);
 }
 #else
 void vk_matmul_packed_float512(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,

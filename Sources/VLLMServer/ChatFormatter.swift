@@ -20,7 +20,7 @@ public struct ChatFormatter: Sendable {
         var source = tokenizer.chatTemplate
         if let override {
             if FileManager.default.fileExists(atPath: override) {
-                source = try String(contentsOfFile: override, encoding: .utf8)
+                source = try Self.templateFile(override)
             } else if override.contains("{") {
                 source = override
             } else {
@@ -28,6 +28,23 @@ public struct ChatFormatter: Sendable {
             }
         }
         try self.init(source: source, bosToken: tokenizer.bosToken ?? "", eosToken: tokenizer.eosToken ?? "", limits: limits)
+    }
+
+    /// The text of the template file at `path`: refused by name, without opening it, when it is not a regular file
+    /// (a FIFO would block the start forever, a device never end), and when it is over the sandbox's string size.
+    public static func templateFile(_ path: String, limit: Int = TemplateLimits.default.maxStringBytes) throws -> String {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: resolved)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw ChatFormatterError("--chat-template: '\(path)' is not a regular file")
+        }
+        if let size = attributes?[.size] as? Int, size > limit {
+            throw ChatFormatterError("--chat-template: '\(path)' is \(size) bytes, more than the \(limit) a template may have")
+        }
+        guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+            throw ChatFormatterError("--chat-template: '\(path)' is not readable UTF-8 text")
+        }
+        return text
     }
 
     /// A formatter over template text (nil: the model has none) and the tokenizer's BOS and EOS text.

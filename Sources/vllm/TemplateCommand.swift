@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLMChatTemplates
+import VLLMServer
 
 /// `vllm template`: renders a chat template for a messages file, printing the prompt exactly (no newline added).
 struct TemplateCommand: ParsableCommand {
@@ -37,8 +38,7 @@ struct TemplateCommand: ParsableCommand {
         var source: String
         var bos = "", eos = ""
         if let template {
-            guard let text = try? String(contentsOfFile: template, encoding: .utf8) else { throw ValidationError("cannot read template file '\(template)'") }
-            source = text
+            do { source = try ChatFormatter.templateFile(template) } catch { throw ValidationError("\(error)") }
         } else {
             let tokenizer = try TokenizerLoading.load(model)
             guard let text = tokenizer.chatTemplate else { throw ValidationError("model '\(model ?? "")' has no chat template; use --template") }

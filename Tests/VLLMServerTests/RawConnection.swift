@@ -48,4 +48,34 @@ final class RawConnection: Sendable {
         }
         return false
     }
+
+    /// What the server answered: read until a whole response (headers and a body of its Content-Length) or the
+    /// server's close, at most `timeout`; polls without blocking, as `closedByServer`.
+    func reply(within timeout: Duration) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline && !Self.complete(reply) {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 0) > 0 {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                reply += buffer[0..<n]
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// Whether `reply` holds a whole response: headers and a body of its Content-Length.
+    static func complete(_ reply: [UInt8]) -> Bool {
+        let text = String(decoding: reply, as: UTF8.self)
+        guard let end = text.range(of: "\r\n\r\n") else { return false }
+        let length = text[..<end.lowerBound].split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        guard let length else { return false }
+        return text[end.upperBound...].utf8.count >= length
+    }
 }

@@ -5,10 +5,6 @@ import Testing
 import VLLMChatTemplates
 import VLLMServer
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How request bodies are read: JSON as Python reads it (a repeated key keeps its last value), a malformed body is a
 /// 400 that says so (only a body over the limit is a 413), and `content: null` reaches the template as vLLM hands it.
 struct RequestBodyTests {
@@ -75,61 +71,13 @@ struct RequestBodyTests {
             let port = try #require(client.port)
             let request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "5\r\n{\"pro\r\nzz\r\nmpt\r\n0\r\n\r\n"
-            let reply = try await RawHTTP.exchangeOffPool(port: port, request)
+            let connection = try RawConnection(port: port)
+            connection.send(request)
+            let reply = try await connection.reply(within: .seconds(60))
             #expect(!reply.contains("413") && !reply.contains("67108864"), "\(reply)")
             #expect(reply.hasPrefix("HTTP/1.1 400 "), "\(reply)")
             #expect(reply.contains("The request body could not be read: invalid character in chunk size header"), "\(reply)")
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
         }
-    }
-}
-
-/// One request over a plain TCP socket, for bytes no HTTP client would send; returns what the server answered
-/// before closing (or within 60 seconds).
-enum RawHTTP {
-    /// `exchange` on a thread of its own: its blocking reads must not hold one of the few cooperative threads the
-    /// server's handlers need (beside the whole suite on two cores, they waited out the read timeout).
-    static func exchangeOffPool(port: Int, _ request: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try exchange(port: port, request) }) }.start()
-        }
-    }
-
-    static func exchange(port: Int, _ request: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            reply += buffer[0..<n]
-            if complete(reply) { break }
-        }
-        return String(decoding: reply, as: UTF8.self)
-    }
-
-    /// Whether `reply` holds a whole response: headers and a body of its Content-Length.
-    static func complete(_ reply: [UInt8]) -> Bool {
-        let text = String(decoding: reply, as: UTF8.self)
-        guard let end = text.range(of: "\r\n\r\n") else { return false }
-        let length = text[..<end.lowerBound].split(separator: "\r\n")
-            .first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
-        guard let length else { return false }
-        return text[end.upperBound...].utf8.count >= length
     }
 }
