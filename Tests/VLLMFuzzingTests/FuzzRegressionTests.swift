@@ -11,7 +11,10 @@ struct FuzzRegressionTests {
     @Test(arguments: FuzzHarness.allCases)
     func replaysSavedCrashes(_ harness: FuzzHarness) throws {
         let directory = Self.root + "/" + harness.rawValue
-        for file in FuzzReplay.files(directory) where FileManager.default.fileExists(atPath: directory) {
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        let files = FuzzReplay.files(directory)
+        #expect(!files.isEmpty, "\(directory) holds no inputs")
+        for file in files {
             let data = try #require(FileManager.default.contents(atPath: file), "cannot read \(file)")
             data.withUnsafeBytes { harness.run($0) }
         }
