@@ -54,6 +54,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Fuzz harnesses (tools/fuzz.sh builds them with libFuzzer; a normal build replays saved inputs).
+        .target(name: "VLLMFuzzing", dependencies: [
+            "VLLMModelFormats", "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates", "VLLMEngine", "VLLMServer",
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "vllm-fuzz", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelFormatsTests", dependencies: ["VLLMModelFormats"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMModelFormats"], resources: [.copy("Fixtures")]),
@@ -62,6 +68,7 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+        .testTarget(name: "VLLMFuzzingTests", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMServerTests", dependencies: [
             "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

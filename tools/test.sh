@@ -16,6 +16,9 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
 swift test -c release "$@"
 swift build -c release --product vllm "$@"
+# Every parser of untrusted bytes under libFuzzer + AddressSanitizer, briefly (the README has the longer command).
+FUZZ_SECONDS=${SWIFT_VLLM_FUZZ_SECONDS:-20}
+if [ "$FUZZ_SECONDS" != 0 ]; then ./tools/fuzz.sh "$FUZZ_SECONDS"; fi
 VENV="$CACHE/venv-e2e"
 [ -x "$VENV/bin/pytest" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q pytest openai requests; }
 "$VENV/bin/pytest" -q tests/e2e

@@ -18,7 +18,13 @@ extension Tokenizer {
 
         var added: [[String: Any]] = root["added_tokens"] as? [[String: Any]] ?? []
         added.sort { ($0["id"] as? Int ?? 0) < ($1["id"] as? Int ?? 0) }
-        let size = max(vocab.values.compactMap { $0 as? Int }.max() ?? -1, added.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+        // Ids index arrays of `size` entries: one huge id would allocate for every id below it (vocabularies are
+        // below 300k tokens; 2^24 leaves room).
+        let ids = vocab.values.compactMap { $0 as? Int } + added.compactMap { $0["id"] as? Int }
+        if let bad = ids.first(where: { !(0..<Self.maxHuggingFaceVocabulary).contains($0) }) {
+            throw TokenizerError.malformed("tokenizer.json has token id \(bad), outside 0..<\(Self.maxHuggingFaceVocabulary)")
+        }
+        let size = (ids.max() ?? -1) + 1
         var tokens = [String](repeating: "", count: size)
         var kinds = [TokenKind](repeating: .normal, count: size)
         for (text, value) in vocab { if let i = value as? Int, i >= 0 { tokens[i] = text } }
@@ -121,8 +127,8 @@ extension Tokenizer {
         }
         var endOfGeneration = Set<Int32>()
         if let e = eos { endOfGeneration.insert(e) }
-        if let ids = generation["eos_token_id"] as? [Int] { endOfGeneration.formUnion(ids.map(Int32.init)) }
-        if let id = generation["eos_token_id"] as? Int { endOfGeneration.insert(Int32(id)) }
+        if let ids = generation["eos_token_id"] as? [Int] { endOfGeneration.formUnion(ids.compactMap { Int32(exactly: $0) }) }
+        if let id = generation["eos_token_id"] as? Int, let id = Int32(exactly: id) { endOfGeneration.insert(id) }
         for s in specials where s.kind == .control && Self.endOfGenerationTexts.contains(s.text) { endOfGeneration.insert(s.id) }
 
         var template: String? = nil
@@ -140,6 +146,9 @@ extension Tokenizer {
         self.unicodeForm = unicodeForm
         if type == "BPE" { lowercaseInput = lowercase }
     }
+
+    /// The largest token id + 1 a `tokenizer.json` may use.
+    static let maxHuggingFaceVocabulary = 1 << 24
 
     /// Whether a post-processor's single-sequence template adds the BOS / EOS token.
     static func postProcessorAdds(_ node: [String: Any], bos: String?, eos: String?) -> (Bool, Bool) {

@@ -1,0 +1,38 @@
+import Foundation
+import VLLMEngine
+
+/// The server-independent half of a generation request: body bytes to validated fields, sampling parameters and the
+/// conversation's shape, exactly as the endpoints decode them, with no model, tokenizer or engine. The fuzzers
+/// (`vllm-fuzz request`) drive untrusted bytes through it; every failure must be a thrown `APIError`.
+package enum RequestDecoding {
+    /// Decodes `body` as `POST /v1/completions` and `POST /v1/chat/completions` would before tokenizing: the JSON
+    /// object, every sampling field under both endpoints' names, the prompt's shape and the chat messages' shape.
+    /// - Parameter limits: the model's limits the parameters are checked against.
+    package static func decode(body: Data, limits: RequestLimits) throws(APIError) {
+        let fields = try RequestFields(body: body)
+        for keys in [["max_tokens"], ["max_tokens", "max_completion_tokens"]] {
+            let parameters = try fields.samplingParameters(maxTokensKeys: keys)
+            do {
+                try parameters.validate()
+                try limits.validateTokenIDs(parameters)
+            } catch {
+                throw .invalid(error.message, param: error.parameter)
+            }
+            do {
+                try limits.validate(promptTokenIDs: [0], parameters: parameters)
+            } catch {
+                throw .invalid(error.message, param: "max_tokens")
+            }
+        }
+        _ = try fields.truncatePromptTokens(maxModelLength: limits.maxModelLength)
+        _ = try fields.int("logprobs")
+        _ = try fields.int("top_logprobs")
+        _ = try fields.bool("echo")
+        _ = try fields.object("stream_options")
+        _ = try fields.object("chat_template_kwargs")
+        if let messages = fields["messages"]?.array {
+            let chat = ChatRequest(messages: messages, tools: fields["tools"]?.array, documents: fields["documents"]?.array)
+            try ServerContext.validate(chat)
+        }
+    }
+}
