@@ -40,7 +40,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [
-            "VLLMEngine", "VLLMChatTemplates",
+            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats",
             .product(name: "OrderedCollections", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

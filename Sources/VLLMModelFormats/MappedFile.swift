@@ -53,14 +53,14 @@ public final class MappedFile: Sendable {
         }
     }
 
-    /// The bytes of a small file (a JSON config or index), or nil when nothing is at `path`. Refuses what is not a
-    /// regular file, or is larger than `limit` bytes, by name.
+    /// The bytes of a small file (a JSON config or index, a chat template), or nil when nothing is at `path`. Refuses
+    /// what is not a regular file, or is larger than `limit` bytes, by name.
     public static func contents(of path: String, limit: Int = 64 << 20) throws(ModelFormatError) -> [UInt8]? {
         var info = stat()
         guard stat(path, &info) == 0 || errno != ENOENT else { return nil }
         let file = try MappedFile(path: path)
         guard file.bytes.count <= limit else {
-            throw ModelFormatError("'\(path)' is \(file.bytes.count) bytes, more than the \(limit) a configuration file may have")
+            throw ModelFormatError("'\(path)' is \(file.bytes.count) bytes, more than the \(limit) allowed for it")
         }
         return Array(file.bytes)
     }

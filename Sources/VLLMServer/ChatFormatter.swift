@@ -1,6 +1,7 @@
 import Foundation
 import OrderedCollections
 import VLLMChatTemplates
+import VLLMModelFormats
 import VLLMTokenizers
 
 /// Renders chat requests into prompt text with the model's chat template (or `--chat-template`), as vLLM does:
@@ -33,16 +34,11 @@ public struct ChatFormatter: Sendable {
     /// The text of the template file at `path`: refused by name, without opening it, when it is not a regular file
     /// (a FIFO would block the start forever, a device never end), and when it is over the sandbox's string size.
     public static func templateFile(_ path: String, limit: Int = TemplateLimits.default.maxStringBytes) throws -> String {
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: resolved)
-        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
-            throw ChatFormatterError("--chat-template: '\(path)' is not a regular file")
-        }
-        if let size = attributes?[.size] as? Int, size > limit {
-            throw ChatFormatterError("--chat-template: '\(path)' is \(size) bytes, more than the \(limit) a template may have")
-        }
-        guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
-            throw ChatFormatterError("--chat-template: '\(path)' is not readable UTF-8 text")
+        let bytes: [UInt8]?
+        do { bytes = try MappedFile.contents(of: path, limit: limit) } catch { throw ChatFormatterError("--chat-template: \(error)") }
+        guard let bytes else { throw ChatFormatterError("--chat-template: no such file '\(path)'") }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ChatFormatterError("--chat-template: '\(path)' is not UTF-8 text")
         }
         return text
     }

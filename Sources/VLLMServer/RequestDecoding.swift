@@ -12,17 +12,8 @@ package enum RequestDecoding {
         let fields = try RequestFields(body: body)
         for keys in [["max_tokens"], ["max_tokens", "max_completion_tokens"]] {
             let parameters = try fields.samplingParameters(maxTokensKeys: keys)
-            do {
-                try parameters.validate()
-                try limits.validateTokenIDs(parameters)
-            } catch {
-                throw .invalid(error.message, param: error.parameter)
-            }
-            do {
-                try limits.validate(promptTokenIDs: [0], parameters: parameters)
-            } catch {
-                throw .invalid(error.message, param: "max_tokens")
-            }
+            try ServerContext.validate(parameters, limits: limits, maxLogprobs: ServerConfiguration().maxLogprobs)
+            _ = try ServerContext.fitted(parameters, promptTokenIDs: [0], limits: limits)
         }
         _ = try fields.truncatePromptTokens(maxModelLength: limits.maxModelLength)
         _ = try fields.int("logprobs")

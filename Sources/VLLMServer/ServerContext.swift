@@ -94,29 +94,39 @@ public struct ServerContext: Sendable {
     }
 
     /// Validates parameters and limits for every prompt and returns the choices to run.
-    /// max_tokens defaults to the rest of the context, as vLLM's server does.
     func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
-        do {
-            try parameters.validate(maxLogprobs: configuration.maxLogprobs)
-            try backend.limits.validateTokenIDs(parameters)
-        } catch {
-            throw APIError.invalid(error.message, param: error.parameter)
-        }
+        try Self.validate(parameters, limits: backend.limits, maxLogprobs: configuration.maxLogprobs)
         try checkSequenceCount(prompts: prompts.count, n: parameters.n)
         try checkAdmission()
-        let limits = backend.limits
         var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)
         for i in choices.indices {
-            var p = choices[i].parameters
-            if p.maxTokens == nil { p.maxTokens = max(1, limits.maxModelLength - choices[i].promptTokenIDs.count) }
-            do {
-                try limits.validate(promptTokenIDs: choices[i].promptTokenIDs, parameters: p)
-            } catch {
-                throw APIError.invalid(error.message, param: error.message.hasPrefix("'max_tokens'") ? "max_tokens" : "prompt")
-            }
+            let p = try Self.fitted(choices[i].parameters, promptTokenIDs: choices[i].promptTokenIDs, limits: backend.limits)
             choices[i] = ChoiceRunner.Choice(index: choices[i].index, promptIndex: choices[i].promptIndex,
                                              promptTokenIDs: choices[i].promptTokenIDs, parameters: p)
         }
         return choices
+    }
+
+    /// The sampling parameters' own checks and the model's token-id range, as 400s (shared with `RequestDecoding`).
+    static func validate(_ parameters: SamplingParameters, limits: RequestLimits, maxLogprobs: Int) throws(APIError) {
+        do {
+            try parameters.validate(maxLogprobs: maxLogprobs)
+            try limits.validateTokenIDs(parameters)
+        } catch {
+            throw .invalid(error.message, param: error.parameter)
+        }
+    }
+
+    /// `parameters` for one prompt: max_tokens defaulted to the rest of the context, as vLLM's server does, and
+    /// prompt plus max_tokens checked against the context, as a 400 (shared with `RequestDecoding`).
+    static func fitted(_ parameters: SamplingParameters, promptTokenIDs: [Int32], limits: RequestLimits) throws(APIError) -> SamplingParameters {
+        var p = parameters
+        if p.maxTokens == nil { p.maxTokens = max(1, limits.maxModelLength - promptTokenIDs.count) }
+        do {
+            try limits.validate(promptTokenIDs: promptTokenIDs, parameters: p)
+        } catch {
+            throw .invalid(error.message, param: error.message.hasPrefix("'max_tokens'") ? "max_tokens" : "prompt")
+        }
+        return p
     }
 }

@@ -20,7 +20,7 @@ struct ChatTemplateFileTests {
         let fifo = folder.appendingPathComponent("template.jinja").path
         #expect(mkfifo(fifo, 0o600) == 0)
         #expect(throws: ChatFormatterError.self) { _ = try ChatFormatter.templateFile(fifo) }
-        do { _ = try ChatFormatter.templateFile(fifo) } catch { #expect("\(error)".contains("is not a regular file")) }
+        do { _ = try ChatFormatter.templateFile(fifo) } catch { #expect("\(error)".contains("is a FIFO, not a regular file")) }
     }
 
     @Test func aDeviceAndAFolderAreRefused() {
