@@ -7,7 +7,7 @@ import VLLMTokenizers
 /// The engine loop's state and its synchronous `step()`: schedule → forward → sample → update → detokenize.
 /// Owned by one thread; nothing here is shared.
 public final class EngineCore {
-    public let model: LlamaModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public let options: EngineOptions
     public let maxModelLength: Int
@@ -32,7 +32,7 @@ public final class EngineCore {
 
     /// Sizes the KV cache from `options`; fails (as vLLM does) when it cannot hold one sequence of the max model length,
     /// naming the flags to change.
-    public init(model: LlamaModel, tokenizer: Tokenizer, options: EngineOptions) throws(EngineError) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, options: EngineOptions) throws(EngineError) {
         self.model = model
         self.tokenizer = tokenizer
         self.options = options

@@ -24,14 +24,25 @@ public struct ForwardBatch: Sendable {
         }
     }
 
+    /// What `LanguageModel.forward` returns for the rows of `logitIndices`.
+    public enum Output: Sendable {
+        /// `[rows, vocabularySize]` logits (generation).
+        case logits
+        /// `[rows, hiddenSize]` hidden states after the final norm (pooling and embeddings).
+        case hiddenStates
+    }
+
     /// Token ids, `[totalTokens]`.
     public var tokens: [Int32]
     public var sequences: [Sequence]
     /// Extra token indices (into `tokens`) whose logits are wanted, for prompt logprobs; sorted, may be empty.
     public var extraLogitIndices: [Int]
+    /// Logits (the default) or hidden states.
+    public var output: Output
 
-    public init(tokens: [Int32] = [], sequences: [Sequence] = [], extraLogitIndices: [Int] = []) {
+    public init(tokens: [Int32] = [], sequences: [Sequence] = [], extraLogitIndices: [Int] = [], output: Output = .logits) {
         self.tokens = tokens
+        self.output = output
         self.sequences = sequences
         self.extraLogitIndices = extraLogitIndices
     }

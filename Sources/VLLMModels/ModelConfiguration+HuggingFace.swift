@@ -4,7 +4,7 @@ extension ModelConfiguration {
     /// Maps a Hugging Face `config.json` onto the common configuration.
     public init(huggingFace config: HuggingFaceConfig, directory: String) throws(ModelFormatError) {
         let arch = config.modelType
-        guard Self.supportedArchitectures.contains(arch) else { throw Self.unsupported(arch, in: directory + "/config.json") }
+        guard Self.llamaFamilyTypes.contains(arch) else { throw Self.unsupported(arch, in: directory + "/config.json") }
         let check = HyperParameterCheck(file: directory + "/config.json")
         let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads ?? heads
         try check.common(hidden: ("hidden_size", config.hiddenSize), intermediate: ("intermediate_size", config.intermediateSize),

@@ -22,11 +22,30 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Qwen3's RMS norm on each head of Q and K before RoPE.
     public var hasQKNorm: Bool
 
-    /// Architectures this engine runs.
-    public static let supportedArchitectures = ["llama", "mistral", "qwen2", "qwen3"]
+    /// The `model_type`s of the Llama family's Hugging Face configs.
+    static let llamaFamilyTypes = ["llama", "mistral", "qwen2", "qwen3"]
 
     static func unsupported(_ name: String, in file: String) -> ModelFormatError {
-        ModelFormatError("'\(file)' has architecture '\(name)', which is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
+        ModelFormatError("'\(file)' has architecture '\(name)', which is not a Llama-family architecture (\(llamaFamilyTypes.joined(separator: ", ")))")
+    }
+
+    /// A configuration given field by field (tests' fake models; architectures that compute their own).
+    public init(architecture: String, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
+                headDim: Int, vocabularySize: Int, maxPositions: Int, rmsNormEps: Float = 1e-6, ropeInverseFrequencies: [Float]? = nil,
+                ropeNeoxStyle: Bool = true, hasQKNorm: Bool = false) {
+        self.architecture = architecture
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim
+        self.vocabularySize = vocabularySize
+        self.maxPositions = maxPositions
+        self.rmsNormEps = rmsNormEps
+        self.ropeInverseFrequencies = ropeInverseFrequencies ?? Self.baseInverseFrequencies(base: 10000, dim: headDim).map { Float($0) }
+        self.ropeNeoxStyle = ropeNeoxStyle
+        self.hasQKNorm = hasQKNorm
     }
 
     /// `1 / base^(2k/dim)` for k in 0..<dim/2, in double then rounded to f32.

@@ -1,30 +1,27 @@
 import VLLMKernels
 import VLLMModelFormats
 
-/// Loads a Llama-family model from a GGUF file or a Hugging Face directory.
+/// Loads a model from a GGUF file or a Hugging Face directory through `ModelRegistry`.
 public enum ModelLoader {
     /// Opens the model at `location`, binding every tensor by name; errors name the file and the tensor.
     /// `dtype` picks the dot products for 16-bit float weights (`ComputeDType`).
-    public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> LlamaModel {
+    public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> any LanguageModel {
         switch location {
         case .gguf(let path):
             return try load(gguf: GGUFFile(path: path), pool: pool, dtype: dtype)
         case .huggingFaceDirectory(let path):
             let config = try HuggingFaceConfig.load(directory: path)
-            let configuration = try ModelConfiguration(huggingFace: config, directory: path)
-            let checkpoint = try SafetensorsCheckpoint(directory: path)
-            let store = try WeightStore(safetensors: checkpoint, directory: path)
-            return try LlamaModel(configuration: configuration, store: store, storage: checkpoint.files, pool: pool, dtype: dtype)
+            let architecture = try ModelRegistry.architecture(huggingFace: config, file: path + "/config.json")
+            return try architecture.fromHuggingFace(config, path, pool, dtype)
         }
     }
-}
 
-extension ModelLoader {
     /// Loads the model of an already opened GGUF file (its tokenizer reads the same file). Tensor types the kernels
     /// cannot compute with are refused first, whatever else the file holds.
-    public static func load(gguf file: GGUFFile, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> LlamaModel {
-        let store = try WeightStore(gguf: file)
-        let configuration = try ModelConfiguration(gguf: file)
-        return try LlamaModel(configuration: configuration, store: store, storage: [file], pool: pool, dtype: dtype)
+    public static func load(gguf file: GGUFFile, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> any LanguageModel {
+        guard let name = file.metadata["general.architecture"]?.string else {
+            throw ModelFormatError("'\(file.file.path)' has no general.architecture")
+        }
+        return try ModelRegistry.architecture(gguf: name, file: file.file.path).fromGGUF(file, pool, dtype)
     }
 }

@@ -1,10 +1,10 @@
-import CVLLMKernels
+import VLLMKernels
 
 /// Element type of the KV cache.
 public enum KVCacheType: String, Sendable, CaseIterable {
     case f32, f16
 
-    var typeID: Int32 { self == .f32 ? Int32(VK_F32) : Int32(VK_F16) }
+    var typeID: Int32 { self == .f32 ? Kernels.f32TypeID : Kernels.f16TypeID }
     var bytes: Int { self == .f32 ? 4 : 2 }
 }
 

@@ -1,11 +1,11 @@
-import CVLLMKernels
+import VLLMKernels
 import VLLMModelFormats
 
 extension TensorType {
     /// Whether the kernels compute with weights of this type, by their own answer rather than a list kept here: they
-    /// know its block layout (`vk_type_block_size` is not 0) and have a dot product for it (`vk_activation_type`
+    /// know its block layout (`Kernels.blockSize(ofType:)` is not 0) and have a dot product for it (`Kernels.activationType`
     /// names the activation format it consumes). Q8_1 and Q8_K have a layout but are activation formats only, as in ggml.
-    public var isComputable: Bool { vk_type_block_size(rawValue) != 0 && vk_activation_type(rawValue) >= 0 }
+    public var isComputable: Bool { Kernels.blockSize(ofType: rawValue) != 0 && Kernels.activationType(forWeightType: rawValue) != nil }
 
     /// The types the kernels compute with, in ggml id order.
     public static var computable: [TensorType] { allCases.filter(\.isComputable) }

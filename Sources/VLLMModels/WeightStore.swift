@@ -1,4 +1,3 @@
-import CVLLMKernels
 import VLLMKernels
 import VLLMModelFormats
 
@@ -66,7 +65,7 @@ final class WeightStore {
             throw ModelFormatError("tensor '\(t.fileName)' in '\(description)' has \(t.rows * t.columns) \(t.type.name) values but \(count) float values are expected")
         }
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            vk_dequantize_row(t.type.rawValue, t.data.baseAddress!, buffer.baseAddress!, Int64(count))
+            Kernels.dequantizeRow(type: t.type.rawValue, t.data.baseAddress!, into: buffer.baseAddress!, count: count)
             initialized = count
         }
     }

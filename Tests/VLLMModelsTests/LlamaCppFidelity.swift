@@ -128,7 +128,7 @@ struct LlamaCppFidelity {
     }
 
     /// Logits at the 64 positions that predict the continuation, from one prefill of prompt + continuation.
-    private func teacherForced(_ model: LlamaModel, _ c: Fixture.Case) -> [[Float]] {
+    private func teacherForced(_ model: any LanguageModel, _ c: Fixture.Case) -> [[Float]] {
         let sequence = c.prompt_ids + c.greedy_ids.dropLast()
         let blockSize = 16
         let blocks = (sequence.count + blockSize - 1) / blockSize

@@ -26,7 +26,7 @@ struct LlamaCppReferenceTests {
     static let tolerance: Float = 1.5
     static let decisiveGap: Float = 0.5
     static let fixture = try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: ModelHarness.fixtures.appendingPathComponent("smollm2-llamacpp.json")))
-    static let model: LlamaModel = try! ModelHarness.load(ModelHarness.defaultModelPath)
+    static let model: any LanguageModel = try! ModelHarness.load(ModelHarness.defaultModelPath)
 
     @Test(arguments: 0..<3)
     func teacherForcedLogits(_ index: Int) {

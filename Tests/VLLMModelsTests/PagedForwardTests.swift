@@ -6,7 +6,7 @@ import Testing
 /// are chunked, or which other sequences share the batch.
 @Suite(.serialized)
 struct PagedForwardTests {
-    static let model: LlamaModel = try! ModelHarness.load(ModelHarness.defaultModelPath)
+    static let model: any LanguageModel = try! ModelHarness.load(ModelHarness.defaultModelPath)
     static let prompt: [Int32] = [504, 3575, 282, 4649, 314, 253, 1345, 2914, 28, 281, 253, 1177, 3200, 30, 378, 550, 1036, 1346, 284]
 
     func lastLogits(_ tokens: [Int32], table: [Int32], cache: PagedKVCache) -> [Float] {

@@ -1,4 +1,3 @@
-import CVLLMKernels
 import Foundation
 import VLLMKernels
 
@@ -7,8 +6,7 @@ import VLLMKernels
 public enum Sampler {
     /// Index of the largest logit (the first one on ties), as greedy decoding takes.
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        guard let base = logits.baseAddress, !logits.isEmpty else { return 0 }
-        return Int32(vk_argmax(base, Int64(logits.count)))
+        Int32(Kernels.argmax(logits))
     }
 
     /// Samples a token id from `logits` under `parameters`. `scratch` (reused across calls by the engine)
@@ -21,7 +19,7 @@ public enum Sampler {
         guard maxLogit.isFinite else { return Int32(top) }
         // Unnormalised probabilities exp((logit - max) / T): the top token has weight 1.
         let weights = scratch.reserve(logits.count)
-        var total = vk_exp_scaled(logits.baseAddress!, weights, Int64(logits.count), maxLogit, Float(1 / parameters.temperature))
+        var total = Kernels.expScaled(logits.baseAddress!, into: weights, count: logits.count, shift: maxLogit, scale: Float(1 / parameters.temperature))
         let minP = Float(parameters.minP)
         let k = parameters.topK
         if k <= 0 || k >= logits.count, parameters.topP >= 1 {

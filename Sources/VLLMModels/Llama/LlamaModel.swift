@@ -1,4 +1,3 @@
-import CVLLMKernels
 import VLLMKernels
 import VLLMModelFormats
 
@@ -6,7 +5,7 @@ import VLLMModelFormats
 /// batch over a paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
 ///
 /// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
-public final class LlamaModel: @unchecked Sendable {
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public let configuration: ModelConfiguration
     /// How the weights are stored, for logs (e.g. "Q4_1", "BF16").
     public let weightTypeDescription: String
@@ -63,8 +62,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Each token's result is the same either way: a later part attends to the K/V an earlier one wrote.
     public static let microBatchTokens = 512
 
-    /// Runs the batch and returns the logits of `batch.logitIndices` in that order, as
-    /// `[logitIndices.count, vocabularySize]` floats valid until the next call.
+    /// Runs the batch and returns the logits (or final-normed hidden states) of `batch.logitIndices` in that order,
+    /// valid until the next call.
     public func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeBufferPointer<Float> {
         let c = configuration
         let hidden = c.hiddenSize
@@ -79,11 +78,12 @@ public final class LlamaModel: @unchecked Sendable {
             let x = hiddenStates(part, outputRows: partRows, cache: cache)
             for j in partRows.indices {
                 outputNorm.withUnsafeBufferPointer {
-                    vk_rms_norm(x + j * hidden, $0.baseAddress, final + (next + j) * hidden, Int64(hidden), c.rmsNormEps)
+                    Kernels.rmsNorm(x + j * hidden, weight: $0.baseAddress!, into: final + (next + j) * hidden, count: hidden, eps: c.rmsNormEps)
                 }
             }
             next += partRows.count
         }
+        if batch.output == .hiddenStates { return UnsafeBufferPointer(start: final, count: rows.count * hidden) }
         let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
         runner.run(input: final, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
         profiler?.lap("logits (norm + matmul)")
@@ -118,9 +118,10 @@ public final class LlamaModel: @unchecked Sendable {
         let half = c.headDim / 2
         let cosines = s.ropeCos.reserve(count * half), sines = s.ropeSin.reserve(count * half)
         c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
-            for t in 0..<count { vk_rope_angles(positions[t], inv.baseAddress, Int64(half), cosines + t * half, sines + t * half) }
+            for t in 0..<count {
+                Kernels.ropeAngles(position: positions[t], inverseFrequencies: inv.baseAddress!, half: half, cosines: cosines + t * half, sines: sines + t * half)
+            }
         }
-        let neox: Int32 = c.ropeNeoxStyle ? 1 : 0
         batch.tokens.withUnsafeBufferPointer { embedding.gatherRows($0.baseAddress!, count: count, into: x) }
         let p = profiler
         p?.lap("embedding")
@@ -138,13 +139,13 @@ public final class LlamaModel: @unchecked Sendable {
                 if let b = layer.keyBias { add(b, to: kt) }
                 if let b = layer.valueBias { add(b, to: vt) }
                 if let qn = layer.queryNorm, let kn = layer.keyNorm {
-                    for head in 0..<c.headCount { vk_rms_norm(qt + head * c.headDim, qn, qt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
-                    for head in 0..<c.kvHeadCount { vk_rms_norm(kt + head * c.headDim, kn, kt + head * c.headDim, Int64(c.headDim), c.rmsNormEps) }
+                    for head in 0..<c.headCount { Kernels.rmsNorm(qt + head * c.headDim, weight: qn, into: qt + head * c.headDim, count: c.headDim, eps: c.rmsNormEps) }
+                    for head in 0..<c.kvHeadCount { Kernels.rmsNorm(kt + head * c.headDim, weight: kn, into: kt + head * c.headDim, count: c.headDim, eps: c.rmsNormEps) }
                 }
                 let cs = cosines + t * half, sn = sines + t * half
-                vk_rope_rotate(qt, Int64(c.headCount), Int64(c.headDim), Int64(c.headDim), cs, sn, neox)
-                vk_rope_rotate(kt, Int64(c.kvHeadCount), Int64(c.headDim), Int64(c.headDim), cs, sn, neox)
-                vk_kv_write(keyCache, valueCache, cache.type.typeID, Int64(slots[t]), Int64(kvDim), kt, vt)
+                Kernels.ropeRotate(qt, heads: c.headCount, headDim: c.headDim, cosines: cs, sines: sn, neox: c.ropeNeoxStyle)
+                Kernels.ropeRotate(kt, heads: c.kvHeadCount, headDim: c.headDim, cosines: cs, sines: sn, neox: c.ropeNeoxStyle)
+                Kernels.kvWrite(keys: keyCache, values: valueCache, type: cache.type.typeID, slot: slots[t], rowElements: kvDim, key: kt, value: vt)
             }
             p?.lap("rope + kv write")
             if index == layers.count - 1 && outputRows.count < count {
@@ -161,12 +162,12 @@ public final class LlamaModel: @unchecked Sendable {
             p?.lap("norm + matmul gate + up")
             let width = c.intermediateSize
             runner.run(input: gate, inputStride: width, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)]) { t in
-                vk_silu_mul(gate + t * width, up + t * width, gate + t * width, Int64(width))
+                Kernels.siluMul(gate + t * width, up + t * width, into: gate + t * width, count: width)
             }
             p?.lap("silu + matmul down")
             // The next layer's attention norm adds this residual; after the last layer it is added here.
             if index == layers.count - 1 {
-                threadPool.forEachItem(count) { t in vk_add(x + t * hidden, projected + t * hidden, Int64(hidden)) }
+                threadPool.forEachItem(count) { t in Kernels.add(projected + t * hidden, to: x + t * hidden, count: hidden) }
                 p?.lap("residual add")
             }
         }
@@ -220,10 +221,11 @@ public final class LlamaModel: @unchecked Sendable {
             let sequence = batch.sequences[task.sequence]
             let t0 = sequence.tokenStart + task.first
             sequence.blockTable.withUnsafeBufferPointer { table in
-                vk_paged_attention(q + t0 * qDim, Int64(qDim), out + t0 * qDim, Int64(qDim), Int64(task.count), positions + t0,
-                                   keyCache, valueCache, cache.type.typeID, table.baseAddress, Int64(cache.blockSize),
-                                   Int64(c.headCount), Int64(c.kvHeadCount), Int64(c.headDim), scale,
-                                   Int64(task.kvHead), Int64(task.kvHead + task.kvHeads))
+                Kernels.pagedAttention(query: q + t0 * qDim, queryStride: qDim, out: out + t0 * qDim, outStride: qDim, queries: task.count,
+                                       positions: positions + t0, keys: keyCache, values: valueCache, type: cache.type.typeID,
+                                       blockTable: table.baseAddress!, blockSize: cache.blockSize, heads: c.headCount,
+                                       kvHeadCount: c.kvHeadCount, headDim: c.headDim, scale: scale,
+                                       kvHeads: task.kvHead..<(task.kvHead + task.kvHeads))
             }
         }
     }
@@ -240,10 +242,10 @@ public final class LlamaModel: @unchecked Sendable {
         vectors.update(from: weight, count: hidden)
         if let bias { (vectors + hidden).update(from: bias, count: hidden) }
         let b: UnsafeMutablePointer<Float>? = bias == nil ? nil : vectors + hidden
-        return { t in vk_add_rms_norm(x + t * hidden, y.map { $0 + t * hidden }, b, vectors, h + t * hidden, Int64(hidden), eps) }
+        return { t in Kernels.addRMSNorm(x + t * hidden, adding: y.map { $0 + t * hidden }, bias: b, weight: vectors, into: h + t * hidden, count: hidden, eps: eps) }
     }
 
     private func add(_ bias: [Float], to row: UnsafeMutablePointer<Float>) {
-        bias.withUnsafeBufferPointer { vk_add(row, $0.baseAddress, Int64($0.count)) }
+        bias.withUnsafeBufferPointer { Kernels.add($0.baseAddress!, to: row, count: $0.count) }
     }
 }

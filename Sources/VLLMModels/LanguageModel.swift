@@ -1,0 +1,40 @@
+import VLLMKernels
+
+/// A decoder the engine runs, whatever its architecture: it computes a flattened batch of sequences over a paged KV
+/// cache (writing the new tokens' K/V into it) and returns the logits, or the final hidden states, of the tokens
+/// the batch asks for.
+///
+/// Implementations are not thread-safe: one owner (the engine loop) calls `forward`, which may use `threadPool`.
+/// An implementation registers itself in `ModelRegistry` under its architecture names.
+public protocol LanguageModel: AnyObject, Sendable {
+    /// The hyper-parameters the engine needs (vocabulary, context, KV cache geometry) and the architecture's own.
+    var configuration: ModelConfiguration { get }
+    /// How the weights are stored, for logs ("Q4_K+Q6_K+Q8_0", "BF16").
+    var weightTypeDescription: String { get }
+    /// Bytes of the packed weight copies the matmuls read.
+    var packedWeightBytes: Int { get }
+    /// The workers `forward` runs on.
+    var threadPool: ThreadPool { get }
+    /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
+    var profiler: Profiler? { get set }
+
+    /// Runs the batch and returns, for `batch.logitIndices` in that order, `[count, vocabularySize]` logits
+    /// (`batch.output == .logits`) or `[count, hiddenSize]` final-normed hidden states (`.hiddenStates`). The
+    /// buffer is valid until the next call.
+    func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeBufferPointer<Float>
+}
+
+extension LanguageModel {
+    /// The KV cache this model needs for `blockCount` blocks of `blockSize` tokens of `type`.
+    public func makeKVCache(blockCount: Int, blockSize: Int, type: KVCacheType) -> PagedKVCache {
+        let c = configuration
+        return PagedKVCache(blockCount: blockCount, blockSize: blockSize, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
+                            headDim: c.headDim, type: type)
+    }
+
+    /// Bytes one token's K and V take across all layers in a cache of `type`.
+    public func kvBytesPerToken(type: KVCacheType) -> Int {
+        let c = configuration
+        return PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
+    }
+}
