@@ -4,7 +4,8 @@ import VLLMKernels
 public enum KVCacheType: String, Sendable, CaseIterable {
     case f32, f16
 
-    var typeID: Int32 { self == .f32 ? Kernels.f32TypeID : Kernels.f16TypeID }
+    /// The ggml type id the kernels take.
+    public var typeID: Int32 { self == .f32 ? Kernels.f32TypeID : Kernels.f16TypeID }
     var bytes: Int { self == .f32 ? 4 : 2 }
 }
 
@@ -69,7 +70,9 @@ public final class PagedKVCache: @unchecked Sendable {
         munmap(region - Self.page, regionBytes + 2 * Self.page)
     }
 
-    func layer(_ index: Int) -> (keys: UnsafeMutableRawPointer, values: UnsafeMutableRawPointer) {
+    /// One layer's K and V regions, each `[blockCount, blockSize, kvHeadCount, headDim]` of `type`: models write
+    /// new tokens into them (`Kernels.kvWrite`) and attend through block tables (`Kernels.pagedAttention`).
+    public func layer(_ index: Int) -> (keys: UnsafeMutableRawPointer, values: UnsafeMutableRawPointer) {
         (keys[index], values[index])
     }
 

@@ -116,11 +116,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let connections, connections > configuration.connections.maxConnections {
             logger.warning("--max-connections \(connections) lowered to \(configuration.connections.maxConnections): the open-file limit is \(fileLimit)")
         }
-        let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount
+        let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount, packedBytes = core.model.packedWeightBytes
         let asyncEngine = AsyncEngine(core: core)
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
         let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
-        let packedMiB = String(format: "%.1f", Double(core.model.packedWeightBytes) / 1_048_576)
+        let packedMiB = String(format: "%.1f", Double(packedBytes) / 1_048_576)
         logger.info("model \(configuration.primaryModelName) (\(weights), \(packedMiB) MiB packed), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), \(KernelISA.description) kernels, loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port) (\(configuration.connections.maxConnections) connections, keep-alive \(keepAlive))")
         // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then
         // the HTTP server, which by then has no request still generating.

@@ -86,3 +86,16 @@ public struct InvalidParameter: Error, CustomStringConvertible, Sendable, Equata
 
     public var description: String { message }
 }
+
+extension SamplingParameters {
+    /// The ids that end generation for a request with these parameters: `stop_token_ids`, and the model's
+    /// end-of-generation ids unless `ignore_eos`.
+    public func stopTokenIDs(endOfGeneration: Set<Int32>) -> Set<Int32> {
+        ignoreEOS ? Set(stopTokenIDs) : endOfGeneration.union(stopTokenIDs)
+    }
+
+    /// Whether `token` ends generation (see `stopTokenIDs(endOfGeneration:)`).
+    public func isStopToken(_ token: Int32, endOfGeneration: Set<Int32>) -> Bool {
+        stopTokenIDs.contains(token) || (!ignoreEOS && endOfGeneration.contains(token))
+    }
+}
