@@ -19,6 +19,7 @@ public enum ModelLoader {
     /// Loads the model of an already opened GGUF file (its tokenizer reads the same file). Tensor types the kernels
     /// cannot compute with are refused first, whatever else the file holds.
     public static func load(gguf file: GGUFFile, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> any LanguageModel {
+        try TensorType.checkComputable(file.tensors.map { ($0.name, $0.type) }, in: file.file.path)
         guard let name = file.metadata["general.architecture"]?.string else {
             throw ModelFormatError("'\(file.file.path)' has no general.architecture")
         }

@@ -56,6 +56,23 @@ def test_generate_reads_special_tokens_in_the_prompt_as_the_server_does(server, 
     assert json.loads(r.stdout) == reference
 
 
+def test_generate_input_lines_are_decoded_as_the_server_decodes_requests(server, tmp_path):
+    """`vllm generate --input` lines go through the server's one decoder of sampling fields: a bad field fails the
+    line with the message /v1/completions answers in its 400, and an unknown field is named in a warning."""
+    prompts = tmp_path / "prompts.jsonl"
+    for bad in ({"logit_bias": {"abc": 1}}, {"temperature": "hot"}, {"best_of": 3}, {"n": 0}):
+        served = requests.post(server.url + "/v1/completions", json={"model": "smollm2", "prompt": "Hi", **bad})
+        assert served.status_code == 400, bad
+        prompts.write_text(json.dumps({"prompt": "Hi", **bad}) + "\n")
+        r = run("generate", "--model", MODEL, "--input", str(prompts))
+        assert r.returncode != 0, bad
+        assert served.json()["error"]["message"] in r.stderr, (bad, r.stderr)
+    prompts.write_text(json.dumps({"prompt": "Hi", "max_tokens": 2, "colour": "blue"}) + "\n")
+    r = run("generate", "--model", MODEL, "--input", str(prompts))
+    assert r.returncode == 0, r.stderr
+    assert "'colour'" in r.stderr
+
+
 def write_gguf(path, tensors):
     """A GGUF v3 file with no metadata and `tensors` as (name, ggml type id, shape in ggml order, data bytes)."""
     info, offset = b"", 0
