@@ -33,10 +33,12 @@ public final class EngineCore {
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
         let space = options.kvCacheSpaceGiB ?? EngineOptions.defaultKVCacheSpaceGiB()
         let blocks = max(1, Int(space * 1_073_741_824) / perBlock)
+        let layout = model.kvCacheLayout
         // A cache smaller than one max-length sequence lets a request grow past what the whole cache holds.
-        guard blocks * options.blockSize >= maxModelLength else {
+        let stepTokens = options.enableChunkedPrefill ? options.maxNumBatchedTokens : maxModelLength
+        guard blocks >= layout.blocksForSequence(tokens: maxModelLength, stepTokens: stepTokens, blockSize: options.blockSize) else {
             throw EngineError.kvCacheTooSmall(maxModelLength: maxModelLength, blockSize: options.blockSize, blockBytes: perBlock,
-                                              blockCount: blocks)
+                                              blockCount: blocks, layout: layout, stepTokens: stepTokens)
         }
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
         cache.prefaultInBackground()
@@ -47,7 +49,8 @@ public final class EngineCore {
             longPrefillTokenThreshold: options.longPrefillTokenThreshold, policy: options.schedulingPolicy,
             maxModelLength: maxModelLength, chunkedPrefill: options.enableChunkedPrefill)
         scheduler = Scheduler(configuration: configuration,
-                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching))
+                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching,
+                                                    slidingWindows: layout.groups.map(\.slidingWindow)))
         if options.profile { model.profiler = Profiler() }
     }
 
@@ -114,7 +117,7 @@ public final class EngineCore {
         }
         guard !batch.isEmpty else { return ended }
         model.profiler?.steps += 1
-        let run = runner.execute(batch, blockTables: scheduler.cache.blockTables)
+        let run = runner.execute(batch, blockTables: scheduler.cache.groupBlockTables)
         for (entry, token) in zip(batch.entries, run.sampled) {
             // A sampling entry's last token is its newest generated token (or the last prompt token).
             let generatedPart = max(0, entry.startPosition + entry.tokenCount - entry.request.promptTokenIDs.count)

@@ -61,12 +61,12 @@ public struct Scheduler {
         }
         // Waiting requests join only if nothing was preempted this step (there was no room).
         while batch.preempted.isEmpty, budget > 0, running.count < configuration.maxRunningRequests, let request = waiting.first {
-            let hits = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : []
-            let cachedTokens = hits.count * cache.blockSize
+            let hit = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : cache.noHit
+            let cachedTokens = hit.blockCount * cache.blockSize
             let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
             // Without chunked prefill a prompt waits until the whole of it fits in one step.
             let whole = configuration.chunkedPrefill || count == request.tokenCount - request.computedTokenCount - cachedTokens
-            guard count > 0, whole, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else {
+            guard count > 0, whole, cache.allocate(request, newTokenCount: count, hit: hit) else {
                 // With nothing running the whole cache and budget were free: it can never be scheduled.
                 guard running.isEmpty else { break }
                 waiting.removeFirst()
@@ -124,10 +124,10 @@ public struct Scheduler {
     /// nil when block tables, reference counts and queues agree.
     public func invariantViolation() -> String? {
         if let problem = cache.invariantViolation() { return problem }
-        for request in running where cache.blockTables[request.id] == nil && request.computedTokenCount > 0 {
+        for request in running where cache.groupBlockTables[request.id] == nil && request.computedTokenCount > 0 {
             return "running request \(request.id) has no block table"
         }
-        for request in waiting where cache.blockTables[request.id] != nil {
+        for request in waiting where cache.groupBlockTables[request.id] != nil {
             return "waiting request \(request.id) still holds blocks"
         }
         if running.count > configuration.maxRunningRequests { return "too many running requests" }

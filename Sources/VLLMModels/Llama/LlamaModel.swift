@@ -132,7 +132,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 MatmulJob(matrix: layer.value, output: v),
             ], prepare: normalizer(x, into: h, weight: layer.attentionNorm, adding: index > 0 ? projected : nil, bias: nil))
             p?.lap("norm + matmul qkv")
-            let (keyCache, valueCache) = cache.layer(index)
+            let (keyCache, valueCache, _) = cache.layer(index)  // one group: every layer attends in full
             threadPool.forEachItem(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
                 if let b = layer.queryBias { add(b, to: qt) }
