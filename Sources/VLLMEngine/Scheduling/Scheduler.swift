@@ -47,8 +47,16 @@ public struct Scheduler {
                     batch.finished.append(request)
                     break
                 } else {
-                    // Out of blocks: preempt the newest running request (possibly this one).
-                    let victim = running.removeLast()
+                    // Out of blocks: preempt the newest running request, or under the priority policy the one of
+                    // lowest priority (latest arrival among equals), as vLLM does; possibly this one. A victim already
+                    // scheduled this step gives its tokens back.
+                    let v = victimIndex()
+                    let victim = running.remove(at: v)
+                    if v < index { index -= 1 }
+                    if let e = batch.entries.firstIndex(where: { $0.request === victim }) {
+                        budget += batch.entries[e].tokenCount
+                        batch.entries.remove(at: e)
+                    }
                     preempt(victim)
                     batch.preempted.append(victim)
                     if victim === request { break }
@@ -138,6 +146,12 @@ public struct Scheduler {
         var count = request.tokenCount - request.computedTokenCount - alreadyCached
         if configuration.longPrefillTokenThreshold > 0, configuration.chunkedPrefill { count = min(count, configuration.longPrefillTokenThreshold) }
         return max(0, min(count, budget))
+    }
+
+    /// The running request to preempt: the newest (fcfs), or the lowest priority, latest arrival first (priority).
+    private func victimIndex() -> Int {
+        guard configuration.policy == .priority else { return running.count - 1 }
+        return running.indices.max { (running[$0].priority, running[$0].arrival) < (running[$1].priority, running[$1].arrival) }!
     }
 
     private mutating func finish(_ request: Request, _ reason: FinishReason) {
