@@ -62,10 +62,14 @@ public final class EngineCore {
         let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
         switch location {
         case .gguf(let path):
+            if let q = options.quantization {
+                throw ModelFormatError("--quantization \(q.rawValue) is for Hugging Face checkpoints; '\(path)' is a GGUF file, whose tensors carry their own types")
+            }
             let file = try GGUFFile(path: path)
             return try EngineCore(model: try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(gguf: file), options: options)
         case .huggingFaceDirectory(let path):
-            return try EngineCore(model: try ModelLoader.load(location, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
+            let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype, quantization: options.quantization)
+            return try EngineCore(model: model, tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
         }
     }
 

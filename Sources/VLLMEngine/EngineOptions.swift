@@ -1,4 +1,5 @@
 import Foundation
+import VLLMModelFormats
 import VLLMModels
 
 /// Engine configuration shared by `vllm generate`, `bench` and `serve` (vLLM's flag names in comments).
@@ -7,6 +8,9 @@ public struct EngineOptions: Sendable, Equatable {
     public var threads: Int? = nil
     /// `--dtype`: the dot products with 16-bit float weights (bf16 products for BF16 weights unless float32).
     public var dtype: ComputeDType = .auto
+    /// `--quantization awq|gptq|compressed-tensors`: nil = whatever the checkpoint's `quantization_config` says;
+    /// given, it must agree with it.
+    public var quantization: QuantizationConfig.Method? = nil
     /// `--kv-cache-dtype`: nil = auto (f32 for f32 weights, else f16).
     public var kvCacheType: KVCacheType? = nil
     /// `--block-size`: tokens per KV block.

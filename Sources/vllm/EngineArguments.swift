@@ -1,5 +1,6 @@
 import ArgumentParser
 import VLLMEngine
+import VLLMModelFormats
 import VLLMModels
 
 /// Engine flags shared by `generate`, `bench` and `serve` (vLLM's names).
@@ -9,6 +10,9 @@ struct EngineArguments: ParsableArguments {
 
     @Option(name: .long, help: "Dot products with 16-bit float weights: auto (the weights' dtype), bfloat16 or float32. Quantized GGUF weights always take int8 activations.")
     var dtype: String = "auto"
+
+    @Option(name: .long, help: "The checkpoint's weight quantization: awq, gptq or compressed-tensors (default: its config.json's quantization_config). Must agree with the checkpoint.")
+    var quantization: String?
 
     @Option(name: .customLong("kv-cache-dtype"), help: "KV cache element type: auto, f32 or f16 (also fp16/float16/float32).")
     var kvCacheDtype: String = "auto"
@@ -91,6 +95,12 @@ struct EngineArguments: ParsableArguments {
         options.threads = threads
         options.dtype = try computeDType()
         options.kvCacheType = try kvCacheType()
+        if let quantization {
+            guard let method = QuantizationConfig.Method(rawValue: quantization.lowercased()) else {
+                throw ValidationError("--quantization must be awq, gptq or compressed-tensors, got '\(quantization)'")
+            }
+            options.quantization = method
+        }
         options.blockSize = blockSize
         options.maxModelLength = maxModelLen
         options.kvCacheSpaceGiB = kvCacheSpace
