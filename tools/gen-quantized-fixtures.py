@@ -17,7 +17,11 @@ and checks that both give the same logits, so the layout is the library's, not o
 
 Rerun:  ~/.cache/swift-vllm/venv-ref/bin/pip install torch==2.13.0+cpu transformers safetensors compressed-tensors
         OMP_NUM_THREADS=1 ~/.cache/swift-vllm/venv-ref/bin/python tools/gen-quantized-fixtures.py
+A real checkpoint for benchmarks (no reference logits), e.g. SmolLM2's bf16 folder as AWQ with groups of 64 (its
+576-wide layers are not a multiple of 128):
+        ~/.cache/swift-vllm/venv-ref/bin/python tools/gen-quantized-fixtures.py --source DIR --out DIR --group 64 --variant llama-awq
 """
+import argparse
 import json
 import os
 import shutil
@@ -36,8 +40,9 @@ LINEARS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_att
            "mlp.up_proj", "mlp.down_proj"]
 
 
-def quantize(w, bits, symmetric, group=GROUP):
+def quantize(w, bits, symmetric, group=None):
     """Round-to-nearest per (row, group): unsigned stored values q [out, in], zeros z and f16 scales s [out, groups]."""
+    group = group or GROUP
     out, cols = w.shape
     g = w.reshape(out, cols // group, group)
     top = (1 << bits) - 1
@@ -133,7 +138,47 @@ def logits(model):
         return [model(torch.tensor([p])).logits[0].float() for p in PROMPTS]
 
 
+def convert(source, out, variant):
+    """Writes one variant of the checkpoint in `source` (every file but the weights copied) to `out`."""
+    quantization, method = VARIANTS[variant]
+    quantization = {**quantization, "group_size": GROUP} if "group_size" in quantization else quantization
+    weights = {}
+    for file in sorted(f for f in os.listdir(source) if f.endswith(".safetensors")):
+        weights.update(load_file(os.path.join(source, file)))
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for file in os.listdir(source):
+        if not file.endswith(".safetensors") and not file.endswith(".index.json") and file != "config.json":
+            shutil.copy(os.path.join(source, file), out)
+    tensors = {}
+    for key, w in weights.items():
+        prefix = key[: -len(".weight")]
+        if not any(prefix.endswith(l) for l in LINEARS):
+            tensors[key] = w.contiguous()
+            continue
+        for suffix, t in method(w.float())[0].items():
+            tensors[f"{prefix}.{suffix}"] = t.contiguous()
+    save_file(tensors, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(source, "config.json")) as f:
+        config = json.load(f)
+    if variant.startswith("llama-ct"):
+        quantization["config_groups"]["group_0"]["weights"]["group_size"] = GROUP if "w4" in variant else None
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({**config, "quantization_config": quantization}, f, indent=2)
+    print(f"wrote {out}")
+
+
 def main():
+    global GROUP
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source")
+    parser.add_argument("--out")
+    parser.add_argument("--group", type=int, default=GROUP)
+    parser.add_argument("--variant", choices=list(VARIANTS), default="llama-awq")
+    args = parser.parse_args()
+    if args.source:
+        GROUP = args.group
+        return convert(args.source, args.out, args.variant)
     torch.manual_seed(0)
     base = load_file(os.path.join(SOURCE, "model.safetensors"))
     with open(os.path.join(SOURCE, "config.json")) as f:
