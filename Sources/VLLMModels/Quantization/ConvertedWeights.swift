@@ -1,3 +1,4 @@
+import Foundation
 import VLLMKernels
 import VLLMModelFormats
 
@@ -31,8 +32,12 @@ final class ConvertedWeights: @unchecked Sendable {
         let rowBytes = type == .f16 ? 2 * columns : columns / 32 * type.blockBytes
         byteCount = rows * rowBytes
         base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-        for r in 0..<rows {
-            let row = base + r * rowBytes
+        let (type, address, columns) = (type, Int(bitPattern: base), columns)
+        // Rows are independent: spread them over the cores (the unpacking is per weight, 1.5B weights take seconds).
+        let chunks = min(rows, 8 * ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+          for r in (chunk * rows / chunks)..<((chunk + 1) * rows / chunks) {
+            let row = UnsafeMutableRawPointer(bitPattern: address)! + r * rowBytes
             if type == .f16 {
                 for c in 0..<columns {
                     let g = w.group(c)
@@ -60,6 +65,7 @@ final class ConvertedWeights: @unchecked Sendable {
                     block.storeBytes(of: UInt8(low | high << 4), toByteOffset: offset + j, as: UInt8.self)
                 }
             }
+          }
         }
     }
 

@@ -3,7 +3,7 @@ import VLLMModelFormats
 /// One linear layer of an AWQ, GPTQ or compressed-tensors checkpoint, unpacked on demand: the stored (unsigned)
 /// integer of each weight, and each group's zero point and scale, indexed by output row and input column, so that
 /// `weight[row][column] = (value(row, column) - zero(row, group(column))) * scale(row, group(column))`.
-struct IntegerWeights {
+struct IntegerWeights: @unchecked Sendable {  // a read-only view of the checkpoint's mapped tensors
     let rows: Int, columns: Int, bits: Int
     /// Input columns per group (`columns` when the scale is per output row).
     let groupSize: Int
