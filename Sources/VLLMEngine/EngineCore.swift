@@ -31,7 +31,7 @@ public final class EngineCore {
         maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
-        let space = options.kvCacheSpaceGiB ?? EngineOptions.defaultKVCacheSpaceGiB()
+        let space = try options.kvCacheSpaceGiB(weightBytes: model.packedWeightBytes)
         let blocks = max(1, Int(space * 1_073_741_824) / perBlock)
         let layout = model.kvCacheLayout
         // A cache smaller than one max-length sequence lets a request grow past what the whole cache holds.

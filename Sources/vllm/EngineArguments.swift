@@ -27,6 +27,10 @@ struct EngineArguments: ParsableArguments {
             help: "KV cache memory in GiB (default: 2, or a quarter of the available memory when that is less).")
     var kvCacheSpace: Double?
 
+    @Option(name: .customLong("gpu-memory-utilization"),
+            help: "Fraction of the machine's memory the weights and KV cache may take together (vLLM's flag; the KV cache gets what the weights leave). Exclusive with --kv-cache-space.")
+    var gpuMemoryUtilization: Double?
+
     @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
     var maxNumBatchedTokens: Int = EngineOptions().maxNumBatchedTokens
 
@@ -104,6 +108,11 @@ struct EngineArguments: ParsableArguments {
         options.blockSize = blockSize
         options.maxModelLength = maxModelLen
         options.kvCacheSpaceGiB = kvCacheSpace
+        if let fraction = gpuMemoryUtilization {
+            guard fraction > 0, fraction <= 1 else { throw ValidationError("--gpu-memory-utilization must be in (0, 1], got \(fraction)") }
+            guard kvCacheSpace == nil else { throw ValidationError("give --kv-cache-space or --gpu-memory-utilization, not both") }
+            options.memoryUtilization = fraction
+        }
         options.maxNumBatchedTokens = maxNumBatchedTokens
         options.maxNumSeqs = maxNumSeqs
         options.enablePrefixCaching = enablePrefixCaching
