@@ -48,7 +48,7 @@ struct LlamaCppFidelity {
         }
         let fidelity = try LlamaCppFidelity(name)
         guard FileManager.default.fileExists(atPath: fidelity.modelPath) else {
-            try skip("\(name): \(fidelity.modelPath) absent (tools/make-quant-matrix.sh, tools/fetch-qwen.sh make it)")
+            try skip("\(name): \(fidelity.modelPath) absent (tools/make-quant-matrix.sh, tools/fetch-qwen.sh, tools/fetch-model.sh gemma3-270m make it)")
         }
         return fidelity
     }
