@@ -38,8 +38,8 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
     const int KB = G == 3 ? 4 : 8 / G, DB = G == 3 ? 8 : 16 / G;
     float qt[256 * 16] __attribute__((aligned(64)));     // [g * D + d][16 queries]
     float ot[256 * 16] __attribute__((aligned(64)));     // [g * D + d][16 queries] output accumulators
-    float kf[16 * 128] __attribute__((aligned(64)));     // [16 keys][D]
-    float vf[16 * 128] __attribute__((aligned(64)));     // [16 keys][D]
+    float kf[16 * 256] __attribute__((aligned(64)));     // [16 keys][D]
+    float vf[16 * 256] __attribute__((aligned(64)));     // [16 keys][D]
     float st[4 * 16 * 16] __attribute__((aligned(64)));  // [g][key][16 queries]: scores, then probabilities
     int32_t pos[16] __attribute__((aligned(64))), los[16] __attribute__((aligned(64)));
     int64_t n = 0, lo = INT64_MAX;
@@ -162,7 +162,7 @@ VK_AVX512_FN void vk_attention_block_avx512(const float *q, int64_t q_stride, fl
         return;                                                                                                       \
     }
     VK_BLOCK_CASE(1, 4) VK_BLOCK_CASE(2, 4) VK_BLOCK_CASE(3, 4) VK_BLOCK_CASE(4, 4)
-    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8)
+    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8) VK_BLOCK_CASE(1, 16)
 #undef VK_BLOCK_CASE
 }
 #endif

@@ -170,6 +170,23 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
         VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
         VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
 #undef VK_ATTN_CASE
+        // head_dim 256 (Gemma 3): each query head of the group runs as a group of one with the one-query and
+        // multi-query bodies (their state for more heads would not fit in registers); K/V rows are re-read per head,
+        // from cache.
+        if (chunks == 16) {
+            for (int64_t g = 0; g < group; g++) {
+                for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) {
+                    const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES);
+                    const float *qq = qk + g * head_dim + i0 * q_stride;
+                    float *oo = ok + g * head_dim + i0 * out_stride;
+                    const int64_t lo = vk_window_start(q_pos[i0], window);
+                    if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, 1, 16);
+                    else if (cnt == 1) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, 1, 16);
+                    else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, 1, 16, window);
+                }
+            }
+            continue;
+        }
         for (int64_t i = 0; i < nq; i++) {
             const int64_t n = (int64_t)q_pos[i] + 1, lo = vk_window_start(q_pos[i], window);
             const float *qg = q + i * q_stride + kvh * group * head_dim;
