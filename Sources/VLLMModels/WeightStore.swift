@@ -10,18 +10,23 @@ final class WeightStore {
     }
     private let source: Source
     let description: String
+    /// Hugging Face layer-tensor names that differ from the Llama family's, by GGUF name (`ffn_norm`:
+    /// `pre_feedforward_layernorm` for Gemma 3).
+    private let huggingFaceOverrides: [String: String]
     private(set) var used: Set<String> = []
 
     /// Fails at once when a tensor has a type the kernels cannot compute with (before any tensor is bound).
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
+        huggingFaceOverrides = [:]
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
-    init(safetensors: SafetensorsCheckpoint, directory: String) throws(ModelFormatError) {
+    init(safetensors: SafetensorsCheckpoint, directory: String, overrides: [String: String] = [:]) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
+        huggingFaceOverrides = overrides
         try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
             safetensors.tensor(named: name).map { (name, $0.info.type) }
         }, in: description)
@@ -35,7 +40,7 @@ final class WeightStore {
             used.insert(info.name)
             return (info.type, info.shape.dropFirst().reduce(1, *), info.shape[0], file.data(of: info), info.name)
         case .safetensors(let checkpoint):
-            let hfName = Self.huggingFaceName(name)
+            let hfName = Self.huggingFaceName(name, overrides: huggingFaceOverrides)
             guard let (info, data) = checkpoint.tensor(named: hfName) else { return nil }
             used.insert(hfName)
             return (info.type, info.shape.dropLast().reduce(1, *), info.shape.last ?? 1, data, hfName)
@@ -45,7 +50,7 @@ final class WeightStore {
     func has(_ name: String) -> Bool {
         switch source {
         case .gguf(let file): file.tensor(named: name) != nil
-        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name)) != nil
+        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name, overrides: huggingFaceOverrides)) != nil
         }
     }
 
@@ -89,12 +94,12 @@ final class WeightStore {
     }
 
     private func displayName(_ name: String) -> String {
-        if case .safetensors = source { return Self.huggingFaceName(name) }
+        if case .safetensors = source { return Self.huggingFaceName(name, overrides: huggingFaceOverrides) }
         return name
     }
 
-    /// GGUF tensor names → Hugging Face Llama-family names.
-    static func huggingFaceName(_ name: String) -> String {
+    /// GGUF tensor names → Hugging Face Llama-family names, layer names in `overrides` first.
+    static func huggingFaceName(_ name: String, overrides: [String: String] = [:]) -> String {
         let fixed = ["token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
                      "output.weight": "lm_head.weight"]
         if let hit = fixed[name] { return hit }
@@ -106,7 +111,7 @@ final class WeightStore {
                         "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
                         "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"]
         let rest = parts[2].split(separator: ".", maxSplits: 1)
-        guard rest.count == 2, let mapped = suffixes[String(rest[0])] else { return name }
+        guard rest.count == 2, let mapped = overrides[String(rest[0])] ?? suffixes[String(rest[0])] else { return name }
         return "model.layers.\(parts[1]).\(mapped).\(rest[1])"
     }
 }

@@ -39,6 +39,29 @@ struct Gemma3Tests {
         }
     }
 
+    /// A tiny random-weight `Gemma3ForCausalLM` written by transformers (tools/gen-hf-tiny-fixtures.py gemma3: three
+    /// layers, the last global, a 4-key window the 12-token prompt runs past, query_pre_attn_scalar 24, linear RoPE
+    /// scaling on the global layer, final soft-capping 5): our logits at every position against transformers' in
+    /// float32. Our GeGLU reads ggml's f16 GELU table where transformers evaluates tanh, which moves these logits by
+    /// about `maxGeluDrift`; a wrong window, scale, norm or RoPE base moves them by their own size.
+    @Test func huggingFaceFolderMatchesTransformers() throws {
+        let directory = ModelHarness.fixtures.appendingPathComponent("hf-tiny/gemma3")
+        let expected = try JSONDecoder().decode(TransformersReferenceTests.Expected.self,
+                                                from: Data(contentsOf: directory.appendingPathComponent("expected.json")))
+        let model = try ModelHarness.load(directory.path, threads: 1, dtype: .float32)
+        #expect(model.configuration.layerSlidingWindows == [4, 4, 0])
+        var worst: Float = 0
+        for (prompt, reference) in zip(expected.prompts, expected.logits) {
+            let cache = ModelHarness.cache(for: model, blocks: 8, blockSize: 4, type: .f32)
+            let got = ModelHarness.allLogits(model, prompt, cache: cache, blockTable: [5, 2, 7, 0])
+            for (row, refRow) in zip(got, reference) { for (a, b) in zip(row, refRow) { worst = max(worst, abs(a - b)) } }
+        }
+        print("[gemma3-hf] max |Δlogit| against transformers: \(worst)")
+        #expect(worst < Self.maxGeluDrift, "max |Δlogit| = \(worst)")
+    }
+
+    static let maxGeluDrift: Float = 2e-3
+
     /// The file's hyper-parameters as llama.cpp reads them: five local layers of 512 keys, then a global one.
     @Test func layersAndParameters() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)

@@ -3,7 +3,8 @@ import VLLMModelFormats
 
 /// The weights of one Gemma 3 decoder layer (GGUF names as llama.cpp's `llama-arch.cpp` gives them; shapes as
 /// rows × columns). Every norm weight already includes Gemma's `1 +`: llama.cpp's converter adds 1 to every
-/// `*norm.weight` (`conversion/gemma.py`, `norm_shift`), and the Hugging Face loader adds it at load.
+/// `*norm.weight` (`conversion/gemma.py`, `norm_shift`); Hugging Face checkpoints store the weight alone, and
+/// `normShift` 1 adds it at load.
 struct Gemma3Layer {
     var attentionNorm: [Float]          // [hidden]          attn_norm: before attention
     var query: WeightMatrix             // [heads * headDim, hidden]
@@ -21,22 +22,25 @@ struct Gemma3Layer {
     /// Keys a query of this layer sees (0: all earlier positions).
     var window: Int
 
-    init(index i: Int, configuration c: ModelConfiguration, window: Int, store: WeightStore) throws(ModelFormatError) {
+    init(index i: Int, configuration c: ModelConfiguration, window: Int, store: WeightStore, normShift: Float) throws(ModelFormatError) {
         let p = "blk.\(i)."
         let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
-        attentionNorm = try store.vector(p + "attn_norm.weight", count: c.hiddenSize)
+        func norm(_ name: String, _ count: Int) throws(ModelFormatError) -> [Float] {
+            try store.vector(p + name, count: count).map { $0 + normShift }
+        }
+        attentionNorm = try norm("attn_norm.weight", c.hiddenSize)
         query = try store.matrix(p + "attn_q.weight", rows: qDim, columns: c.hiddenSize)
         key = try store.matrix(p + "attn_k.weight", rows: kvDim, columns: c.hiddenSize)
         value = try store.matrix(p + "attn_v.weight", rows: kvDim, columns: c.hiddenSize)
-        queryNorm = try store.vector(p + "attn_q_norm.weight", count: c.headDim)
-        keyNorm = try store.vector(p + "attn_k_norm.weight", count: c.headDim)
+        queryNorm = try norm("attn_q_norm.weight", c.headDim)
+        keyNorm = try norm("attn_k_norm.weight", c.headDim)
         attentionOutput = try store.matrix(p + "attn_output.weight", rows: c.hiddenSize, columns: qDim)
-        postAttentionNorm = try store.vector(p + "post_attention_norm.weight", count: c.hiddenSize)
-        feedForwardNorm = try store.vector(p + "ffn_norm.weight", count: c.hiddenSize)
+        postAttentionNorm = try norm("post_attention_norm.weight", c.hiddenSize)
+        feedForwardNorm = try norm("ffn_norm.weight", c.hiddenSize)
         gate = try store.matrix(p + "ffn_gate.weight", rows: c.intermediateSize, columns: c.hiddenSize)
         up = try store.matrix(p + "ffn_up.weight", rows: c.intermediateSize, columns: c.hiddenSize)
         down = try store.matrix(p + "ffn_down.weight", rows: c.hiddenSize, columns: c.intermediateSize)
-        postFeedForwardNorm = try store.vector(p + "post_ffw_norm.weight", count: c.hiddenSize)
+        postFeedForwardNorm = try norm("post_ffw_norm.weight", c.hiddenSize)
         self.window = window
     }
 

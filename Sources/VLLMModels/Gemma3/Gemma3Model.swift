@@ -27,8 +27,10 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let localRopeSin = AlignedBuffer<Float>()  // [tokens, headDim / 2]
     public var profiler: Profiler?
 
+    /// `normShift`: what to add to every stored norm weight (1 for Hugging Face checkpoints, whose `Gemma3RMSNorm`
+    /// multiplies by `1 + weight`; 0 for GGUF files, where the converter added it).
     init(configuration: ModelConfiguration, parameters: Gemma3Parameters, store: WeightStore, storage: [AnyObject],
-         pool: ThreadPool, dtype: ComputeDType) throws(ModelFormatError) {
+         pool: ThreadPool, dtype: ComputeDType, normShift: Float) throws(ModelFormatError) {
         var c = configuration
         c.layerSlidingWindows = parameters.layerWindows.contains { $0 > 0 } ? parameters.layerWindows : []
         self.configuration = c
@@ -40,10 +42,10 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
             .packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
         self.embedding = tied ? output : embedding
-        outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
+        outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize).map { $0 + normShift }
         var layers: [Gemma3Layer] = []
         for i in 0..<c.layerCount {
-            layers.append(try Gemma3Layer(index: i, configuration: c, window: parameters.layerWindows[i], store: store)
+            layers.append(try Gemma3Layer(index: i, configuration: c, window: parameters.layerWindows[i], store: store, normShift: normShift)
                 .packing(pool: pool, dtype: dtype, arena: arena))
         }
         self.layers = layers

@@ -28,6 +28,16 @@ struct Gemma3Parameters: Sendable, Equatable {
     /// `cap * tanh(logits / cap)` when set.
     var finalLogitSoftcap: Float?
 
+    init(layerWindows: [Int], localInverseFrequencies: [Float], globalInverseFrequencies: [Float], attentionScale: Float,
+         embeddingScale: Float, finalLogitSoftcap: Float?) {
+        self.layerWindows = layerWindows
+        self.localInverseFrequencies = localInverseFrequencies
+        self.globalInverseFrequencies = globalInverseFrequencies
+        self.attentionScale = attentionScale
+        self.embeddingScale = embeddingScale
+        self.finalLogitSoftcap = finalLogitSoftcap
+    }
+
     /// llama.cpp's default pattern when the file gives none: `set_swa_pattern(6)`.
     static let defaultPeriod = 6
 
