@@ -67,7 +67,7 @@ let package = Package(
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMModels", "VLLMKernels", "VLLMTokenizers"]),
         .testTarget(name: "VLLMFuzzingTests", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMServerTests", dependencies: [
             "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -10,7 +10,7 @@ SANITIZERS=("$@")
 # The engine suites on the tiny synthetic model, the scheduler, block pool and sampling, and the thread pool. The
 # suites on the real 135M model (AsyncEngineTests, BatchInvarianceTests, SamplingEngineTests, KVCacheUsageTests) take
 # far longer in a sanitized debug build: SANITIZE_FILTER=VLLMEngineTests runs them all.
-FILTER=${SANITIZE_FILTER:-'SchedulerTests|BlockPoolTests|PreemptionTests|EngineInvariantTests|KVCacheStartupTests|CacheSaltTests|EngineOptionsTests|VLLMEngineTests.SamplingTests|ChatTests|ElementwiseTests/threadPool|PackedArenaTests'}
+FILTER=${SANITIZE_FILTER:-'FakeModelEngineTests|SchedulerTests|BlockPoolTests|PreemptionTests|EngineInvariantTests|KVCacheStartupTests|CacheSaltTests|EngineOptionsTests|VLLMEngineTests.SamplingTests|ChatTests|ElementwiseTests/threadPool|PackedArenaTests'}
 EXTRA=()
 [ "${SANITIZE_SKIP_BUILD:-}" = 1 ] && EXTRA=(--skip-build)
 export SWIFT_BACKTRACE=enable=no

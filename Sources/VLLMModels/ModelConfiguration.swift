@@ -21,10 +21,6 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeNeoxStyle: Bool
     /// Qwen3's and Gemma 3's RMS norm on each head of Q and K before RoPE.
     public var hasQKNorm: Bool
-    /// Per layer, the keys a query sees in a sliding-window layer (a query at p sees p - window + 1 ... p), 0 for a
-    /// layer that sees every earlier position; empty when no layer has a window (Gemma 3: five local layers of
-    /// 512 keys, then a global one). Blocks wholly before every window of a layer are never read by it.
-    public var layerSlidingWindows: [Int] = []
 
     /// The `model_type`s of the Llama family's Hugging Face configs.
     static let llamaFamilyTypes = ["llama", "mistral", "qwen2", "qwen3"]

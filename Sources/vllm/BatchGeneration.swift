@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLMEngine
+import VLLMServer
 
 /// `vllm generate --input prompts.jsonl`: every line a request, all run together with continuous batching;
 /// results written as JSONL in input order.
@@ -23,9 +24,14 @@ struct BatchGeneration {
             }
             var parameters: SamplingParameters
             do {
-                parameters = try JSONDecoder().decode(SamplingParameters.self, from: lineData)
+                let (decoded, unknown) = try RequestDecoding.samplingParameters(object: lineData, otherKnownKeys: ["prompt", "prompt_token_ids"])
+                parameters = decoded
+                if !unknown.isEmpty {
+                    let names = unknown.map { "'\($0)'" }.joined(separator: ", ")
+                    FileHandle.standardError.write(Data("\(inputPath):\(number + 1): ignored unknown field(s) \(names)\n".utf8))
+                }
             } catch {
-                throw ValidationError("\(inputPath):\(number + 1): invalid sampling field: \(error)")
+                throw ValidationError("\(inputPath):\(number + 1): \(error.message)")
             }
             for key in ["temperature", "top_p", "top_k", "max_tokens", "seed", "ignore_eos"] where object[key] == nil {
                 Self.copyDefault(key, from: defaults, to: &parameters)

@@ -61,7 +61,7 @@ struct Gemma3Tests {
         let expected = try JSONDecoder().decode(TransformersReferenceTests.Expected.self,
                                                 from: Data(contentsOf: directory.appendingPathComponent("expected.json")))
         let model = try ModelHarness.load(directory.path, threads: 1, dtype: .float32)
-        #expect(model.configuration.layerSlidingWindows == [4, 4, 0])
+        #expect(model.slidingWindows == [4, 4, nil])
         var worst: Float = 0
         for (prompt, reference) in zip(expected.prompts, expected.logits) {
             let cache = ModelHarness.cache(for: model, blocks: 8, blockSize: 4, type: .f32)
@@ -74,13 +74,47 @@ struct Gemma3Tests {
 
     static let maxGeluDrift: Float = 2e-3
 
+    /// The model's own KV cache layout (a group for the global layers, five for the local ones, each with its own
+    /// blocks), prefilled in two chunks with the local groups' blocks before the window set to -1 as the scheduler
+    /// drops them: the last position's logits are the same bits as one prefill through a single full table.
+    @Test func groupedCacheWithDroppedBlocksGivesTheSameLogits() throws {
+        let fidelity = try LlamaCppFidelity.prepare(Self.name)
+        let model = try ModelHarness.load(fidelity.modelPath)
+        let prompt = fidelity.fixture.cases.last!.prompt_ids  // 787 tokens
+        #expect(prompt.count > 700)
+        let blockSize = 16, blocks = (prompt.count + blockSize - 1) / blockSize
+        let single = ModelHarness.cache(for: model, blocks: blocks, blockSize: blockSize)
+        var batch = ForwardBatch()
+        batch.append(tokens: prompt, startPosition: 0, blockTable: (0..<Int32(blocks)).map { $0 })
+        let expected = Array(model.forward(batch, cache: single))
+
+        let layout = model.kvCacheLayout
+        let grouped = model.makeKVCache(blockCount: blocks * layout.groups.count, blockSize: blockSize, type: .f16)
+        // Group g's blocks are g * blocks ..< (g + 1) * blocks, in reverse order.
+        var tables = (0..<layout.groups.count).map { g in (0..<blocks).map { Int32(g * blocks + blocks - 1 - $0) } }
+        let split = 600
+        batch = ForwardBatch()
+        batch.append(tokens: Array(prompt[..<split]), startPosition: 0, blockTables: tables, wantsLogits: false)
+        _ = model.forward(batch, cache: grouped)
+        let firstVisible = split - 512 + 1  // the earliest key any local layer reads from here on
+        for (g, group) in layout.groups.enumerated() where group.slidingWindow != nil {
+            for b in 0..<(firstVisible / blockSize) { tables[g][b] = -1 }
+        }
+        #expect(tables[1].prefix(5) == [-1, -1, -1, -1, -1])
+        batch = ForwardBatch()
+        batch.append(tokens: Array(prompt[split...]), startPosition: split, blockTables: tables)
+        #expect(Array(model.forward(batch, cache: grouped)) == expected)
+    }
+
     /// The file's hyper-parameters as llama.cpp reads them: five local layers of 512 keys, then a global one.
     @Test func layersAndParameters() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)
         let model = try ModelHarness.load(fidelity.modelPath)
         let c = model.configuration
         #expect(c.architecture == "gemma3" && c.layerCount == 18 && c.headDim == 256 && c.headCount == 4 && c.kvHeadCount == 1)
-        #expect(c.layerSlidingWindows == (0..<18).map { $0 % 6 == 5 ? 0 : 512 })
+        #expect(model.slidingWindows == (0..<18).map { $0 % 6 == 5 ? nil : 512 })
+        // vLLM's grouping: the three global layers, then the fifteen local ones in groups of three.
+        #expect(model.kvCacheLayout.groups.map(\.slidingWindow) == [nil, 512, 512, 512, 512, 512])
         #expect(c.vocabularySize == 262_144 && c.hiddenSize == 640 && c.intermediateSize == 2048)
         #expect(model.weightTypeDescription.contains("Q4_K"))
     }

@@ -56,6 +56,41 @@ def test_generate_reads_special_tokens_in_the_prompt_as_the_server_does(server, 
     assert json.loads(r.stdout) == reference
 
 
+def test_generate_input_lines_are_decoded_as_the_server_decodes_requests(server, tmp_path):
+    """`vllm generate --input` lines go through the server's one decoder of sampling fields: a bad field fails the
+    line with the message /v1/completions answers in its 400, and an unknown field is named in a warning."""
+    prompts = tmp_path / "prompts.jsonl"
+    for bad in ({"logit_bias": {"abc": 1}}, {"temperature": "hot"}, {"best_of": 3}, {"n": 0}):
+        served = requests.post(server.url + "/v1/completions", json={"model": "smollm2", "prompt": "Hi", **bad})
+        assert served.status_code == 400, bad
+        prompts.write_text(json.dumps({"prompt": "Hi", **bad}) + "\n")
+        r = run("generate", "--model", MODEL, "--input", str(prompts))
+        assert r.returncode != 0, bad
+        assert served.json()["error"]["message"] in r.stderr, (bad, r.stderr)
+    prompts.write_text(json.dumps({"prompt": "Hi", "max_tokens": 2, "colour": "blue"}) + "\n")
+    r = run("generate", "--model", MODEL, "--input", str(prompts))
+    assert r.returncode == 0, r.stderr
+    assert "'colour'" in r.stderr
+
+
+def test_vllm_habits_are_accepted_or_refused_by_name(server):
+    """Flags people bring from vLLM: GPU-only or foreign ones fail in one line saying what to use instead;
+    `vllm chat --url .../v1` (vLLM's documented form) talks to the server."""
+    for args, expected in [(("--batch-size", "8"), "--max-num-seqs"), (("--max-connections", "8"), "--limit-concurrency"),
+                           (("--device", "cuda"), "CPUs only"), (("--tensor-parallel-size", "2"), "tensor parallelism"),
+                           (("--data-parallel-size", "2"), "vllm-router"), (("--model", "other.gguf"), "given twice"),
+                           (("--gpu-memory-utilization", "1.5"), "(0, 1]"),
+                           (("--gpu-memory-utilization", "0.5", "--kv-cache-space", "1"), "not both")]:
+        r = run("serve", MODEL, "--port", "1", *args)
+        assert r.returncode != 0, args
+        assert expected in r.stderr, (args, r.stderr)
+    r = run("chat", "--url", server.url + "/v1", "--max-tokens", "4", "--temperature", "0", stdin="Hi\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip(), r.stderr
+    r = run("generate", "--model", MODEL, "--prompt", "Hi", "--max-tokens", "2", "--gpu-memory-utilization", "0.5")
+    assert r.returncode == 0, r.stderr
+
+
 def write_gguf(path, tensors):
     """A GGUF v3 file with no metadata and `tensors` as (name, ggml type id, shape in ggml order, data bytes)."""
     info, offset = b"", 0

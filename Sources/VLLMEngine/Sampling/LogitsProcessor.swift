@@ -1,44 +1,60 @@
-/// The steps that reshape a logits row before sampling, in vLLM's order (shared/SPEC.md): allowed ids,
+/// What a logits processor sees of the request whose row it reshapes.
+public struct LogitsContext {
+    public var requestID: Int
+    public var parameters: SamplingParameters
+    /// The request's prompt (the repetition penalty covers prompt and output).
+    public var promptTokens: ArraySlice<Int32>
+    /// Tokens generated so far.
+    public var outputTokens: ArraySlice<Int32>
+    /// Ids that end generation: the model's end-of-generation ids (unless `ignore_eos`) and `stop_token_ids`.
+    public var stopTokenIDs: Set<Int32>
+
+    public init(requestID: Int = 0, parameters: SamplingParameters, promptTokens: ArraySlice<Int32>, outputTokens: ArraySlice<Int32>,
+                stopTokenIDs: Set<Int32>) {
+        self.requestID = requestID
+        self.parameters = parameters
+        self.promptTokens = promptTokens
+        self.outputTokens = outputTokens
+        self.stopTokenIDs = stopTokenIDs
+    }
+}
+
+/// One step that reshapes a request's logits row before sampling (vLLM's logits processors): a bias, a mask, a
+/// penalty. A processor that keeps per-request state (a grammar's matcher) advances it from `outputTokens` and drops
+/// it in `finished(requestID:)`.
+public protocol LogitsProcessor: AnyObject {
+    /// Whether the processor changes rows of requests with these parameters; the chain skips it otherwise.
+    func applies(to parameters: SamplingParameters) -> Bool
+    /// Reshapes `logits` (one row of the vocabulary) in place.
+    func apply(_ logits: UnsafeMutableBufferPointer<Float>, _ context: LogitsContext)
+    /// The request ended (finished, aborted or preempted for good); forget its state.
+    func finished(requestID: Int)
+}
+
+extension LogitsProcessor {
+    public func finished(requestID: Int) {}
+}
+
+/// The processors a row goes through, in order. The built-in chain is vLLM's order (shared/SPEC.md): allowed ids,
 /// min_tokens, logit_bias, then the repetition, frequency and presence penalties.
-public enum LogitsProcessor {
-    /// Applies every configured step to `logits` in place.
-    /// - Parameters:
-    ///   - promptTokens: the request's prompt (repetition penalty covers prompt and output)
-    ///   - outputTokens: tokens generated so far
-    ///   - stopTokenIDs: ids that end generation (EOS and friends plus `stop_token_ids`), blocked before min_tokens
-    public static func apply(_ logits: UnsafeMutableBufferPointer<Float>, parameters p: SamplingParameters,
-                             promptTokens: ArraySlice<Int32>, outputTokens: ArraySlice<Int32>, stopTokenIDs: Set<Int32>) {
-        let vocabulary = logits.count
-        if let allowed = p.allowedTokenIDs, !allowed.isEmpty {
-            var keep = [Bool](repeating: false, count: vocabulary)
-            for id in allowed where id >= 0 && Int(id) < vocabulary { keep[Int(id)] = true }
-            for i in 0..<vocabulary where !keep[i] { logits[i] = -.infinity }
-        }
-        if outputTokens.count < p.minTokens {
-            for id in stopTokenIDs where id >= 0 && Int(id) < vocabulary { logits[Int(id)] = -.infinity }
-        }
-        if let bias = p.logitBias {
-            for (id, value) in bias where id >= 0 && Int(id) < vocabulary {
-                logits[Int(id)] += Float(max(-100, min(100, value)))
-            }
-        }
-        if p.repetitionPenalty != 1 {
-            let penalty = Float(p.repetitionPenalty)
-            var seen = Set<Int32>()
-            for id in promptTokens where seen.insert(id).inserted { penalize(&logits[Int(id)], penalty) }
-            for id in outputTokens where seen.insert(id).inserted { penalize(&logits[Int(id)], penalty) }
-        }
-        if p.frequencyPenalty != 0 || p.presencePenalty != 0 {
-            var counts: [Int32: Int] = [:]
-            for id in outputTokens { counts[id, default: 0] += 1 }
-            for (id, count) in counts {
-                logits[Int(id)] -= Float(p.frequencyPenalty) * Float(count) + Float(p.presencePenalty)
-            }
-        }
+public struct LogitsProcessorChain {
+    public var processors: [any LogitsProcessor]
+
+    public init(_ processors: [any LogitsProcessor]) { self.processors = processors }
+
+    /// A fresh chain of the built-in processors.
+    public static func builtIn() -> LogitsProcessorChain {
+        LogitsProcessorChain([AllowedTokenIDsProcessor(), MinTokensProcessor(), LogitBiasProcessor(), RepetitionPenaltyProcessor(),
+                              OccurrencePenaltyProcessor()])
     }
 
-    /// Hugging Face / vLLM repetition penalty: divide positive logits, multiply negative ones.
-    @inline(__always) static func penalize(_ value: inout Float, _ penalty: Float) {
-        value = value > 0 ? value / penalty : value * penalty
+    /// Runs every processor that applies to the request, in order.
+    public func apply(_ logits: UnsafeMutableBufferPointer<Float>, _ context: LogitsContext) {
+        for p in processors where p.applies(to: context.parameters) { p.apply(logits, context) }
+    }
+
+    /// Tells every processor the request ended.
+    public func finished(requestID: Int) {
+        for p in processors { p.finished(requestID: requestID) }
     }
 }

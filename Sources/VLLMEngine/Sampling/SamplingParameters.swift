@@ -1,5 +1,6 @@
-/// How to sample one request's tokens (vLLM's `SamplingParams`; defaults as in shared/SPEC.md).
-public struct SamplingParameters: Sendable, Equatable, Codable {
+/// How to sample one request's tokens (vLLM's `SamplingParams`; defaults as in shared/SPEC.md). JSON requests are
+/// decoded into it by one decoder, the server's (`vllm generate --input` lines go through it too).
+public struct SamplingParameters: Sendable, Equatable {
     public var n: Int = 1
     /// 0 means greedy.
     public var temperature: Double = 1.0
@@ -35,16 +36,6 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         self.topK = topK
         self.maxTokens = maxTokens
         self.seed = seed
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case n, temperature, topP = "top_p", topK = "top_k", minP = "min_p", presencePenalty = "presence_penalty"
-        case frequencyPenalty = "frequency_penalty", repetitionPenalty = "repetition_penalty", seed, stop
-        case stopTokenIDs = "stop_token_ids", includeStopStringInOutput = "include_stop_str_in_output"
-        case ignoreEOS = "ignore_eos", maxTokens = "max_tokens", minTokens = "min_tokens", logprobs
-        case promptLogprobs = "prompt_logprobs", logitBias = "logit_bias", allowedTokenIDs = "allowed_token_ids"
-        case skipSpecialTokens = "skip_special_tokens", spacesBetweenSpecialTokens = "spaces_between_special_tokens"
-        case cacheSalt = "cache_salt"
     }
 
     /// Whether sampling is greedy (argmax).
@@ -85,4 +76,17 @@ public struct InvalidParameter: Error, CustomStringConvertible, Sendable, Equata
     }
 
     public var description: String { message }
+}
+
+extension SamplingParameters {
+    /// The ids that end generation for a request with these parameters: `stop_token_ids`, and the model's
+    /// end-of-generation ids unless `ignore_eos`.
+    public func stopTokenIDs(endOfGeneration: Set<Int32>) -> Set<Int32> {
+        ignoreEOS ? Set(stopTokenIDs) : endOfGeneration.union(stopTokenIDs)
+    }
+
+    /// Whether `token` ends generation (see `stopTokenIDs(endOfGeneration:)`).
+    public func isStopToken(_ token: Int32, endOfGeneration: Set<Int32>) -> Bool {
+        stopTokenIDs.contains(token) || (!ignoreEOS && endOfGeneration.contains(token))
+    }
 }

@@ -31,8 +31,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     /// multiplies by `1 + weight`; 0 for GGUF files, where the converter added it).
     init(configuration: ModelConfiguration, parameters: Gemma3Parameters, store: WeightStore, storage: [AnyObject],
          pool: ThreadPool, dtype: ComputeDType, normShift: Float) throws(ModelFormatError) {
-        var c = configuration
-        c.layerSlidingWindows = parameters.layerWindows.contains { $0 > 0 } ? parameters.layerWindows : []
+        let c = configuration
         self.configuration = c
         self.parameters = parameters
         let embedding = try store.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
@@ -61,6 +60,10 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     public var threadPool: ThreadPool { runner.pool }
+
+    /// The local layers' window (a query at p sees p - window + 1 ... p), nil for the global layers: the KV cache
+    /// groups them apart and drops blocks before the window (`KVCacheLayout`); attention never reads those.
+    public var slidingWindows: [Int?] { parameters.layerWindows.map { $0 > 0 ? $0 : nil } }
 
     public var packedWeightBytes: Int {
         let matrices = [output] + layers.flatMap { layer in Gemma3Layer.matmulWeights.map { layer[keyPath: $0] } }
@@ -114,7 +117,9 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let q = s.query.reserve(count * qDim), k = s.key.reserve(count * kvDim), v = s.value.reserve(count * kvDim)
         let attention = s.attention.reserve(count * qDim), projected = s.projected.reserve(count * hidden)
         let gate = s.gate.reserve(count * c.intermediateSize), up = s.up.reserve(count * c.intermediateSize)
-        let positions = s.positions.reserve(count), slots = s.slots.reserve(count)
+        // slots: [groups, tokens], each new token's slot in every KV cache group's blocks.
+        let groups = cache.layout.groups.count, tokens = count
+        let positions = s.positions.reserve(count), slots = s.slots.reserve(groups * count)
         Gemma3Attention.placeTokens(batch, cache: cache, positions: positions, slots: slots)
         let half = c.headDim / 2
         let globalCos = s.ropeCos.reserve(count * half), globalSin = s.ropeSin.reserve(count * half)
@@ -140,7 +145,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                 MatmulJob(matrix: layer.value, output: v),
             ], prepare: residualNormalizer(x, into: h, adding: previousPostNorm.map { (projected, $0) }, weight: layer.attentionNorm))
             p?.lap("norm + matmul qkv")
-            let (keyCache, valueCache) = cache.layer(index)
+            let (keyCache, valueCache, group) = cache.layer(index)
+            let groupSlots = slots + group * tokens
             let (cosines, sines) = layer.window > 0 ? (localCos, localSin) : (globalCos, globalSin)
             layer.queryNorm.withUnsafeBufferPointer { qn in layer.keyNorm.withUnsafeBufferPointer { kn in
                 threadPool.forEachItem(count) { t in
@@ -150,7 +156,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                     let cs = cosines + t * half, sn = sines + t * half
                     Kernels.ropeRotate(qt, heads: c.headCount, headDim: c.headDim, cosines: cs, sines: sn, neox: true)
                     Kernels.ropeRotate(kt, heads: c.kvHeadCount, headDim: c.headDim, cosines: cs, sines: sn, neox: true)
-                    Kernels.kvWrite(keys: keyCache, values: valueCache, type: cache.type.typeID, slot: slots[t], rowElements: kvDim, key: kt, value: vt)
+                    Kernels.kvWrite(keys: keyCache, values: valueCache, type: cache.type.typeID, slot: groupSlots[t], rowElements: kvDim, key: kt, value: vt)
                 }
             } }
             p?.lap("qk norm + rope + kv write")
@@ -159,7 +165,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                 count = outputRows.count
             }
             Gemma3Attention.attend(batch, configuration: c, q: q, out: attention, positions: positions, keyCache: keyCache,
-                                   valueCache: valueCache, cache: cache, scale: parameters.attentionScale, window: layer.window, pool: threadPool)
+                                   valueCache: valueCache, cache: cache, group: group, scale: parameters.attentionScale, window: layer.window,
+                                   pool: threadPool)
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             p?.lap("matmul attn output")

@@ -1,0 +1,77 @@
+import VLLMKernels
+import VLLMModels
+
+/// Runs the model for the scheduler's batches (vLLM's model runner): owns the model, its paged KV cache, each
+/// request's random generator, the logits processors and the sampling scratch, and turns a `ScheduledBatch` into one
+/// sampled token (and its logprobs) for every entry that samples. Owned by the engine loop; nothing here is shared.
+public final class ModelRunner {
+    public let model: any LanguageModel
+    let cache: PagedKVCache
+    /// The processors every sampled row goes through; a structured-output mask is one more link.
+    public var logitsProcessors = LogitsProcessorChain.builtIn()
+    private let endOfGeneration: Set<Int32>
+    private var generators: [Int: RandomGenerator] = [:]
+    /// Probabilities of the row being sampled, reused across rows and steps.
+    private let samplingScratch = AlignedBuffer<Float>()
+
+    /// What one step produced.
+    public struct Output {
+        /// The token of each batch entry, nil for entries that do not sample (a prefill chunk short of the prompt's end).
+        public var sampled: [Int32?]
+        /// Logprobs of the sampled token, for requests that asked for them.
+        public var logprobs: [Int: TokenLogprobs]
+    }
+
+    init(model: any LanguageModel, cache: PagedKVCache, endOfGeneration: Set<Int32>) {
+        self.model = model
+        self.cache = cache
+        self.endOfGeneration = endOfGeneration
+    }
+
+    /// Starts a request's sampling state: its generator, seeded.
+    func addRequest(id: Int, seed: UInt64) {
+        generators[id] = RandomGenerator(seed: seed)
+    }
+
+    /// Drops a finished or aborted request's sampling state, in the runner and in every logits processor.
+    func removeRequest(id: Int) {
+        guard generators.removeValue(forKey: id) != nil else { return }
+        logitsProcessors.finished(requestID: id)
+    }
+
+    /// Runs the model on the batch's new tokens (through each request's block table) and samples every entry that
+    /// reaches its last known token.
+    func execute(_ batch: ScheduledBatch, blockTables: [Int: [[Int32]]]) -> Output {
+        var forward = ForwardBatch()
+        for entry in batch.entries {
+            let r = entry.request
+            forward.append(tokens: Array(r.tokenIDs[entry.startPosition..<(entry.startPosition + entry.tokenCount)]),
+                           startPosition: entry.startPosition, blockTables: blockTables[r.id] ?? cache.layout.groups.map { _ in [] },
+                           wantsLogits: entry.samples)
+        }
+        model.profiler?.lap("schedule")
+        let logits = model.forward(forward, cache: cache)
+        let vocabulary = logits.count / max(1, forward.logitIndices.count)
+        var output = Output(sampled: [], logprobs: [:])
+        var row = 0
+        for entry in batch.entries {
+            guard entry.samples else { output.sampled.append(nil); continue }
+            let r = entry.request
+            let rowLogits = UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
+            row += 1
+            // vLLM reports logprobs of the raw distribution, before any processor.
+            let raw: [Float] = r.parameters.logprobs != nil ? Array(rowLogits) : []
+            logitsProcessors.apply(rowLogits, LogitsContext(
+                requestID: r.id, parameters: r.parameters, promptTokens: r.promptTokenIDs[...], outputTokens: r.outputTokenIDs,
+                stopTokenIDs: r.parameters.stopTokenIDs(endOfGeneration: endOfGeneration)))
+            let token = Sampler.sample(UnsafeBufferPointer(rowLogits), parameters: r.parameters, generator: &generators[r.id, default: RandomGenerator(seed: 0)],
+                                       scratch: samplingScratch)
+            if let k = r.parameters.logprobs {
+                output.logprobs[r.id] = raw.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }
+            }
+            output.sampled.append(token)
+        }
+        model.profiler?.lap("sampling")
+        return output
+    }
+}

@@ -1,0 +1,87 @@
+import VLLMTokenizers
+
+/// Turns sampled tokens into what requests see (vLLM's output processor): detokenizes each request incrementally,
+/// finds its stop strings and stop tokens, and decides which requests finish and why. Owned by the engine loop.
+struct OutputProcessor {
+    let tokenizer: Tokenizer
+    private var streams: [Int: Stream] = [:]
+
+    /// One request's output state: the streaming detokenizer and the stop-string matcher.
+    private struct Stream {
+        var detokenizer: IncrementalDetokenizer
+        var stopChecker: StopChecker
+    }
+
+    /// What one step's tokens became.
+    struct Processed {
+        var outputs: [RequestOutput] = []
+        /// Requests a stop string ended that the scheduler still runs: the engine finishes them.
+        var stoppedByString: [Int] = []
+        /// Every request that ended this step.
+        var ended: [Int] = []
+    }
+
+    init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
+
+    func isLive(_ id: Int) -> Bool { streams[id] != nil }
+
+    mutating func add(id: Int, parameters: SamplingParameters) {
+        streams[id] = Stream(detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: parameters.skipSpecialTokens),
+                             stopChecker: StopChecker(stops: parameters.stop, includeStop: parameters.includeStopStringInOutput))
+    }
+
+    mutating func remove(id: Int) { streams[id] = nil }
+
+    /// Why `request` ends after sampling `token`: a stop token, or its length limit; nil while it goes on.
+    func finishReason(_ request: Request, _ token: Int32) -> FinishReason? {
+        if request.parameters.isStopToken(token, endOfGeneration: tokenizer.endOfGenerationIDs) { return .stop }
+        if request.tokenCount >= request.maxTotalTokens { return .length }
+        return nil
+    }
+
+    /// The outputs of a step: each sampled token's text (held back while it may start a stop string), and the final
+    /// text and reason of requests that finished, `finished` by the scheduler's update or here by a stop string.
+    mutating func process(_ batch: ScheduledBatch, sampled: [Int32?], logprobs: [Int: TokenLogprobs], finished: Set<Int>) -> Processed {
+        var result = Processed()
+        for (entry, token) in zip(batch.entries, sampled) {
+            guard let token, var stream = streams[entry.request.id] else { continue }
+            let r = entry.request
+            var reason: FinishReason? = nil
+            if finished.contains(r.id), case .finished(let why) = r.status { reason = why }
+            var text = ""
+            // End-of-generation and stop ids end the output without adding text.
+            if !(reason == .stop && r.parameters.isStopToken(token, endOfGeneration: tokenizer.endOfGenerationIDs)) {
+                let (emit, stopped) = stream.stopChecker.append(stream.detokenizer.append(token))
+                text = emit
+                if stopped {
+                    if reason == nil { result.stoppedByString.append(r.id) }
+                    reason = .stop
+                    stream.stopChecker = StopChecker(stops: [], includeStop: false)
+                }
+            }
+            if reason != nil {
+                // Flush bytes of an unfinished character and held-back text.
+                let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
+                text += emit + stream.stopChecker.finish()
+                result.ended.append(r.id)
+            }
+            result.outputs.append(RequestOutput(requestID: r.id, text: text, tokenIDs: [token], logprobs: logprobs[r.id].map { [$0] } ?? [],
+                                                finishReason: reason, promptTokenCount: r.promptTokenIDs.count,
+                                                cachedPromptTokenCount: r.cachedPromptTokenCount))
+            streams[r.id] = reason == nil ? stream : nil
+        }
+        return result
+    }
+
+    /// The last output of a request the scheduler ended because the KV cache cannot hold it: no new token, the
+    /// text held back so far, finish reason `.length`.
+    mutating func endedByScheduler(_ request: Request) -> RequestOutput {
+        var text = ""
+        if var stream = streams.removeValue(forKey: request.id) {
+            let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
+            text = emit + stream.stopChecker.finish()
+        }
+        return RequestOutput(requestID: request.id, text: text, tokenIDs: [], finishReason: .length,
+                             promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
+    }
+}
