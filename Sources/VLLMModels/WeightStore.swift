@@ -10,6 +10,9 @@ final class WeightStore {
     }
     private let source: Source
     let description: String
+    /// Hugging Face layer-tensor names that differ from the Llama family's, by GGUF name (`ffn_norm`:
+    /// `pre_feedforward_layernorm` for Gemma 3).
+    private let huggingFaceOverrides: [String: String]
     private(set) var used: Set<String> = []
     /// The checkpoint's integer quantization (AWQ, GPTQ, compressed-tensors), for its linear layers.
     private let quantization: QuantizationConfig?
@@ -22,17 +25,20 @@ final class WeightStore {
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
+        huggingFaceOverrides = [:]
         quantization = nil
         floatActivations = false
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
     /// With `quantization`, the integer tensors of quantized layers (`qweight`, `weight_packed`, ...) are read by
-    /// `IntegerWeights`, not refused as types the kernels cannot compute with.
+    /// `IntegerWeights`, not refused as types the kernels cannot compute with. `overrides`: the architecture's
+    /// Hugging Face layer names that differ from the Llama family's (`huggingFaceName`).
     init(safetensors: SafetensorsCheckpoint, directory: String, quantization: QuantizationConfig? = nil,
-         dtype: ComputeDType = .auto) throws(ModelFormatError) {
+         dtype: ComputeDType = .auto, overrides: [String: String] = [:]) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
+        huggingFaceOverrides = overrides
         self.quantization = quantization
         floatActivations = dtype == .float32
         let packedParts = [".qweight", ".qzeros", ".scales", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape"]
@@ -50,7 +56,7 @@ final class WeightStore {
             used.insert(info.name)
             return (info.type, info.shape.dropFirst().reduce(1, *), info.shape[0], file.data(of: info), info.name)
         case .safetensors(let checkpoint):
-            let hfName = Self.huggingFaceName(name)
+            let hfName = Self.huggingFaceName(name, overrides: huggingFaceOverrides)
             guard let (info, data) = checkpoint.tensor(named: hfName) else { return nil }
             used.insert(hfName)
             return (info.type, info.shape.dropLast().reduce(1, *), info.shape.last ?? 1, data, hfName)
@@ -60,14 +66,14 @@ final class WeightStore {
     func has(_ name: String) -> Bool {
         switch source {
         case .gguf(let file): file.tensor(named: name) != nil
-        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name)) != nil
+        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name, overrides: huggingFaceOverrides)) != nil
         }
     }
 
     /// A matrix of `rows` × `columns`; missing or mis-shaped tensors are clear errors.
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelFormatError) -> WeightMatrix {
         if let quantization, case .safetensors(let checkpoint) = source, !has(name), name.hasSuffix(".weight") {
-            let prefix = String(Self.huggingFaceName(name).dropLast(".weight".count))
+            let prefix = String(Self.huggingFaceName(name, overrides: huggingFaceOverrides).dropLast(".weight".count))
             var bound: [String] = []
             let weights = try IntegerWeights(prefix: prefix, rows: rows, columns: columns, config: quantization,
                                              lookup: { checkpoint.tensor(named: $0) }, used: &bound, file: description)
@@ -114,12 +120,12 @@ final class WeightStore {
     }
 
     private func displayName(_ name: String) -> String {
-        if case .safetensors = source { return Self.huggingFaceName(name) }
+        if case .safetensors = source { return Self.huggingFaceName(name, overrides: huggingFaceOverrides) }
         return name
     }
 
-    /// GGUF tensor names → Hugging Face Llama-family names.
-    static func huggingFaceName(_ name: String) -> String {
+    /// GGUF tensor names → Hugging Face Llama-family names, layer names in `overrides` first.
+    static func huggingFaceName(_ name: String, overrides: [String: String] = [:]) -> String {
         let fixed = ["token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
                      "output.weight": "lm_head.weight"]
         if let hit = fixed[name] { return hit }
@@ -131,7 +137,7 @@ final class WeightStore {
                         "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
                         "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"]
         let rest = parts[2].split(separator: ".", maxSplits: 1)
-        guard rest.count == 2, let mapped = suffixes[String(rest[0])] else { return name }
+        guard rest.count == 2, let mapped = overrides[String(rest[0])] ?? suffixes[String(rest[0])] else { return name }
         return "model.layers.\(parts[1]).\(mapped).\(rest[1])"
     }
 }
