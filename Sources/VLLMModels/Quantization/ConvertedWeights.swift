@@ -85,9 +85,12 @@ extension ModelLoader {
         guard let quantization = config.quantization else { throw ModelFormatError("'\(directory)' has no quantization_config") }
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
         var used: [String] = []
-        let layer = ConvertedWeights(try IntegerWeights(prefix: module, rows: rows, columns: columns, config: quantization,
-                                                        lookup: { checkpoint.tensor(named: $0) }, used: &used, file: directory),
-                                     floatActivations: dtype == .float32)
+        // The unpacked view points into the checkpoint's maps: keep them until the layer is rewritten.
+        let layer = try withExtendedLifetime(checkpoint) { () throws(ModelFormatError) in
+            ConvertedWeights(try IntegerWeights(prefix: module, rows: rows, columns: columns, config: quantization,
+                                                lookup: { checkpoint.tensor(named: $0) }, used: &used, file: directory),
+                             floatActivations: dtype == .float32)
+        }
         let rowBytes = layer.byteCount / rows
         var weights = [Float](repeating: 0, count: rows * columns)
         weights.withUnsafeMutableBufferPointer { out in
