@@ -7,7 +7,7 @@ extension ModelConfiguration {
         guard let arch = gguf.metadata["general.architecture"]?.string else {
             throw ModelFormatError("'\(file)' has no general.architecture")
         }
-        guard ["llama", "qwen2", "qwen3"].contains(arch) else { throw Self.unsupported(arch, in: file) }
+        guard ["llama", "qwen2", "qwen3", "phi3", "qwen2moe", "qwen3moe"].contains(arch) else { throw Self.unsupported(arch, in: file) }
         func int(_ key: String, default value: Int? = nil) throws(ModelFormatError) -> Int {
             if let v = gguf.metadata["\(arch).\(key)"] {
                 if let i = v.int { return i }
@@ -41,7 +41,8 @@ extension ModelConfiguration {
             throw ModelFormatError("'\(file)': partial rotary embeddings (rope.dimension_count \(rot) ≠ head size \(headDim)) are not supported")
         }
         var inv = Self.baseInverseFrequencies(base: base, dim: headDim)
-        if let type = gguf.metadata["\(arch).rope.scaling.type"]?.string, type != "none", type != "linear" {
+        if let type = gguf.metadata["\(arch).rope.scaling.type"]?.string, type != "none", type != "linear",
+           !(arch == "phi3" && type == "longrope") {
             throw ModelFormatError("'\(file)': RoPE scaling '\(type)' is not supported (none, linear, and Llama 3's rope_freqs are)")
         }
         // 0 means no scaling in llama.cpp; a negative or NaN factor is garbage.
@@ -64,6 +65,8 @@ extension ModelConfiguration {
             architecture: arch, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads, kvHeadCount: kvHeads,
             headDim: headDim, vocabularySize: vocab, maxPositions: try int("context_length"), rmsNormEps: eps,
-            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3")
+            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3" || arch == "qwen3moe")
+        experts = try MixtureOfExpertsConfiguration(gguf: gguf, architecture: arch, layerCount: layerCount)
+        if arch == "phi3" { try applyPhi3(gguf: gguf) }
     }
 }
