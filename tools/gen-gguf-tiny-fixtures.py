@@ -31,7 +31,7 @@ BUILD = os.path.join(CACHE, "llama-cpp-build/bin")
 HF = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/hf-tiny")
 OUT = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/gguf-tiny")
 NAMES = ["phi3", "qwen3moe", "qwen2moe", "mixtral"]
-QUANTIZED = {"qwen3moe": "Q8_0", "phi3": "Q8_0"}
+QUANTIZED = {"qwen3moe": "Q8_0", "phi3": "Q8_0", "qwen2moe": "Q4_0", "mixtral": "Q4_0"}
 
 
 def convert(name, out_path):

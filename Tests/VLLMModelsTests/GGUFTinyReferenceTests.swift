@@ -3,7 +3,7 @@ import Testing
 import VLLMModels
 
 /// The tiny Phi-3 and mixture-of-experts checkpoints converted by llama.cpp's convert_hf_to_gguf.py (F32; Q8_0 by
-/// llama-quantize) and run by llama.cpp (tools/gen-gguf-tiny-fixtures.py): fused QKV and gate-up tensors, stacked
+/// llama-quantize, and Q4_0) and run by llama.cpp (tools/gen-gguf-tiny-fixtures.py): fused QKV and gate-up tensors, stacked
 /// 3-D expert tensors and the GGUF keys of `phi3`, `qwen2moe`, `qwen3moe` and Mixtral's `llama` give llama.cpp's
 /// logits and greedy tokens.
 struct GGUFTinyReferenceTests {
@@ -13,7 +13,7 @@ struct GGUFTinyReferenceTests {
         let greedy: [Int32]
     }
 
-    static let files = ["phi3.F32", "qwen3moe.F32", "qwen2moe.F32", "mixtral.F32", "phi3.Q8_0", "qwen3moe.Q8_0"]
+    static let files = ["phi3.F32", "qwen3moe.F32", "qwen2moe.F32", "mixtral.F32", "phi3.Q8_0", "qwen3moe.Q8_0", "qwen2moe.Q4_0", "mixtral.Q4_0"]
 
     /// F32: both engines compute in float32 (llama.cpp in another summation order). Q8_0: both quantize each
     /// activation row to Q8_0 the same way and take exact int8 dot products, so only the float sums of the block
