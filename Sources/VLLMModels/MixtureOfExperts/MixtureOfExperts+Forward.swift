@@ -39,7 +39,8 @@ extension MixtureOfExperts {
         }
         runner.run(input: h, inputStride: hidden, tokens: count, jobs: jobs, prepare: prepare)
 
-        let routing = ExpertRouting(logits: logits, count: count, experts: e.expertCount, topK: k, normalize: e.normalizesTopK)
+        let routing = ExpertRouting(logits: logits, count: count, experts: e.expertCount, topK: k, normalize: e.normalizesTopK,
+                                    pool: runner.pool)
         let assignments = count * k
         let gathered = s.gathered.reserve(assignments * hidden), expertOut = s.expertOut.reserve(assignments * hidden)
         let gate = s.expertGate.reserve(assignments * width), up = s.expertUp.reserve(assignments * width)
@@ -98,32 +99,20 @@ struct ExpertRouting {
     /// The weight of the same choice, `[tokens, k]`.
     private(set) var weights: [Float]
 
-    /// logits: `[count, experts]` router outputs.
-    init(logits: UnsafePointer<Float>, count: Int, experts: Int, topK k: Int, normalize: Bool) {
+    /// logits: `[count, experts]` router outputs. Tokens are routed on `pool` when given (each on its own).
+    init(logits: UnsafePointer<Float>, count: Int, experts: Int, topK k: Int, normalize: Bool, pool: ThreadPool? = nil) {
         var choices = [Int](repeating: 0, count: count * k)
-        weights = [Float](repeating: 0, count: count * k)
-        var probabilities = [Float](repeating: 0, count: experts)
-        var order = Array(0..<experts)
-        for t in 0..<count {
-            let row = logits + t * experts
-            var top = -Float.infinity
-            for e in 0..<experts { top = max(top, row[e]) }
-            var sum: Float = 0
-            for e in 0..<experts {
-                probabilities[e] = exp(row[e] - top)
-                sum += probabilities[e]
+        var weights = [Float](repeating: 0, count: count * k)
+        choices.withUnsafeMutableBufferPointer { choices in
+            weights.withUnsafeMutableBufferPointer { weights in
+                let c = choices.baseAddress!, w = weights.baseAddress!
+                func choose(_ t: Int) {
+                    Self.route(logits + t * experts, experts: experts, topK: k, normalize: normalize, choices: c + t * k, weights: w + t * k)
+                }
+                if let pool { pool.forEachItem(count) { choose($0) } } else { for t in 0..<count { choose(t) } }
             }
-            for e in 0..<experts { probabilities[e] /= sum }
-            for e in 0..<experts { order[e] = e }
-            order.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-            var chosen: Float = 0
-            for j in 0..<k {
-                choices[t * k + j] = order[j]
-                weights[t * k + j] = probabilities[order[j]]
-                chosen += probabilities[order[j]]
-            }
-            if normalize { for j in 0..<k { weights[t * k + j] /= chosen } }
         }
+        self.weights = weights
         // Counting sort of the assignments by expert, stable in token order.
         var counts = [Int](repeating: 0, count: experts + 1)
         for e in choices { counts[e + 1] += 1 }
@@ -139,6 +128,32 @@ struct ExpertRouting {
                 slots[t * k + j] = next[e]
                 next[e] += 1
             }
+        }
+    }
+
+    /// One token: softmax over `experts` logits (max subtracted, in f32 as transformers), then the k most probable
+    /// by k passes (ties to the lower index), renormalized over them when asked.
+    private static func route(_ row: UnsafePointer<Float>, experts: Int, topK k: Int, normalize: Bool,
+                              choices: UnsafeMutablePointer<Int>, weights: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: experts) { p in
+            var top = -Float.infinity
+            for e in 0..<experts { top = max(top, row[e]) }
+            var sum: Float = 0
+            for e in 0..<experts {
+                p[e] = exp(row[e] - top)
+                sum += p[e]
+            }
+            var chosen: Float = 0
+            for j in 0..<k {
+                var best = -1
+                for e in 0..<experts where best < 0 || p[e] / sum > p[best] / sum {
+                    if !(0..<j).contains(where: { choices[$0] == e }) { best = e }
+                }
+                choices[j] = best
+                weights[j] = p[best] / sum
+                chosen += weights[j]
+            }
+            if normalize { for j in 0..<k { weights[j] /= chosen } }
         }
     }
 }
