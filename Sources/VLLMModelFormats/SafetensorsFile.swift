@@ -46,8 +46,12 @@ public final class SafetensorsFile: Sendable {
             case "F32": type = .f32
             case "F16": type = .f16
             case "BF16": type = .bf16
+            // Integer tensors hold quantized checkpoints' packed weights, zero points and group indices.
+            case "I8": type = .i8
+            case "I32": type = .i32
+            case "I64": type = .i64
             default:
-                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16")
+                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16, I8, I32, I64")
             }
             // Checked arithmetic throughout: a shape such as [2^32, 2^32] overflows a 64-bit element count.
             let bytes = shape.reduce(Optional(type.blockBytes)) { total, d in

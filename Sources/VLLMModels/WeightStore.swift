@@ -11,19 +11,34 @@ final class WeightStore {
     private let source: Source
     let description: String
     private(set) var used: Set<String> = []
+    /// The checkpoint's integer quantization (AWQ, GPTQ, compressed-tensors), for its linear layers.
+    private let quantization: QuantizationConfig?
+    /// Layers rewritten from their integer format; the model keeps them alive.
+    private(set) var converted: [ConvertedWeights] = []
+    /// `--dtype float32`: quantized layers become F16 rows, computed with f32 activations.
+    private let floatActivations: Bool
 
     /// Fails at once when a tensor has a type the kernels cannot compute with (before any tensor is bound).
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
+        quantization = nil
+        floatActivations = false
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
-    init(safetensors: SafetensorsCheckpoint, directory: String) throws(ModelFormatError) {
+    /// With `quantization`, the integer tensors of quantized layers (`qweight`, `weight_packed`, ...) are read by
+    /// `IntegerWeights`, not refused as types the kernels cannot compute with.
+    init(safetensors: SafetensorsCheckpoint, directory: String, quantization: QuantizationConfig? = nil,
+         dtype: ComputeDType = .auto) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
+        self.quantization = quantization
+        floatActivations = dtype == .float32
+        let packedParts = [".qweight", ".qzeros", ".scales", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape"]
         try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
-            safetensors.tensor(named: name).map { (name, $0.info.type) }
+            if quantization != nil, packedParts.contains(where: { name.hasSuffix($0) }) { return nil }
+            return safetensors.tensor(named: name).map { (name, $0.info.type) }
         }, in: description)
     }
 
@@ -51,6 +66,16 @@ final class WeightStore {
 
     /// A matrix of `rows` × `columns`; missing or mis-shaped tensors are clear errors.
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelFormatError) -> WeightMatrix {
+        if let quantization, case .safetensors(let checkpoint) = source, !has(name), name.hasSuffix(".weight") {
+            let prefix = String(Self.huggingFaceName(name).dropLast(".weight".count))
+            var bound: [String] = []
+            let weights = try IntegerWeights(prefix: prefix, rows: rows, columns: columns, config: quantization,
+                                             lookup: { checkpoint.tensor(named: $0) }, used: &bound, file: description)
+            used.formUnion(bound)
+            let layer = ConvertedWeights(weights, floatActivations: floatActivations)
+            converted.append(layer)
+            return layer.matrix
+        }
         guard let t = lookup(name) else { throw ModelFormatError("'\(description)' is missing the tensor '\(displayName(name))'") }
         guard t.rows == rows, t.columns == columns else {
             throw ModelFormatError("tensor '\(t.fileName)' in '\(description)' has shape [\(t.rows), \(t.columns)] (rows, columns) but the config implies [\(rows), \(columns)]")

@@ -28,8 +28,9 @@ struct LlamaLayer {
         let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         attentionNorm = try store.vector(p + "attn_norm.weight", count: c.hiddenSize)
         // Phi-3 stores Q, K and V as one matrix, [q; k; v] by rows, in both formats: three views into it.
+        // (Asked by architecture, not by `has`: a quantized checkpoint's fused matrix has no `.weight` tensor.)
         let fusedName = store.has(p + "attn_qkv.weight") ? p + "attn_qkv.weight" : "model.layers.\(i).self_attn.qkv_proj.weight"
-        if store.has(fusedName) {
+        if store.has(p + "attn_qkv.weight") || (c.architecture == "phi3" && !store.has(p + "attn_q.weight")) {
             let qkv = try store.matrix(fusedName, rows: qDim + 2 * kvDim, columns: c.hiddenSize)
             query = qkv.rowSlice(0..<qDim)
             key = qkv.rowSlice(qDim..<(qDim + kvDim))

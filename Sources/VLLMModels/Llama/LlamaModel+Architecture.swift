@@ -9,7 +9,8 @@ extension LlamaModel {
         huggingFaceNames: ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"],
         fromGGUF: { file, pool, dtype throws(ModelFormatError) in try load(gguf: file, pool: pool, dtype: dtype) },
         fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
-            try load(configuration: ModelConfiguration(huggingFace: config, directory: directory), directory: directory, pool: pool, dtype: dtype)
+            try load(configuration: ModelConfiguration(huggingFace: config, directory: directory), config: config, directory: directory,
+                     pool: pool, dtype: dtype)
         })
 
     /// A GGUF file of any Llama-family variant: the configuration reads the architecture's own keys.
@@ -18,11 +19,12 @@ extension LlamaModel {
         return try LlamaModel(configuration: try ModelConfiguration(gguf: file), store: store, storage: [file], pool: pool, dtype: dtype)
     }
 
-    /// A Hugging Face folder whose `config.json` gave `configuration`.
-    static func load(configuration: ModelConfiguration, directory: String, pool: ThreadPool,
+    /// A Hugging Face folder whose `config.json` (`config`) gave `configuration`; quantized layers as its
+    /// `quantization_config` says.
+    static func load(configuration: ModelConfiguration, config: HuggingFaceConfig, directory: String, pool: ThreadPool,
                      dtype: ComputeDType) throws(ModelFormatError) -> LlamaModel {
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
-        let store = try WeightStore(safetensors: checkpoint, directory: directory)
+        let store = try WeightStore(safetensors: checkpoint, directory: directory, quantization: config.quantization, dtype: dtype)
         return try LlamaModel(configuration: configuration, store: store, storage: checkpoint.files, pool: pool, dtype: dtype)
     }
 }

@@ -42,7 +42,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         // ones are for contexts beyond the original, which the configuration's context stops at.
         for name in ["rope_factors_short.weight", "rope_factors_long.weight"] { _ = try store.optionalVector(name, count: c.headDim / 2) }
         try store.checkAllUsed()
-        self.storage = storage
+        self.storage = storage + store.converted
         // With every matmul packed, the mapped files are read again only for untied embedding rows (faulted back one by one).
         if output.packed != nil && layers.allSatisfy(\.isPacked) {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
@@ -140,7 +140,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 MatmulJob(matrix: layer.value, output: v),
             ], prepare: normalizer(x, into: h, weight: layer.attentionNorm, adding: index > 0 ? projected : nil, bias: nil))
             p?.lap("norm + matmul qkv")
-            let (keyCache, valueCache) = cache.layer(index)
+            let (keyCache, valueCache, _) = cache.layer(index)  // one group: every layer attends in full
             threadPool.forEachItem(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
                 if let b = layer.queryBias { add(b, to: qt) }

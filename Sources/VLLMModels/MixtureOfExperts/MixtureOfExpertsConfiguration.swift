@@ -161,6 +161,6 @@ extension LlamaModel {
         fromGGUF: { file, pool, dtype throws(ModelFormatError) in try load(gguf: file, pool: pool, dtype: dtype) },
         fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
             try load(configuration: ModelConfiguration.mixtureOfExperts(huggingFace: config, directory: directory),
-                     directory: directory, pool: pool, dtype: dtype)
+                     config: config, directory: directory, pool: pool, dtype: dtype)
         })
 }

@@ -114,7 +114,7 @@ extension LlamaModel {
         name: "phi3", ggufNames: ["phi3"], huggingFaceNames: ["Phi3ForCausalLM"],
         fromGGUF: { file, pool, dtype throws(ModelFormatError) in try load(gguf: file, pool: pool, dtype: dtype) },
         fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
-            try load(configuration: ModelConfiguration.phi3(huggingFace: config, directory: directory), directory: directory,
+            try load(configuration: ModelConfiguration.phi3(huggingFace: config, directory: directory), config: config, directory: directory,
                      pool: pool, dtype: dtype)
         })
 }
