@@ -11,7 +11,8 @@ tensors, as its real files do.
 For each prompt of expected.json: llama.cpp's logits at every position (one batch, all logits), and its greedy
 continuation of the first prompt decoded one token at a time. llama.cpp is the tree and build the other llama.cpp
 fixtures use (tools/gen-llamacpp-fixtures.py): llama-cpp-python 0.3.36's archive, its libllama built in
-~/.cache/swift-vllm/llama-cpp-build. Settings: 1 thread, n_batch 512, flash attention off, F32 KV cache.
+~/.cache/swift-vllm/llama-cpp-build. Settings: 1 thread, n_batch 512, flash attention off, F32 KV cache, n_ctx 64
+(which llama.cpp pads to 256: within phi3-longrope's original context, so it uses the short factors as we do).
 
 Rerun:  ~/.cache/swift-vllm/venv-ref/bin/pip install torch==2.13.0+cpu transformers safetensors sentencepiece numpy \
             jinja2 diskcache typing-extensions
@@ -30,7 +31,7 @@ LLAMA_CPP = os.path.join(CACHE, "llama_cpp_python-0.3.36/vendor/llama.cpp")
 BUILD = os.path.join(CACHE, "llama-cpp-build/bin")
 HF = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/hf-tiny")
 OUT = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/gguf-tiny")
-NAMES = ["phi3", "qwen3moe", "qwen2moe", "mixtral"]
+NAMES = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral"]
 QUANTIZED = {"qwen3moe": "Q8_0", "phi3": "Q8_0", "qwen2moe": "Q4_0", "mixtral": "Q4_0"}
 
 

@@ -35,11 +35,12 @@ def build(name):
                                           sliding_window=None, bos_token_id=1, eos_token_id=2, pad_token_id=0))
     if name == "phi3-longrope":
         # Phi-3-*-128k's scaling: per-pair factors for contexts within the original window (short) and beyond (long),
-        # and an attention factor from the context ratio. Sequences here stay within the original window.
+        # and an attention factor from the context ratio. Sequences here stay within the original window (256: llama.cpp
+        # pads its context to a multiple of 256 and picks the long factors beyond the original).
         half = 8
         scaling = {"rope_type": "longrope", "short_factor": [1.0 + 0.25 * i for i in range(half)],
                    "long_factor": [2.0 + 0.5 * i for i in range(half)]}
-        return Phi3ForCausalLM(Phi3Config(**COMMON, max_position_embeddings=1024, original_max_position_embeddings=64,
+        return Phi3ForCausalLM(Phi3Config(**COMMON, max_position_embeddings=4096, original_max_position_embeddings=256,
                                           rope_scaling=scaling, sliding_window=None, bos_token_id=1, eos_token_id=2,
                                           pad_token_id=0))
     if name == "qwen3moe":

@@ -13,7 +13,7 @@ struct GGUFTinyReferenceTests {
         let greedy: [Int32]
     }
 
-    static let files = ["phi3.F32", "qwen3moe.F32", "qwen2moe.F32", "mixtral.F32", "phi3.Q8_0", "qwen3moe.Q8_0", "qwen2moe.Q4_0", "mixtral.Q4_0"]
+    static let files = ["phi3.F32", "phi3-longrope.F32", "qwen3moe.F32", "qwen2moe.F32", "mixtral.F32", "phi3.Q8_0", "qwen3moe.Q8_0", "qwen2moe.Q4_0", "mixtral.Q4_0"]
 
     /// F32: both engines compute in float32 (llama.cpp in another summation order). Q8_0: both quantize each
     /// activation row to Q8_0 the same way and take exact int8 dot products, so only the float sums of the block

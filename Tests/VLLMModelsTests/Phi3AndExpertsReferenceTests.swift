@@ -66,7 +66,7 @@ struct Phi3AndExpertsReferenceTests {
     @Test func phi3LongRoPEScalesAndStopsAtTheOriginalContext() throws {
         let (model, _) = try Self.load("phi3-longrope")
         let c = model.configuration
-        #expect(c.maxPositions == 64)  // original_max_position_embeddings: the long factors are not applied
-        #expect(abs(c.ropeAttentionFactor - Float((1 + log(1024.0 / 64) / log(64.0)).squareRoot())) < 1e-6)
+        #expect(c.maxPositions == 256)  // original_max_position_embeddings: the long factors are not applied
+        #expect(abs(c.ropeAttentionFactor - Float((1 + log(4096.0 / 256) / log(256.0)).squareRoot())) < 1e-6)
     }
 }
