@@ -1,7 +1,8 @@
 import Foundation
 import VLLMModelFormats
 
-/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3).
+/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3, Phi-3, and the
+/// mixture-of-experts Qwen2-MoE, Qwen3-MoE and Mixtral).
 public struct ModelConfiguration: Sendable, Equatable {
     /// The architecture name as the file gives it (`llama`, `mistral`, `qwen2`, `qwen3`).
     public var architecture: String

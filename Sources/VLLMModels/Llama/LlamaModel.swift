@@ -1,8 +1,9 @@
 import VLLMKernels
 import VLLMModelFormats
 
-/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3) computing logits for a flattened
-/// batch over a paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
+/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3; Phi-3 with its fused projections; Qwen2-MoE,
+/// Qwen3-MoE and Mixtral with mixture-of-experts feed-forward layers) computing logits for a flattened batch over a
+/// paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
 ///
 /// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
