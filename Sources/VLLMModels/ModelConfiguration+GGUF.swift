@@ -3,7 +3,7 @@ import VLLMModelFormats
 extension ModelConfiguration {
     /// The `general.architecture` values whose common metadata this reader knows (Gemma 3's own keys:
     /// `Gemma3Parameters`).
-    static let ggufArchitectures = ["llama", "qwen2", "qwen3", "gemma3"]
+    static let ggufArchitectures = ["llama", "qwen2", "qwen3", "gemma3", "phi3", "qwen2moe", "qwen3moe"]
 
     /// Reads `{arch}.*` metadata of a GGUF file (GGUF-FACTS §4.2).
     public init(gguf: GGUFFile) throws(ModelFormatError) {
@@ -45,7 +45,8 @@ extension ModelConfiguration {
             throw ModelFormatError("'\(file)': partial rotary embeddings (rope.dimension_count \(rot) ≠ head size \(headDim)) are not supported")
         }
         var inv = Self.baseInverseFrequencies(base: base, dim: headDim)
-        if let type = gguf.metadata["\(arch).rope.scaling.type"]?.string, type != "none", type != "linear" {
+        if let type = gguf.metadata["\(arch).rope.scaling.type"]?.string, type != "none", type != "linear",
+           !(arch == "phi3" && type == "longrope") {
             throw ModelFormatError("'\(file)': RoPE scaling '\(type)' is not supported (none, linear, and Llama 3's rope_freqs are)")
         }
         // 0 means no scaling in llama.cpp; a negative or NaN factor is garbage.
@@ -68,6 +69,8 @@ extension ModelConfiguration {
             architecture: arch, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads, kvHeadCount: kvHeads,
             headDim: headDim, vocabularySize: vocab, maxPositions: try int("context_length"), rmsNormEps: eps,
-            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3" || arch == "gemma3")
+            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3")
+        experts = try MixtureOfExpertsConfiguration(gguf: gguf, architecture: arch, layerCount: layerCount)
+        if arch == "phi3" { try applyPhi3(gguf: gguf) }
     }
 }

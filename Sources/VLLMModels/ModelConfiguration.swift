@@ -1,7 +1,8 @@
 import Foundation
 import VLLMModelFormats
 
-/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3).
+/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3, Phi-3, and the
+/// mixture-of-experts Qwen2-MoE, Qwen3-MoE and Mixtral).
 public struct ModelConfiguration: Sendable, Equatable {
     /// The architecture name as the file gives it (`llama`, `mistral`, `qwen2`, `qwen3`).
     public var architecture: String
@@ -21,9 +22,13 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeNeoxStyle: Bool
     /// Qwen3's and Gemma 3's RMS norm on each head of Q and K before RoPE.
     public var hasQKNorm: Bool
+    /// Multiplies the RoPE cosines and sines (so attention logits by its square): LongRoPE's attention factor.
+    public var ropeAttentionFactor: Float = 1
+    /// The routed experts of mixture-of-experts feed-forward layers (Qwen2/3-MoE, Mixtral); nil for dense models.
+    public var experts: MixtureOfExpertsConfiguration?
 
-    /// The `model_type`s of the Llama family's Hugging Face configs.
-    static let llamaFamilyTypes = ["llama", "mistral", "qwen2", "qwen3"]
+    /// The `model_type`s of the Llama family's Hugging Face configs (Phi-3 and the mixture-of-experts variants included).
+    static let llamaFamilyTypes = ["llama", "mistral", "qwen2", "qwen3", "phi3", "qwen2_moe", "qwen3_moe", "mixtral"]
 
     static func unsupported(_ name: String, in file: String) -> ModelFormatError {
         ModelFormatError("'\(file)' has architecture '\(name)', which is not a Llama-family architecture (\(llamaFamilyTypes.joined(separator: ", ")))")

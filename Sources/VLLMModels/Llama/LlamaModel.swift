@@ -1,8 +1,9 @@
 import VLLMKernels
 import VLLMModelFormats
 
-/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3) computing logits for a flattened
-/// batch over a paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
+/// A Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2, Qwen3; Phi-3 with its fused projections; Qwen2-MoE,
+/// Qwen3-MoE and Mixtral with mixture-of-experts feed-forward layers) computing logits for a flattened batch over a
+/// paged KV cache. Port of llama.cpp's `src/models/llama.cpp` graph (GGUF-FACTS §4.3).
 ///
 /// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
@@ -17,6 +18,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     private let storage: [AnyObject]
     let runner: MatmulRunner
     let scratch = ForwardScratch()
+    let expertScratch = ExpertScratch()
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
 
@@ -37,6 +39,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         var layers: [LlamaLayer] = []
         for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype, arena: arena)) }
         self.layers = layers
+        // Phi-3 128k GGUFs carry LongRoPE's factors as tensors; the configuration read the short ones, and the long
+        // ones are for contexts beyond the original, which the configuration's context stops at.
+        for name in ["rope_factors_short.weight", "rope_factors_long.weight"] { _ = try store.optionalVector(name, count: c.headDim / 2) }
         try store.checkAllUsed()
         self.storage = storage + store.converted
         // With every matmul packed, the mapped files are read again only for untied embedding rows (faulted back one by one).
@@ -45,7 +50,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             for case let file as SafetensorsFile in storage { file.file.releaseResidentPages() }
         }
         runner = MatmulRunner(pool: pool)
-        let types = Set(([embedding, output] + layers.flatMap { [$0.query, $0.gate, $0.down] }).map(\.typeID))
+        let types = Set(([embedding, output] + layers.flatMap(\.matrices)).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")
     }
 
@@ -53,7 +58,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
 
     /// Bytes of the packed weight copies the matmuls read (the mapped files stay mapped for embedding rows).
     public var packedWeightBytes: Int {
-        let matrices = [output] + layers.flatMap { layer in LlamaLayer.matmulWeights.map { layer[keyPath: $0] } }
+        let matrices = [output] + layers.flatMap(\.matrices)
         return matrices.reduce(0) { $0 + ($1.packed?.byteCount ?? 0) }
     }
 
@@ -120,6 +125,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
             for t in 0..<count {
                 Kernels.ropeAngles(position: positions[t], inverseFrequencies: inv.baseAddress!, half: half, cosines: cosines + t * half, sines: sines + t * half)
+                if c.ropeAttentionFactor != 1 {  // LongRoPE: q and k both scaled
+                    Kernels.scale(cosines + t * half, by: c.ropeAttentionFactor, count: half)
+                    Kernels.scale(sines + t * half, by: c.ropeAttentionFactor, count: half)
+                }
             }
         }
         batch.tokens.withUnsafeBufferPointer { embedding.gatherRows($0.baseAddress!, count: count, into: x) }
@@ -156,15 +165,15 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             p?.lap("matmul attn output")
-            runner.run(input: h, inputStride: hidden, tokens: count, jobs: [
-                MatmulJob(matrix: layer.gate, output: gate), MatmulJob(matrix: layer.up, output: up),
-            ], prepare: normalizer(x, into: h, weight: layer.feedForwardNorm, adding: projected, bias: layer.attentionOutputBias))
-            p?.lap("norm + matmul gate + up")
-            let width = c.intermediateSize
-            runner.run(input: gate, inputStride: width, tokens: count, jobs: [MatmulJob(matrix: layer.down, output: projected)]) { t in
-                Kernels.siluMul(gate + t * width, up + t * width, into: gate + t * width, count: width)
+            let norm = normalizer(x, into: h, weight: layer.feedForwardNorm, adding: projected, bias: layer.attentionOutputBias)
+            switch layer.feedForward {
+            case .dense(let mlp):
+                mlp.run(input: h, count: count, into: projected, gate: gate, up: up, runner: runner, prepare: norm)
+                p?.lap("norm + gated MLP")
+            case .experts(let moe):
+                moe.forward(h: h, count: count, into: projected, runner: runner, scratch: expertScratch, prepare: norm)
+                p?.lap("norm + experts")
             }
-            p?.lap("silu + matmul down")
             // The next layer's attention norm adds this residual; after the last layer it is added here.
             if index == layers.count - 1 {
                 threadPool.forEachItem(count) { t in Kernels.add(projected + t * hidden, to: x + t * hidden, count: hidden) }
