@@ -46,8 +46,14 @@ public final class SafetensorsFile: Sendable {
             case "F32": type = .f32
             case "F16": type = .f16
             case "BF16": type = .bf16
+            // Integer tensors are read and sized (BERT checkpoints carry `embeddings.position_ids`, I64); the model
+            // loader refuses any it would have to compute with.
+            case "I64": type = .i64
+            case "I32": type = .i32
+            case "I16": type = .i16
+            case "I8": type = .i8
             default:
-                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16")
+                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16 (and I8-I64 for tensors a model does not compute with)")
             }
             // Checked arithmetic throughout: a shape such as [2^32, 2^32] overflows a 64-bit element count.
             let bytes = shape.reduce(Optional(type.blockBytes)) { total, d in

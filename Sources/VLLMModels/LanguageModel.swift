@@ -18,6 +18,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     var profiler: Profiler? { get set }
 
+    /// Whether this is an encoder (BERT): attention over the whole sequence, hidden states out and no logits. Its
+    /// sequences must run whole, from position 0, in one step (no chunked prefill, no prefix cache). False by default.
+    var isEncoder: Bool { get }
+
     /// Runs the batch and returns, for `batch.logitIndices` in that order, `[count, vocabularySize]` logits
     /// (`batch.output == .logits`) or `[count, hiddenSize]` final-normed hidden states (`.hiddenStates`). The
     /// buffer is valid until the next call.
@@ -25,6 +29,8 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 extension LanguageModel {
+    public var isEncoder: Bool { false }
+
     /// The KV cache this model needs for `blockCount` blocks of `blockSize` tokens of `type`.
     public func makeKVCache(blockCount: Int, blockSize: Int, type: KVCacheType) -> PagedKVCache {
         let c = configuration

@@ -11,21 +11,37 @@ final class WeightStore {
     private let source: Source
     let description: String
     private(set) var used: Set<String> = []
+    /// GGUF-style name -> the checkpoint's Hugging Face name (the Llama family's by default).
+    private let huggingFaceName: @Sendable (String) -> String
+    /// Name suffixes of stored tensors no architecture computes with (never bound, never type-checked).
+    private let ignorable: [String]
 
     /// Fails at once when a tensor has a type the kernels cannot compute with (before any tensor is bound).
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
+        huggingFaceName = Self.llamaName
+        ignorable = Self.alwaysIgnorable
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
-    init(safetensors: SafetensorsCheckpoint, directory: String) throws(ModelFormatError) {
+    /// - Parameters:
+    ///   - names: maps the GGUF-style names the model asks for onto the checkpoint's names.
+    ///   - ignoring: suffixes of tensors the checkpoint may hold that the model does not use (BERT's position ids).
+    init(safetensors: SafetensorsCheckpoint, directory: String, names: @escaping @Sendable (String) -> String = WeightStore.llamaName,
+         ignoring: [String] = []) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
+        huggingFaceName = names
+        ignorable = Self.alwaysIgnorable + ignoring
+        let ignorable = self.ignorable
         try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
-            safetensors.tensor(named: name).map { (name, $0.info.type) }
+            if ignorable.contains(where: { name.hasSuffix($0) }) { return nil }
+            return safetensors.tensor(named: name).map { (name, $0.info.type) }
         }, in: description)
     }
+
+    private static let alwaysIgnorable = ["rotary_emb.inv_freq", "rope_freqs.weight"]
 
     /// A stored tensor: type, shape as (rows, columns) with columns contiguous, and its bytes.
     private func lookup(_ name: String) -> (type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer, fileName: String)? {
@@ -35,7 +51,7 @@ final class WeightStore {
             used.insert(info.name)
             return (info.type, info.shape.dropFirst().reduce(1, *), info.shape[0], file.data(of: info), info.name)
         case .safetensors(let checkpoint):
-            let hfName = Self.huggingFaceName(name)
+            let hfName = huggingFaceName(name)
             guard let (info, data) = checkpoint.tensor(named: hfName) else { return nil }
             used.insert(hfName)
             return (info.type, info.shape.dropLast().reduce(1, *), info.shape.last ?? 1, data, hfName)
@@ -45,7 +61,7 @@ final class WeightStore {
     func has(_ name: String) -> Bool {
         switch source {
         case .gguf(let file): file.tensor(named: name) != nil
-        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name)) != nil
+        case .safetensors(let checkpoint): checkpoint.tensor(named: huggingFaceName(name)) != nil
         }
     }
 
@@ -81,7 +97,6 @@ final class WeightStore {
         case .gguf(let file): all = file.tensors.map(\.name)
         case .safetensors(let checkpoint): all = checkpoint.tensorNames
         }
-        let ignorable = ["rotary_emb.inv_freq", "rope_freqs.weight"]
         let extra = all.filter { name in !used.contains(name) && !ignorable.contains { name.hasSuffix($0) } }.sorted()
         guard extra.isEmpty else {
             throw ModelFormatError("'\(description)' has \(extra.count) tensor(s) this architecture does not use: \(extra.prefix(5).joined(separator: ", "))\(extra.count > 5 ? ", ..." : "")")
@@ -89,12 +104,12 @@ final class WeightStore {
     }
 
     private func displayName(_ name: String) -> String {
-        if case .safetensors = source { return Self.huggingFaceName(name) }
+        if case .safetensors = source { return huggingFaceName(name) }
         return name
     }
 
     /// GGUF tensor names → Hugging Face Llama-family names.
-    static func huggingFaceName(_ name: String) -> String {
+    @Sendable static func llamaName(_ name: String) -> String {
         let fixed = ["token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
                      "output.weight": "lm_head.weight"]
         if let hit = fixed[name] { return hit }
