@@ -34,6 +34,17 @@ public struct EngineOptions: Sendable, Equatable {
     public var seed: UInt64? = nil
     /// `--profile`: time every phase of each step (`model.profiler` holds the totals).
     public var profile: Bool = false
+    /// `--runner auto|generate|pooling`: auto pools with encoder models (and with `--convert embed`), else generates.
+    public var runner: Runner = .auto
+    /// `--convert auto|none|embed`: `embed` serves a decoder as an embedding model (last-token pooling, normalized).
+    public var convert: Convert = .auto
+    /// `--pooler-config` JSON (`pooling_type`, `normalize`) over the model's own pooling.
+    public var poolerConfig: String? = nil
+
+    /// vLLM's `--runner`.
+    public enum Runner: String, Sendable, CaseIterable { case auto, generate, pooling }
+    /// vLLM's `--convert`.
+    public enum Convert: String, Sendable, CaseIterable { case auto, none, embed }
 
     public init() {}
 

@@ -55,10 +55,12 @@ final class FakeLanguageModel: LanguageModel, @unchecked Sendable {
                 guard let row = rows.firstIndex(of: sequence.tokenStart + i) else { continue }
                 var sum = 0
                 for p in 0...position { sum += Int(slotsOf[slot(p)]) }
+                // Hidden states (pooling): one value a token, its context's sum plus its position.
+                if batch.output == .hiddenStates { out[row] = Float(sum + position); continue }
                 out[row * vocabulary + (sum + position) % vocabulary] = 1
             }
         }
-        return UnsafeBufferPointer(start: out, count: rows.count * vocabulary)
+        return UnsafeBufferPointer(start: out, count: rows.count * (batch.output == .hiddenStates ? 1 : vocabulary))
     }
 
     /// A tokenizer whose tokens are "t0" ... "t(n-1)" (no merges, no end-of-generation id).
