@@ -41,11 +41,12 @@ struct PoolingEngineTests {
         }
     }
 
-    /// A prompt is never chunked: one that does not fit the rest of a step's budget waits for the next step.
+    /// A prompt is never chunked: one that does not fit the rest of a step's budget (raised to the model length, 32,
+    /// as without chunked prefill) waits for the next step.
     @Test func promptsRunWholeWithinTheBudget() throws {
         let core = try Self.engine(PoolerConfiguration(poolingType: .mean, normalize: false), batchedTokens: 10)
-        try core.addPooling(id: 0, promptTokenIDs: Array(repeating: 3, count: 6))
-        try core.addPooling(id: 1, promptTokenIDs: Array(repeating: 3, count: 6))
+        try core.addPooling(id: 0, promptTokenIDs: Array(repeating: 3, count: 20))
+        try core.addPooling(id: 1, promptTokenIDs: Array(repeating: 3, count: 20))
         #expect(core.step().map(\.requestID) == [0])
         #expect(core.step().map(\.requestID) == [1])
     }

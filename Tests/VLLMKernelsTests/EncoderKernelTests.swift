@@ -39,7 +39,7 @@ struct EncoderKernelTests {
         }
     }
 
-    /// GELU on every ISA against erfc in double (1 + erf(z) = erfc(-z), exact in the negative tail): relative 1e-6 within |x| < 3; beyond, where gelu(x) for negative x
+    /// GELU on every ISA against erfc in double (1 + erf(z) = erfc(-z), exact in the negative tail): relative 2e-6 within |x| < 3; beyond, where gelu(x) for negative x
     /// is exp(-x^2/2) small and the rounding of x^2 alone moves it by some 1e-6, relative 1e-5.
     @Test func geluMatchesTheReferenceOnEveryISA() {
         var x: [Float] = (0..<2003).map { Float($0 - 1001) / 100 }  // -10.01 ... 10.01, a tail after the vectors
@@ -56,7 +56,7 @@ struct EncoderKernelTests {
             var out = [Float](repeating: .nan, count: x.count)
             Kernels.geluErf(x, into: &out, count: x.count)
             for i in x.indices {
-                let tolerance: Float = abs(x[i]) < 3 ? 1e-6 : 1e-5
+                let tolerance: Float = abs(x[i]) < 3 ? 2e-6 : 1e-5
                 #expect(abs(out[i] - reference[i]) <= tolerance * abs(reference[i]) + 1e-30, "isa \(isa) x \(x[i]): \(out[i]) vs \(reference[i])")
             }
         }
