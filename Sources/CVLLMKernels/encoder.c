@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "vecmath_x86.h"
 #include <math.h>
+#include <stdlib.h>
 
 void vk_layer_norm_ref(const float *x, const float *w, const float *b, float *y, int64_t n, float eps) {
     double sum = 0;
@@ -112,4 +113,87 @@ void vk_gelu_erf(const float *x, float *out, int64_t n) {
     if (vk_get_isa() >= VK_ISA_AVX2) { vk_gelu_erf_avx2(x, out, n); return; }
 #endif
     for (int64_t i = 0; i < n; i++) out[i] = vk_gelu_scalar(x[i]);
+}
+
+void vk_encoder_attention_ref(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                              int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+    for (int64_t i = q0; i < q1; i++) {
+        double m = -INFINITY, sum = 0;
+        double s[n > 0 ? n : 1];
+        for (int64_t j = 0; j < n; j++) {
+            double dot = 0;
+            for (int64_t d = 0; d < head_dim; d++) dot += (double)q[i * stride + d] * (double)k[j * stride + d];
+            s[j] = dot * scale;
+            if (s[j] > m) m = s[j];
+        }
+        for (int64_t j = 0; j < n; j++) { s[j] = exp(s[j] - m); sum += s[j]; }
+        for (int64_t d = 0; d < head_dim; d++) {
+            double o = 0;
+            for (int64_t j = 0; j < n; j++) o += s[j] * (double)v[j * stride + d];
+            out[i * stride + d] = (float)(o / sum);
+        }
+    }
+}
+
+/// One query at a time over the whole sequence, from K transposed once per call (kt[d][j]): the scores are then
+/// axpys over the keys (s += q_d kt[d], no horizontal sums), the max, e^(s - max) with the vector exp where there is
+/// one, and out = sum_j e_j v_j / sum_j e_j as axpys over the head's dimensions. Each loop is element-wise, so the
+/// compiler vectorizes it for the function's target; K and V of a sequence stay in L2.
+#define VK_ENCODER_ATTENTION_BODY(EXP_ROW)                                                                          \
+    float *kt = (float *)malloc((size_t)(n * head_dim + n) * sizeof(float));                                       \
+    float *s = kt + n * head_dim;                                                                                    \
+    for (int64_t j = 0; j < n; j++)                                                                                  \
+        for (int64_t d = 0; d < head_dim; d++) kt[d * n + j] = k[j * stride + d];                                    \
+    for (int64_t i = q0; i < q1; i++) {                                                                              \
+        const float *qi = q + i * stride;                                                                            \
+        for (int64_t j = 0; j < n; j++) s[j] = 0;                                                                    \
+        for (int64_t d = 0; d < head_dim; d++) {                                                                     \
+            const float qd = qi[d], *row = kt + d * n;                                                               \
+            for (int64_t j = 0; j < n; j++) s[j] += qd * row[j];                                                     \
+        }                                                                                                            \
+        float m = -INFINITY;                                                                                         \
+        for (int64_t j = 0; j < n; j++) { s[j] *= scale; m = s[j] > m ? s[j] : m; }                                  \
+        const double sum = EXP_ROW(s, n, m);                                                                         \
+        float *oi = out + i * stride;                                                                                \
+        for (int64_t d = 0; d < head_dim; d++) oi[d] = 0;                                                            \
+        for (int64_t j = 0; j < n; j++) {                                                                            \
+            const float e = s[j];                                                                                    \
+            const float *vj = v + j * stride;                                                                        \
+            for (int64_t d = 0; d < head_dim; d++) oi[d] += e * vj[d];                                               \
+        }                                                                                                            \
+        const float inv = (float)(1.0 / sum);                                                                        \
+        for (int64_t d = 0; d < head_dim; d++) oi[d] *= inv;                                                         \
+    }                                                                                                                \
+    free(kt);
+
+static double vk_exp_row_scalar(float *s, int64_t n, float m) {
+    double sum = 0;
+    for (int64_t j = 0; j < n; j++) { s[j] = expf(s[j] - m); sum += s[j]; }
+    return sum;
+}
+
+static void vk_encoder_attention_scalar(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                                        int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+    VK_ENCODER_ATTENTION_BODY(vk_exp_row_scalar)
+}
+
+#if VK_X86
+static inline double vk_exp_row_vector(float *s, int64_t n, float m) { return vk_exp_scaled(s, s, n, m, 1.0f); }
+static VK_AVX512_FN void vk_encoder_attention_avx512(const float *q, const float *k, const float *v, float *out, int64_t stride,
+                                                     int64_t n, int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+    VK_ENCODER_ATTENTION_BODY(vk_exp_row_vector)
+}
+static VK_AVX2_FN void vk_encoder_attention_avx2(const float *q, const float *k, const float *v, float *out, int64_t stride,
+                                                 int64_t n, int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+    VK_ENCODER_ATTENTION_BODY(vk_exp_row_vector)
+}
+#endif
+
+void vk_encoder_attention(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                          int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+#if VK_X86
+    if (vk_get_isa() >= VK_ISA_AVX512) { vk_encoder_attention_avx512(q, k, v, out, stride, n, head_dim, scale, q0, q1); return; }
+    if (vk_get_isa() >= VK_ISA_AVX2) { vk_encoder_attention_avx2(q, k, v, out, stride, n, head_dim, scale, q0, q1); return; }
+#endif
+    vk_encoder_attention_scalar(q, k, v, out, stride, n, head_dim, scale, q0, q1);
 }

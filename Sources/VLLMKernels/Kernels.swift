@@ -38,6 +38,15 @@ public enum Kernels {
         vk_gelu_erf(x, out, Int64(n))
     }
 
+    /// Bidirectional attention of one head over one sequence of `count` rows (stride `stride` floats, the head's
+    /// `headDim` values first in each row), for the queries `queries`: `out_i = softmax_j(scale q_i . k_j) v`.
+    @inlinable public static func encoderAttention(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+                                                   out: UnsafeMutablePointer<Float>, stride: Int, count: Int, headDim: Int, scale: Float,
+                                                   queries: Range<Int>) {
+        vk_encoder_attention(query, key, value, out, Int64(stride), Int64(count), Int64(headDim), scale,
+                             Int64(queries.lowerBound), Int64(queries.upperBound))
+    }
+
     /// `x *= s`.
     @inlinable public static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count n: Int) {
         for i in 0..<n { x[i] *= s }

@@ -212,6 +212,14 @@ void vk_layer_norm_ref(const float *x, const float *w, const float *b, float *y,
 void vk_gelu_erf(const float *x, float *out, int64_t n);
 /// The scalar reference of vk_gelu_erf, through the C library's erfc in double (x / 2 * erfc(-x / sqrt 2)).
 void vk_gelu_erf_ref(const float *x, float *out, int64_t n);
+/// Bidirectional (encoder) attention of one head over one sequence of n tokens, for queries q0 ..< q1: q, k, v and
+/// out are rows of `stride` floats whose first head_dim values are this head's (callers offset the pointers to the
+/// head); out_i = softmax_j(scale q_i . k_j) v. Each query's result depends only on its own row and the sequence.
+void vk_encoder_attention(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                          int64_t head_dim, float scale, int64_t q0, int64_t q1);
+/// The scalar reference of vk_encoder_attention, in double.
+void vk_encoder_attention_ref(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                              int64_t head_dim, float scale, int64_t q0, int64_t q1);
 
 /// Rotary embedding in place on `n_heads` heads of `head_dim` values (stride head_dim) at position `pos`.
 /// inv_freq has n_rot/2 entries (angle of pair k = pos * inv_freq[k]). neox = 0: pairs (2k, 2k+1) (GGUF llama);

@@ -1,9 +1,10 @@
 import VLLMKernels
 
 extension BertModel {
-    /// Runs the embeddings and every layer over whole sequences starting at position 0 (writing their K/V into
-    /// `cache`); returns the final hidden states of every token, `[tokens, hidden]`, valid until the next call.
-    func encode(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeMutablePointer<Float> {
+    /// Runs the embeddings and every layer over whole sequences starting at position 0; returns the final hidden
+    /// states of every token, `[tokens, hidden]`, valid until the next call. The KV cache is not used: attention
+    /// reads each layer's keys and values of the whole sequence from this step's rows.
+    func encode(_ batch: ForwardBatch) -> UnsafeMutablePointer<Float> {
         let c = configuration, count = batch.tokens.count
         let hidden = c.hiddenSize, width = c.intermediateSize, eps = layerNormEps
         let s = scratch
@@ -11,19 +12,11 @@ extension BertModel {
         let q = s.query.reserve(count * hidden), k = s.key.reserve(count * hidden), v = s.value.reserve(count * hidden)
         let attention = s.attention.reserve(count * hidden), projected = s.projected.reserve(count * hidden)
         let intermediate = s.gate.reserve(count * width)
-        // Each token's cache slot, and the position its query attends from: the last of its sequence.
-        let positions = s.positions.reserve(count), slots = s.slots.reserve(count)
+        // Each token's position-embedding row.
         let rowIDs = embeddingRowIDs.reserve(count)
         for sequence in batch.sequences {
-            precondition(sequence.blockTable.count * cache.blockSize >= sequence.tokenCount, "block table too short for the sequence")
-            for i in 0..<sequence.tokenCount {
-                let t = sequence.tokenStart + i
-                positions[t] = Int32(sequence.tokenCount - 1)
-                rowIDs[t] = Int32(i)
-                let block = Int(sequence.blockTable[i / cache.blockSize])
-                precondition(block >= 0 && block < cache.blockCount, "block id out of range")
-                slots[t] = block * cache.blockSize + i % cache.blockSize
-            }
+            precondition(sequence.tokenCount <= c.maxPositions, "a sequence longer than the position embeddings")
+            for i in 0..<sequence.tokenCount { rowIDs[sequence.tokenStart + i] = Int32(i) }
         }
         // x = LayerNorm(word + position + token type 0).
         batch.tokens.withUnsafeBufferPointer { tokenEmbedding.gatherRows($0.baseAddress!, count: count, into: x) }
@@ -46,18 +39,15 @@ extension BertModel {
                 MatmulJob(matrix: layer.query, output: q), MatmulJob(matrix: layer.key, output: k), MatmulJob(matrix: layer.value, output: v),
             ])
             profiler?.lap("matmul qkv")
-            let (keyCache, valueCache) = cache.layer(index)
             withVectors(layer.queryBias, layer.keyBias, layer.valueBias) { qb, kb, vb in
                 threadPool.forEachItem(count) { t in
                     Kernels.add(qb, to: q + t * hidden, count: hidden)
                     Kernels.add(kb, to: k + t * hidden, count: hidden)
                     Kernels.add(vb, to: v + t * hidden, count: hidden)
-                    Kernels.kvWrite(keys: keyCache, values: valueCache, type: cache.type.typeID, slot: slots[t], rowElements: hidden,
-                                    key: k + t * hidden, value: v + t * hidden)
                 }
             }
-            profiler?.lap("bias + kv write")
-            attend(batch, q: q, out: attention, positions: positions, keyCache: keyCache, valueCache: valueCache, cache: cache)
+            profiler?.lap("qkv bias")
+            attend(batch, q: q, k: k, v: v, out: attention)
             profiler?.lap("attention")
             runner.run(input: attention, inputStride: hidden, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             profiler?.lap("matmul attn output")
@@ -86,28 +76,25 @@ extension BertModel {
         return x
     }
 
-    /// Attention of every token over all tokens of its sequence: tasks over (sequence, head, chunk of 16 queries).
-    private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-                        positions: UnsafeMutablePointer<Int32>, keyCache: UnsafeMutableRawPointer,
-                        valueCache: UnsafeMutableRawPointer, cache: PagedKVCache) {
-        let c = configuration, hidden = c.hiddenSize, chunk = 16
+    /// Attention of every token over all tokens of its sequence, from the layer's q, k and v rows (an encoder
+    /// needs no cache: every key of a sequence is computed in this step): tasks over (sequence, head, 32 queries).
+    private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
+                        v: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = configuration, hidden = c.hiddenSize, chunk = 32
         var tasks: [(sequence: Int, head: Int, first: Int, count: Int)] = []
         for (index, sequence) in batch.sequences.enumerated() {
             for first in stride(from: 0, to: sequence.tokenCount, by: chunk) {
-                for head in 0..<c.kvHeadCount { tasks.append((index, head, first, min(chunk, sequence.tokenCount - first))) }
+                for head in 0..<c.headCount { tasks.append((index, head, first, min(chunk, sequence.tokenCount - first))) }
             }
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         threadPool.parallelFor(tasks.count) { i in
             let task = tasks[i]
             let sequence = batch.sequences[task.sequence]
-            let t0 = sequence.tokenStart + task.first
-            sequence.blockTable.withUnsafeBufferPointer { table in
-                Kernels.pagedAttention(query: q + t0 * hidden, queryStride: hidden, out: out + t0 * hidden, outStride: hidden, queries: task.count,
-                                       positions: positions + t0, keys: keyCache, values: valueCache, type: cache.type.typeID,
-                                       blockTable: table.baseAddress!, blockSize: cache.blockSize, heads: c.headCount,
-                                       kvHeadCount: c.kvHeadCount, headDim: c.headDim, scale: scale, kvHeads: task.head..<(task.head + 1))
-            }
+            let base = sequence.tokenStart * hidden + task.head * c.headDim
+            Kernels.encoderAttention(query: q + base, key: k + base, value: v + base, out: out + base, stride: hidden,
+                                     count: sequence.tokenCount, headDim: c.headDim, scale: scale,
+                                     queries: task.first..<(task.first + task.count))
         }
     }
 

@@ -5,10 +5,10 @@ import VLLMModelFormats
 /// attention, post-LayerNorm, exact GELU. Returns final hidden states (it has no language-model head) for pooling.
 /// Follows Hugging Face's `modeling_bert.py` numerics and llama.cpp's `LLM_ARCH_BERT` tensor names.
 ///
-/// Bidirectional attention on the paged cache: a layer first writes the K/V of every token of a sequence, then
-/// every query of that sequence attends as if it stood at the sequence's last position (the causal kernel then
-/// sees all of it). So a sequence must come whole, from position 0, in one batch (the engine schedules encoder
-/// prompts unchunked, without prefix caching). Not thread-safe: one owner calls `forward`.
+/// Bidirectional attention over each sequence's own keys and values, computed in the same step
+/// (`Kernels.encoderAttention`): the paged KV cache the engine allocates is not written. So a sequence must come
+/// whole, from position 0, in one batch (the engine schedules encoder prompts unchunked, without prefix caching).
+/// Not thread-safe: one owner calls `forward`.
 public final class BertModel: LanguageModel, @unchecked Sendable {
     public let configuration: ModelConfiguration
     public let weightTypeDescription: String
@@ -81,7 +81,7 @@ public final class BertModel: LanguageModel, @unchecked Sendable {
                 precondition(s.startPosition == 0, "an encoder sees a whole sequence in one step (no chunked prefill, no prefix cache)")
                 part.append(tokens: Array(batch.tokens[s.tokenStart..<(s.tokenStart + s.tokenCount)]), startPosition: 0, blockTable: s.blockTable)
             }
-            let x = encode(part, cache: cache)
+            let x = encode(part)
             while next < rows.count, rows[next] < offset + tokens {
                 (final + next * hidden).update(from: x + (rows[next] - offset) * hidden, count: hidden)
                 next += 1
