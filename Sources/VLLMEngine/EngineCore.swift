@@ -39,12 +39,14 @@ public final class EngineCore {
         maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions, lengthCap ?? .max)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
-        let space = options.kvCacheSpaceGiB ?? EngineOptions.defaultKVCacheSpaceGiB()
+        let space = try options.kvCacheSpaceGiB(weightBytes: model.packedWeightBytes)
         let blocks = max(1, Int(space * 1_073_741_824) / perBlock)
+        let layout = model.kvCacheLayout
         // A cache smaller than one max-length sequence lets a request grow past what the whole cache holds.
-        guard blocks * options.blockSize >= maxModelLength else {
+        let stepTokens = options.enableChunkedPrefill ? options.maxNumBatchedTokens : maxModelLength
+        guard blocks >= layout.blocksForSequence(tokens: maxModelLength, stepTokens: stepTokens, blockSize: options.blockSize) else {
             throw EngineError.kvCacheTooSmall(maxModelLength: maxModelLength, blockSize: options.blockSize, blockBytes: perBlock,
-                                              blockCount: blocks)
+                                              blockCount: blocks, layout: layout, stepTokens: stepTokens)
         }
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
         cache.prefaultInBackground()
@@ -57,7 +59,8 @@ public final class EngineCore {
         // A pooled vector reads hidden states of the whole prompt, so pooling prompts skip the prefix cache.
         let caching = options.enablePrefixCaching && pooler == nil
         scheduler = Scheduler(configuration: configuration,
-                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: caching))
+                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: caching,
+                                                    slidingWindows: layout.groups.map(\.slidingWindow)))
         if options.profile { model.profiler = Profiler() }
     }
 
@@ -69,12 +72,15 @@ public final class EngineCore {
         let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
         switch location {
         case .gguf(let path):
+            if let q = options.quantization {
+                throw ModelFormatError("--quantization \(q.rawValue) is for Hugging Face checkpoints; '\(path)' is a GGUF file, whose tensors carry their own types")
+            }
             let file = try GGUFFile(path: path)
             let model = try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype)
             let pooling = try PoolingSetup(model: model, gguf: file, options: options)
             return try EngineCore(model: model, tokenizer: try Tokenizer(gguf: file), options: options, pooler: pooling.pooler)
         case .huggingFaceDirectory(let path):
-            let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype)
+            let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype, quantization: options.quantization)
             let pooling = try PoolingSetup(model: model, directory: path, options: options)
             return try EngineCore(model: model, tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options, pooler: pooling.pooler,
                                   lengthCap: pooling.lengthCap)
@@ -135,7 +141,7 @@ public final class EngineCore {
         }
         guard !batch.isEmpty else { return ended }
         model.profiler?.steps += 1
-        let run = runner.execute(batch, blockTables: scheduler.cache.blockTables)
+        let run = runner.execute(batch, blockTables: scheduler.cache.groupBlockTables)
         for (entry, token) in zip(batch.entries, run.sampled) {
             // A sampling entry's last token is its newest generated token (or the last prompt token).
             let generatedPart = max(0, entry.startPosition + entry.tokenCount - entry.request.promptTokenIDs.count)

@@ -1,4 +1,5 @@
 import Foundation
+import VLLMModelFormats
 import VLLMModels
 
 /// Engine configuration shared by `vllm generate`, `bench` and `serve` (vLLM's flag names in comments).
@@ -7,6 +8,9 @@ public struct EngineOptions: Sendable, Equatable {
     public var threads: Int? = nil
     /// `--dtype`: the dot products with 16-bit float weights (bf16 products for BF16 weights unless float32).
     public var dtype: ComputeDType = .auto
+    /// `--quantization awq|gptq|compressed-tensors`: nil = whatever the checkpoint's `quantization_config` says;
+    /// given, it must agree with it.
+    public var quantization: QuantizationConfig.Method? = nil
     /// `--kv-cache-dtype`: nil = auto (f32 for f32 weights, else f16).
     public var kvCacheType: KVCacheType? = nil
     /// `--block-size`: tokens per KV block.
@@ -34,6 +38,10 @@ public struct EngineOptions: Sendable, Equatable {
     public var seed: UInt64? = nil
     /// `--profile`: time every phase of each step (`model.profiler` holds the totals).
     public var profile: Bool = false
+    /// `--gpu-memory-utilization`: the fraction of the machine's memory (`MemTotal`) that the weights and the KV
+    /// cache may take together; the KV cache gets what the packed weights leave (`kvCacheSpaceGiB(weightBytes:)`).
+    /// Exclusive with `kvCacheSpaceGiB`.
+    public var memoryUtilization: Double? = nil
     /// `--runner auto|generate|pooling`: auto pools with encoder models (and with `--convert embed`), else generates.
     public var runner: Runner = .auto
     /// `--convert auto|none|embed`: `embed` serves a decoder as an embedding model (last-token pooling, normalized).
@@ -48,15 +56,32 @@ public struct EngineOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// The KV budget in GiB: `--kv-cache-space`, else `--gpu-memory-utilization` × total memory less the weights'
+    /// `weightBytes`, else `defaultKVCacheSpaceGiB()`.
+    public func kvCacheSpaceGiB(weightBytes: Int) throws(EngineError) -> Double {
+        if let kvCacheSpaceGiB { return kvCacheSpaceGiB }
+        guard let fraction = memoryUtilization else { return Self.defaultKVCacheSpaceGiB() }
+        let total = Self.meminfoKiB("MemTotal:").map { $0 * 1024 } ?? 0
+        let space = fraction * total - Double(weightBytes)
+        guard space > 0 else {
+            throw EngineError(String(format: "--gpu-memory-utilization %g leaves no room for the KV cache: the weights take %.2f GiB of the %.2f GiB it allows (%g of %.2f GiB); raise it or give --kv-cache-space",
+                                     fraction, Double(weightBytes) / 1_073_741_824, fraction * total / 1_073_741_824, fraction, total / 1_073_741_824))
+        }
+        return space / 1_073_741_824
+    }
+
+    /// A /proc/meminfo field in KiB.
+    static func meminfoKiB(_ field: String) -> Double? {
+        guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return nil }
+        return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
+    }
+
     /// The KV budget when none is given: 2 GiB, or a quarter of the memory the kernel reports available
     /// (`MemAvailable` in /proc/meminfo) when that is less, so that a small machine keeps room for everything
     /// else. The cache's pages are faulted in after start, so the budget is memory really used.
     public static func defaultKVCacheSpaceGiB() -> Double {
-        guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Double($0) })
-        else { return defaultKVCacheSpaceGiB(availableKiB: nil) }
-        return defaultKVCacheSpaceGiB(availableKiB: kib)
+        defaultKVCacheSpaceGiB(availableKiB: meminfoKiB("MemAvailable:"))
     }
 
     /// The rule behind `defaultKVCacheSpaceGiB()`: min(2 GiB, available / 4), at least 1/16 GiB; 2 GiB when the

@@ -38,6 +38,22 @@ public final class LLM {
         core = try EngineCore.load(model: model, options: options)
     }
 
+    /// vLLM's spelling: `gpuMemoryUtilization` is the fraction of the machine's memory the weights and the KV cache
+    /// may take together (`EngineOptions.memoryUtilization`); `tensorParallelSize` must be 1 (one process uses every
+    /// core; tensor parallelism is not built yet).
+    public convenience init(model: String? = nil, gpuMemoryUtilization: Double, tensorParallelSize: Int = 1,
+                            options: EngineOptions = EngineOptions()) throws {
+        guard tensorParallelSize == 1 else {
+            throw EngineError("tensorParallelSize \(tensorParallelSize): tensor parallelism is not built yet; one process uses every core")
+        }
+        guard gpuMemoryUtilization > 0, gpuMemoryUtilization <= 1 else {
+            throw EngineError("gpuMemoryUtilization must be in (0, 1], got \(gpuMemoryUtilization)")
+        }
+        var options = options
+        options.memoryUtilization = gpuMemoryUtilization
+        try self.init(model: model, options: options)
+    }
+
     /// Generates for every prompt (text) and returns results in prompt order. Prompts are tokenized as the server's
     /// are (`Tokenizer.promptTokenIDs`): special-token text such as `<|im_start|>` is that token.
     public func generate(_ prompts: [String], _ parameters: SamplingParameters = SamplingParameters()) throws -> [GenerationResult] {

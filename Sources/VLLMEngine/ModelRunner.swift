@@ -46,13 +46,14 @@ public final class ModelRunner {
 
     /// Runs the model on the batch's new tokens (through each request's block table) and samples every entry that
     /// reaches its last known token.
-    func execute(_ batch: ScheduledBatch, blockTables: [Int: [Int32]]) -> Output {
+    func execute(_ batch: ScheduledBatch, blockTables: [Int: [[Int32]]]) -> Output {
         if let pooler { return executePooling(batch, blockTables: blockTables, pooler: pooler) }
         var forward = ForwardBatch()
         for entry in batch.entries {
             let r = entry.request
             forward.append(tokens: Array(r.tokenIDs[entry.startPosition..<(entry.startPosition + entry.tokenCount)]),
-                           startPosition: entry.startPosition, blockTable: blockTables[r.id] ?? [], wantsLogits: entry.samples)
+                           startPosition: entry.startPosition, blockTables: blockTables[r.id] ?? cache.layout.groups.map { _ in [] },
+                           wantsLogits: entry.samples)
         }
         model.profiler?.lap("schedule")
         let logits = model.forward(forward, cache: cache)

@@ -20,6 +20,8 @@ public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
     public var bosTokenID: IntOrList?
     public var eosTokenID: IntOrList?
     public var torchDtype: String?
+    /// `quantization_config`, for AWQ, GPTQ and compressed-tensors checkpoints (read by `load(directory:)`).
+    public var quantization: QuantizationConfig?
 
     /// `rope_scaling` (Llama 3 style and linear).
     public struct RopeScaling: Sendable, Decodable, Equatable {
@@ -101,10 +103,16 @@ public struct HuggingFaceConfig: Sendable, Decodable, Equatable {
         guard let data = try MappedFile.contents(of: path) else {
             throw ModelFormatError("'\(directory)' has no readable config.json")
         }
+        var config: HuggingFaceConfig
         do {
-            return try JSONDecoder().decode(HuggingFaceConfig.self, from: Data(data))
+            config = try JSONDecoder().decode(HuggingFaceConfig.self, from: Data(data))
         } catch {
             throw ModelFormatError("'\(path)' is not a valid model config: \(ModelFormatError.describe(error))")
         }
+        if let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
+           let quantization = object["quantization_config"] as? [String: Any] {
+            config.quantization = try QuantizationConfig(json: quantization, file: path)
+        }
+        return config
     }
 }

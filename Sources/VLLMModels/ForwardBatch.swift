@@ -10,16 +10,22 @@ public struct ForwardBatch: Sendable {
         public var tokenCount: Int
         /// Position of the first new token; earlier positions must already be in the cache.
         public var startPosition: Int
-        /// Cache block ids covering positions `0 ..< startPosition + tokenCount`.
-        public var blockTable: [Int32]
+        /// Per KV cache group (`KVCacheLayout.groups`), block ids covering positions `0 ..< startPosition +
+        /// tokenCount`; a sliding-window group's blocks before its window may be -1 (never read).
+        public var blockTables: [[Int32]]
+        /// The first group's block table (the only one of a model whose layers all attend in full).
+        public var blockTable: [Int32] {
+            get { blockTables[0] }
+            set { blockTables[0] = newValue }
+        }
         /// Whether the last new token needs logits (the engine samples from it).
         public var wantsLogits: Bool
 
-        public init(tokenStart: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], wantsLogits: Bool = true) {
+        public init(tokenStart: Int, tokenCount: Int, startPosition: Int, blockTables: [[Int32]], wantsLogits: Bool = true) {
             self.tokenStart = tokenStart
             self.tokenCount = tokenCount
             self.startPosition = startPosition
-            self.blockTable = blockTable
+            self.blockTables = blockTables
             self.wantsLogits = wantsLogits
         }
     }
@@ -49,8 +55,13 @@ public struct ForwardBatch: Sendable {
 
     /// Appends one sequence's new tokens.
     public mutating func append(tokens newTokens: [Int32], startPosition: Int, blockTable: [Int32], wantsLogits: Bool = true) {
+        append(tokens: newTokens, startPosition: startPosition, blockTables: [blockTable], wantsLogits: wantsLogits)
+    }
+
+    /// Appends one sequence's new tokens with a block table per KV cache group.
+    public mutating func append(tokens newTokens: [Int32], startPosition: Int, blockTables: [[Int32]], wantsLogits: Bool = true) {
         sequences.append(Sequence(tokenStart: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
-                                  blockTable: blockTable, wantsLogits: wantsLogits))
+                                  blockTables: blockTables, wantsLogits: wantsLogits))
         tokens += newTokens
     }
 
@@ -80,7 +91,7 @@ public struct ForwardBatch: Sendable {
                 let take = min(sequence.tokenCount - done, maxTokens - current.tokens.count)
                 let start = sequence.tokenStart + done
                 current.append(tokens: Array(tokens[start..<(start + take)]), startPosition: sequence.startPosition + done,
-                               blockTable: sequence.blockTable, wantsLogits: false)
+                               blockTables: sequence.blockTables, wantsLogits: false)
                 done += take
             }
         }

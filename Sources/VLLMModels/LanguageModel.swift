@@ -18,6 +18,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     var profiler: Profiler? { get set }
 
+    /// Each layer's sliding attention window (nil: full attention), which sets the KV cache's groups
+    /// (`KVCacheLayout`); a model whose layers all attend in full need not implement it.
+    var slidingWindows: [Int?] { get }
+
     /// Whether this is an encoder (BERT): attention over the whole sequence, hidden states out and no logits. Its
     /// sequences must run whole, from position 0, in one step (no chunked prefill, no prefix cache). False by default.
     var isEncoder: Bool { get }
@@ -29,18 +33,23 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 extension LanguageModel {
+    public var slidingWindows: [Int?] { [Int?](repeating: nil, count: configuration.layerCount) }
+
+    /// How the layers share the KV cache's blocks.
+    public var kvCacheLayout: KVCacheLayout { KVCacheLayout(slidingWindows: slidingWindows) }
+
     public var isEncoder: Bool { false }
 
     /// The KV cache this model needs for `blockCount` blocks of `blockSize` tokens of `type`.
     public func makeKVCache(blockCount: Int, blockSize: Int, type: KVCacheType) -> PagedKVCache {
         let c = configuration
-        return PagedKVCache(blockCount: blockCount, blockSize: blockSize, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
+        return PagedKVCache(blockCount: blockCount, blockSize: blockSize, layout: kvCacheLayout, kvHeadCount: c.kvHeadCount,
                             headDim: c.headDim, type: type)
     }
 
-    /// Bytes one token's K and V take across all layers in a cache of `type`.
+    /// Bytes one token slot of a block takes across the block's layer regions in a cache of `type`.
     public func kvBytesPerToken(type: KVCacheType) -> Int {
         let c = configuration
-        return PagedKVCache.bytesPerToken(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
+        return PagedKVCache.bytesPerToken(layerCount: kvCacheLayout.regionCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)
     }
 }

@@ -4,13 +4,22 @@ import VLLMModelFormats
 /// Loads a model from a GGUF file or a Hugging Face directory through `ModelRegistry`.
 public enum ModelLoader {
     /// Opens the model at `location`, binding every tensor by name; errors name the file and the tensor.
-    /// `dtype` picks the dot products for 16-bit float weights (`ComputeDType`).
-    public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto) throws(ModelFormatError) -> any LanguageModel {
+    /// `dtype` picks the dot products for 16-bit float weights (`ComputeDType`). `quantization` (vLLM's
+    /// `--quantization`) must name the method of the checkpoint's `quantization_config` when given.
+    public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto,
+                            quantization: QuantizationConfig.Method? = nil) throws(ModelFormatError) -> any LanguageModel {
         switch location {
         case .gguf(let path):
+            if let quantization {
+                throw ModelFormatError("--quantization \(quantization.rawValue) is for Hugging Face checkpoints; '\(path)' is a GGUF file, whose tensors carry their own types")
+            }
             return try load(gguf: GGUFFile(path: path), pool: pool, dtype: dtype)
         case .huggingFaceDirectory(let path):
             let config = try HuggingFaceConfig.load(directory: path)
+            if let quantization, config.quantization?.method != quantization {
+                let found = config.quantization.map { "its quantization_config says \($0.method.rawValue)" } ?? "it has no quantization_config"
+                throw ModelFormatError("--quantization \(quantization.rawValue) does not match the checkpoint '\(path)': \(found)")
+            }
             let architecture = try ModelRegistry.architecture(huggingFace: config, file: path + "/config.json")
             return try architecture.fromHuggingFace(config, path, pool, dtype)
         }

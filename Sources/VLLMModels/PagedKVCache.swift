@@ -9,14 +9,16 @@ public enum KVCacheType: String, Sendable, CaseIterable {
     var bytes: Int { self == .f32 ? 4 : 2 }
 }
 
-/// The KV cache as fixed-size blocks in one preallocated region per layer:
-/// K and V each `[blockCount, blockSize, kvHeadCount, headDim]` of `type`.
-/// A token at position p of a sequence lives in block `blockTable[p / blockSize]`, slot `p % blockSize`.
-/// Which blocks belong to which sequence is the engine's business; this type only holds the memory.
+/// The KV cache as fixed-size blocks in one preallocated region per layer of a block (`layout.regionCount`):
+/// K and V each `[blockCount, blockSize, kvHeadCount, headDim]` of `type`. Layer L lives in region
+/// `layout.regionOfLayer[L]` and is addressed through its group's block table (`layout.groupOfLayer[L]`): a token at
+/// position p lives in block `blockTables[group][p / blockSize]`, slot `p % blockSize`. Which blocks belong to which
+/// sequence is the engine's business; this type only holds the memory.
 public final class PagedKVCache: @unchecked Sendable {
     public let blockCount: Int
     public let blockSize: Int
     public let layerCount: Int
+    public let layout: KVCacheLayout
     public let kvHeadCount: Int
     public let headDim: Int
     public let type: KVCacheType
@@ -28,11 +30,18 @@ public final class PagedKVCache: @unchecked Sendable {
     private let regionBytes: Int
     private var prefault: BackgroundPrefault?
 
-    public init(blockCount: Int, blockSize: Int, layerCount: Int, kvHeadCount: Int, headDim: Int, type: KVCacheType) {
+    public convenience init(blockCount: Int, blockSize: Int, layerCount: Int, kvHeadCount: Int, headDim: Int, type: KVCacheType) {
+        self.init(blockCount: blockCount, blockSize: blockSize, layout: KVCacheLayout(layerCount: layerCount), kvHeadCount: kvHeadCount,
+                  headDim: headDim, type: type)
+    }
+
+    public init(blockCount: Int, blockSize: Int, layout: KVCacheLayout, kvHeadCount: Int, headDim: Int, type: KVCacheType) {
         precondition(blockCount > 0 && blockSize > 0)
         self.blockCount = blockCount
         self.blockSize = blockSize
-        self.layerCount = layerCount
+        self.layout = layout
+        let layerCount = layout.regionCount
+        self.layerCount = layout.groupOfLayer.count
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
         self.type = type
@@ -57,13 +66,15 @@ public final class PagedKVCache: @unchecked Sendable {
         prefault = BackgroundPrefault(regions: ranges, blockCount: blockCount, blocksPerChunk: max(1, (256 << 10) / perBlock))  // 256 KiB a region
     }
 
-    /// Bytes one token occupies across all layers (K and V).
-    public static func bytesPerToken(layerCount: Int, kvHeadCount: Int, headDim: Int, type: KVCacheType) -> Int {
-        2 * layerCount * kvHeadCount * headDim * type.bytes
+    /// Bytes one token slot of a block occupies across its layer regions (K and V).
+    public static func bytesPerToken(layerCount regions: Int, kvHeadCount: Int, headDim: Int, type: KVCacheType) -> Int {
+        2 * regions * kvHeadCount * headDim * type.bytes
     }
 
     /// Total bytes held.
-    public var byteCount: Int { Self.bytesPerToken(layerCount: layerCount, kvHeadCount: kvHeadCount, headDim: headDim, type: type) * blockCount * blockSize }
+    public var byteCount: Int {
+        Self.bytesPerToken(layerCount: layout.regionCount, kvHeadCount: kvHeadCount, headDim: headDim, type: type) * blockCount * blockSize
+    }
 
     deinit {
         prefault?.stop()
@@ -71,9 +82,11 @@ public final class PagedKVCache: @unchecked Sendable {
     }
 
     /// One layer's K and V regions, each `[blockCount, blockSize, kvHeadCount, headDim]` of `type`: models write
-    /// new tokens into them (`Kernels.kvWrite`) and attend through block tables (`Kernels.pagedAttention`).
-    public func layer(_ index: Int) -> (keys: UnsafeMutableRawPointer, values: UnsafeMutableRawPointer) {
-        (keys[index], values[index])
+    /// new tokens into them (`Kernels.kvWrite`) and attend through the block tables of `group`
+    /// (`Kernels.pagedAttention`).
+    public func layer(_ index: Int) -> (keys: UnsafeMutableRawPointer, values: UnsafeMutableRawPointer, group: Int) {
+        let region = layout.regionOfLayer[index]
+        return (keys[region], values[region], layout.groupOfLayer[index])
     }
 
     private static let page = 4096

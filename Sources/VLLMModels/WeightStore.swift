@@ -15,6 +15,12 @@ final class WeightStore {
     private let huggingFaceName: @Sendable (String) -> String
     /// Name suffixes of stored tensors no architecture computes with (never bound, never type-checked).
     private let ignorable: [String]
+    /// The checkpoint's integer quantization (AWQ, GPTQ, compressed-tensors), for its linear layers.
+    private let quantization: QuantizationConfig?
+    /// Layers rewritten from their integer format; the model keeps them alive.
+    private(set) var converted: [ConvertedWeights] = []
+    /// `--dtype float32`: quantized layers become F16 rows, computed with f32 activations.
+    private let floatActivations: Bool
 
     /// Fails at once when a tensor has a type the kernels cannot compute with (before any tensor is bound).
     init(gguf: GGUFFile) throws(ModelFormatError) {
@@ -22,21 +28,30 @@ final class WeightStore {
         description = gguf.file.path
         huggingFaceName = Self.llamaName
         ignorable = Self.alwaysIgnorable
+        quantization = nil
+        floatActivations = false
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
+    /// With `quantization`, the integer tensors of quantized layers (`qweight`, `weight_packed`, ...) are read by
+    /// `IntegerWeights`, not refused as types the kernels cannot compute with.
     /// - Parameters:
     ///   - names: maps the GGUF-style names the model asks for onto the checkpoint's names.
     ///   - ignoring: suffixes of tensors the checkpoint may hold that the model does not use (BERT's position ids).
-    init(safetensors: SafetensorsCheckpoint, directory: String, names: @escaping @Sendable (String) -> String = WeightStore.llamaName,
+    init(safetensors: SafetensorsCheckpoint, directory: String, quantization: QuantizationConfig? = nil,
+         dtype: ComputeDType = .auto, names: @escaping @Sendable (String) -> String = WeightStore.llamaName,
          ignoring: [String] = []) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
         huggingFaceName = names
         ignorable = Self.alwaysIgnorable + ignoring
+        self.quantization = quantization
+        floatActivations = dtype == .float32
         let ignorable = self.ignorable
+        let packedParts = [".qweight", ".qzeros", ".scales", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape"]
         try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
             if ignorable.contains(where: { name.hasSuffix($0) }) { return nil }
+            if quantization != nil, packedParts.contains(where: { name.hasSuffix($0) }) { return nil }
             return safetensors.tensor(named: name).map { (name, $0.info.type) }
         }, in: description)
     }
@@ -67,6 +82,16 @@ final class WeightStore {
 
     /// A matrix of `rows` × `columns`; missing or mis-shaped tensors are clear errors.
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelFormatError) -> WeightMatrix {
+        if let quantization, case .safetensors(let checkpoint) = source, !has(name), name.hasSuffix(".weight") {
+            let prefix = String(huggingFaceName(name).dropLast(".weight".count))
+            var bound: [String] = []
+            let weights = try IntegerWeights(prefix: prefix, rows: rows, columns: columns, config: quantization,
+                                             lookup: { checkpoint.tensor(named: $0) }, used: &bound, file: description)
+            used.formUnion(bound)
+            let layer = ConvertedWeights(weights, floatActivations: floatActivations)
+            converted.append(layer)
+            return layer.matrix
+        }
         guard let t = lookup(name) else { throw ModelFormatError("'\(description)' is missing the tensor '\(displayName(name))'") }
         guard t.rows == rows, t.columns == columns else {
             throw ModelFormatError("tensor '\(t.fileName)' in '\(description)' has shape [\(t.rows), \(t.columns)] (rows, columns) but the config implies [\(rows), \(columns)]")

@@ -17,7 +17,7 @@ public struct ServerConfiguration: Sendable {
     public var maxSequencesPerRequest: Int = 128
     /// `--disable-log-requests`.
     public var logRequests: Bool = true
-    /// Keep-alive timeout and connection cap (`VLLM_HTTP_TIMEOUT_KEEP_ALIVE`, `--max-connections`).
+    /// Keep-alive timeout and connection cap (`VLLM_HTTP_TIMEOUT_KEEP_ALIVE`, `--limit-concurrency`).
     public var connections = ConnectionLimits()
     /// The engine's version string for `/version`.
     public var version: String = "0.1.0"

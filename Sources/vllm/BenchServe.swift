@@ -36,7 +36,37 @@ struct BenchServe: AsyncParsableCommand {
     @Option(name: .customLong("output-json"), help: "Also write the results as JSON to this file.")
     var outputJSON: String?
 
+    @Option(name: .customLong("dataset-name"), help: "The prompts: random (random words, --random-input-len each), the only dataset built in.")
+    var datasetName = "random"
+
+    @Option(name: .long, help: "Server host, with --port, instead of --base-url (vLLM's bench flags).")
+    var host: String?
+
+    @Option(name: .long, help: "Server port, with --host.")
+    var port: Int?
+
+    func validate() throws {
+        guard datasetName == "random" else {
+            throw ValidationError("--dataset-name \(datasetName) is not built in (no dataset can be downloaded here): use --dataset-name random with --random-input-len and --random-output-len")
+        }
+    }
+
+    /// `--base-url` without a trailing `/` or `/v1` (vLLM's tools accept both spellings), or `--host`/`--port`.
+    var server: String {
+        if host != nil || port != nil { return "http://\(host ?? "127.0.0.1"):\(port ?? 8000)" }
+        return Self.serverRoot(baseURL)
+    }
+
+    /// A server address as people write it (`http://host:8000`, `.../`, `.../v1`) reduced to its root.
+    static func serverRoot(_ url: String) -> String {
+        var root = url
+        while root.hasSuffix("/") { root.removeLast() }
+        if root.hasSuffix("/v1") { root.removeLast(3) }
+        return root
+    }
+
     func run() async throws {
+        let baseURL = server
         let served: String
         if let model { served = model } else { served = try await Self.firstModel(baseURL) }
         let prompts = Self.prompts(count: numPrompts, words: randomInputLen, seed: seed)

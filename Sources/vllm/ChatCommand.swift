@@ -31,6 +31,7 @@ struct ChatCommand: AsyncParsableCommand {
         var messages: [LLM.Message] = systemPrompt.map { [LLM.Message(role: "system", content: $0)] } ?? []
         let llm = url == nil ? try LLM(model: model, options: try engine.options()) : nil
         var served: String? = nil
+        let url = url.map(BenchServe.serverRoot)  // `--url http://host:8000/v1`, vLLM's documented form, or without /v1
         if let url { served = try await model.asyncOr { try await BenchServe.firstModel(url) } }
         FileHandle.standardError.write(Data("Type a message; an empty line or end of input quits.\n".utf8))
         while true {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VLLMEngine
+import VLLMModelFormats
 import VLLMModels
 
 /// Engine flags shared by `generate`, `bench` and `serve` (vLLM's names).
@@ -9,6 +10,9 @@ struct EngineArguments: ParsableArguments {
 
     @Option(name: .long, help: "Dot products with 16-bit float weights: auto (the weights' dtype), bfloat16 or float32. Quantized GGUF weights always take int8 activations.")
     var dtype: String = "auto"
+
+    @Option(name: .long, help: "The checkpoint's weight quantization: awq, gptq or compressed-tensors (default: its config.json's quantization_config). Must agree with the checkpoint.")
+    var quantization: String?
 
     @Option(name: .customLong("kv-cache-dtype"), help: "KV cache element type: auto, f32 or f16 (also fp16/float16/float32).")
     var kvCacheDtype: String = "auto"
@@ -22,6 +26,10 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("kv-cache-space"),
             help: "KV cache memory in GiB (default: 2, or a quarter of the available memory when that is less).")
     var kvCacheSpace: Double?
+
+    @Option(name: .customLong("gpu-memory-utilization"),
+            help: "Fraction of the machine's memory the weights and KV cache may take together (vLLM's flag; the KV cache gets what the weights leave). Exclusive with --kv-cache-space.")
+    var gpuMemoryUtilization: Double?
 
     @Option(name: .customLong("max-num-batched-tokens"), help: "Most tokens computed in one engine step.")
     var maxNumBatchedTokens: Int = EngineOptions().maxNumBatchedTokens
@@ -109,9 +117,20 @@ struct EngineArguments: ParsableArguments {
         options.threads = threads
         options.dtype = try computeDType()
         options.kvCacheType = try kvCacheType()
+        if let quantization {
+            guard let method = QuantizationConfig.Method(rawValue: quantization.lowercased()) else {
+                throw ValidationError("--quantization must be awq, gptq or compressed-tensors, got '\(quantization)'")
+            }
+            options.quantization = method
+        }
         options.blockSize = blockSize
         options.maxModelLength = maxModelLen
         options.kvCacheSpaceGiB = kvCacheSpace
+        if let fraction = gpuMemoryUtilization {
+            guard fraction > 0, fraction <= 1 else { throw ValidationError("--gpu-memory-utilization must be in (0, 1], got \(fraction)") }
+            guard kvCacheSpace == nil else { throw ValidationError("give --kv-cache-space or --gpu-memory-utilization, not both") }
+            options.memoryUtilization = fraction
+        }
         options.maxNumBatchedTokens = maxNumBatchedTokens
         options.maxNumSeqs = maxNumSeqs
         options.enablePrefixCaching = enablePrefixCaching

@@ -36,9 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-waiting-requests"), help: "Beyond this many waiting requests, new ones get 503.")
     var maxWaitingRequests: Int = 1024
 
-    @Option(name: .customLong("max-connections"),
-            help: "Connections served at once; beyond them idle ones are closed, else requests get 503 (also VLLM_MAX_CONNECTIONS; default: from the open-file limit).")
-    var maxConnections: Int?
+    @Option(name: .customLong("limit-concurrency"),
+            help: "Connections served at once (uvicorn's name); beyond them idle ones are closed, else requests get 503 (also VLLM_MAX_CONNECTIONS; default: from the open-file limit).")
+    var limitConcurrency: Int?
 
     @Option(name: .customLong("max-sequences-per-request"),
             help: "Most sequences one request may ask for: n, prompts in one request, and prompts times n (400 beyond).")
@@ -56,6 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var engine: EngineArguments
 
+    @OptionGroup var habits: ServeHabits
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must be non-negative") }
@@ -66,18 +68,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
         _ = try statsInterval()
         _ = try connectionSettings()
+        _ = try habits.model(positional: model)
     }
 
-    /// `--max-connections` or `VLLM_MAX_CONNECTIONS` (nil: from the file limit), and vLLM's
+    /// `--limit-concurrency` or `VLLM_MAX_CONNECTIONS` (nil: from the file limit), and vLLM's
     /// `VLLM_HTTP_TIMEOUT_KEEP_ALIVE` (seconds, 5 by default).
     func connectionSettings() throws -> (maxConnections: Int?, keepAlive: Duration) {
         let environment = ProcessInfo.processInfo.environment
-        var connections = maxConnections
+        var connections = limitConcurrency
         if connections == nil, let text = environment["VLLM_MAX_CONNECTIONS"] {
             guard let value = Int(text) else { throw ValidationError("VLLM_MAX_CONNECTIONS must be an integer, got '\(text)'") }
             connections = value
         }
-        if let connections, connections < 1 { throw ValidationError("--max-connections must be at least 1, got \(connections)") }
+        if let connections, connections < 1 { throw ValidationError("--limit-concurrency must be at least 1, got \(connections)") }
         guard let text = environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"] else { return (connections, .seconds(5)) }
         guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
             throw ValidationError("VLLM_HTTP_TIMEOUT_KEEP_ALIVE must be a positive number of seconds, got '\(text)'")
@@ -98,6 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "vllm")
         logger.logLevel = .info
         let start = Date()
+        let model = try habits.model(positional: model)
+        habits.announce(logger)
         let core = try EngineCore.load(model: model, options: try engine.options())
         let tokenizer = core.tokenizer, weights = core.model.weightTypeDescription
         let chat = try ChatFormatter(tokenizer: tokenizer, override: chatTemplate)
@@ -114,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (connections, keepAlive) = try connectionSettings()
         configuration.connections = ConnectionLimits(fileLimit: fileLimit, maxConnections: connections, keepAliveTimeout: keepAlive)
         if let connections, connections > configuration.connections.maxConnections {
-            logger.warning("--max-connections \(connections) lowered to \(configuration.connections.maxConnections): the open-file limit is \(fileLimit)")
+            logger.warning("--limit-concurrency \(connections) lowered to \(configuration.connections.maxConnections): the open-file limit is \(fileLimit)")
         }
         let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount, packedBytes = core.model.packedWeightBytes
         let asyncEngine = AsyncEngine(core: core)

@@ -7,8 +7,8 @@ import VLLMModels
 /// token list, whatever the batching, the prefix cache, the chunking and the preemptions did to its blocks.
 struct FakeModelEngineTests {
     static func engine(blocks: Int, blockSize: Int = 4, batchedTokens: Int = 16, maxModelLength: Int = 64,
-                       prefixCaching: Bool = true) throws -> (EngineCore, FakeLanguageModel) {
-        let model = FakeLanguageModel()
+                       prefixCaching: Bool = true, slidingWindow: Int? = nil) throws -> (EngineCore, FakeLanguageModel) {
+        let model = FakeLanguageModel(slidingWindow: slidingWindow)
         var options = EngineOptions()
         options.kvCacheType = .f32
         options.blockSize = blockSize
@@ -126,5 +126,54 @@ struct FakeModelEngineTests {
         #expect(out[1]?.tokens.prefix(2) == free.prefix(2))
         #expect(out[1]?.tokens[2] != free[2])
         #expect(ban.finishedIDs.sorted() == [0, 1])
+    }
+
+    @Test(arguments: [true, false])
+    func aSlidingWindowGroupReleasesBlocksAndKeepsEveryContinuation(prefixCaching: Bool) throws {
+        // Window 6, blocks of 4: the sliding group holds about three blocks a request while the full group grows.
+        let (core, model) = try Self.engine(blocks: 200, batchedTokens: 8, maxModelLength: 96, prefixCaching: prefixCaching, slidingWindow: 6)
+        #expect(model.kvCacheLayout.groups.count == 2)
+        let shared: [Int32] = (0..<13).map { Int32(7 + $0) }
+        var prompts: [Int: [Int32]] = [:]
+        for id in 0..<4 {
+            prompts[id] = (id < 2 ? shared : []) + (0..<(3 + id * 4)).map { Int32((id * 13 + $0 * 7) % 64) }
+            try core.add(id: id, promptTokenIDs: prompts[id]!, parameters: Self.greedy(40))
+        }
+        var out: [Int: [Int32]] = [:]
+        var mostSlidingBlocks = 0
+        while core.hasWork {
+            for o in core.step() { out[o.requestID, default: []] += o.tokenIDs }
+            for tables in core.scheduler.cache.groupBlockTables.values {
+                mostSlidingBlocks = max(mostSlidingBlocks, tables[1].filter { $0 >= 0 }.count)
+            }
+        }
+        for id in 0..<4 {
+            #expect(out[id] == FakeLanguageModel.greedy(prompts[id]!, count: 40, slidingWindow: 6), "request \(id)")
+        }
+        // (window + one 8-token step) / 4 + 1 blocks at most, against up to 15 in the full group.
+        #expect(mostSlidingBlocks <= 5)
+        #expect(core.scheduler.cache.pool.usage == 0)
+        // A request with a cached prompt reuses both groups' blocks and still continues exactly.
+        try core.add(id: 9, promptTokenIDs: prompts[0]!, parameters: Self.greedy(10))
+        var again: [Int32] = []
+        var cached = 0
+        while core.hasWork {
+            for o in core.step() { again += o.tokenIDs; cached = o.cachedPromptTokenCount }
+        }
+        #expect(again == FakeLanguageModel.greedy(prompts[0]!, count: 10, slidingWindow: 6))
+        #expect(cached == (prefixCaching ? (prompts[0]!.count - 1) / 4 * 4 : 0))
+    }
+
+    @Test func slidingWindowRequestsSurvivePreemption() throws {
+        let (core, _) = try Self.engine(blocks: 26, maxModelLength: 48, slidingWindow: 5)
+        var prompts: [Int: [Int32]] = [:]
+        for id in 0..<5 {
+            prompts[id] = (0..<(6 + id)).map { Int32((id * 5 + $0 * 9) % 64) }
+            try core.add(id: id, promptTokenIDs: prompts[id]!, parameters: Self.greedy(30))
+        }
+        let out = Self.run(core)
+        for id in 0..<5 { #expect(out[id]?.tokens == FakeLanguageModel.greedy(prompts[id]!, count: 30, slidingWindow: 5), "request \(id)") }
+        #expect(core.scheduler.preemptionCount > 0)
+        #expect(core.scheduler.cache.pool.usage == 0)
     }
 }

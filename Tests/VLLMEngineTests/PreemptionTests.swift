@@ -111,4 +111,36 @@ struct PreemptionTests {
         #expect(run.outputs[3] == expectedOutput(id: 3, promptCount: 2, maxTokens: 5))
         #expect(scheduler.cache.pool.freeCount == 4 && scheduler.cache.blockTables.isEmpty)
     }
+
+    /// Under the priority policy the victim is the running request of lowest priority (vLLM's rule), not the newest:
+    /// a high-priority request admitted last keeps running while an older low-priority one is preempted.
+    @Test func thePriorityPolicyPreemptsTheLowestPriority() {
+        let configuration = SchedulerConfiguration(maxBatchedTokens: 64, maxRunningRequests: 8, policy: .priority, maxModelLength: 64)
+        var scheduler = Scheduler(configuration: configuration, cache: KVCacheManager(blockCount: 7, blockSize: 4, cachingEnabled: false))
+        var parameters = SamplingParameters()
+        parameters.maxTokens = 12
+        func add(_ id: Int, priority: Int) {
+            scheduler.add(Request(id: id, promptTokenIDs: (0..<7).map { Int32($0 + id) }, parameters: parameters, maxModelLength: 64,
+                                  priority: priority))
+        }
+        func step() -> [Int] {
+            let batch = scheduler.schedule()
+            #expect(scheduler.invariantViolation() == nil)
+            let sampled: [Int32?] = batch.entries.map { $0.samples ? 1 : nil }
+            _ = scheduler.update(batch, sampled: sampled) { request, _ in request.tokenCount >= request.maxTotalTokens ? .length : nil }
+            return batch.preempted.map(\.id)
+        }
+        // Two blocks each: request 0 (priority 1) and 1 (priority 5) run, then 2 (priority 0, the most urgent)
+        // joins; when 0 and 1 each need a third block, only one is left.
+        add(0, priority: 1)
+        add(1, priority: 5)
+        #expect(step().isEmpty)
+        add(2, priority: 0)
+        #expect(step().isEmpty)
+        #expect(scheduler.running.map(\.id) == [0, 1, 2])
+        #expect(step() == [1], "the priority-5 request is preempted, not the newest (priority 0)")
+        var steps = 0
+        while scheduler.hasWork && steps < 1_000 { _ = step(); steps += 1 }
+        #expect(scheduler.cache.pool.freeCount == 7)
+    }
 }

@@ -73,6 +73,24 @@ def test_generate_input_lines_are_decoded_as_the_server_decodes_requests(server,
     assert "'colour'" in r.stderr
 
 
+def test_vllm_habits_are_accepted_or_refused_by_name(server):
+    """Flags people bring from vLLM: GPU-only or foreign ones fail in one line saying what to use instead;
+    `vllm chat --url .../v1` (vLLM's documented form) talks to the server."""
+    for args, expected in [(("--batch-size", "8"), "--max-num-seqs"), (("--max-connections", "8"), "--limit-concurrency"),
+                           (("--device", "cuda"), "CPUs only"), (("--tensor-parallel-size", "2"), "tensor parallelism"),
+                           (("--data-parallel-size", "2"), "vllm-router"), (("--model", "other.gguf"), "given twice"),
+                           (("--gpu-memory-utilization", "1.5"), "(0, 1]"),
+                           (("--gpu-memory-utilization", "0.5", "--kv-cache-space", "1"), "not both")]:
+        r = run("serve", MODEL, "--port", "1", *args)
+        assert r.returncode != 0, args
+        assert expected in r.stderr, (args, r.stderr)
+    r = run("chat", "--url", server.url + "/v1", "--max-tokens", "4", "--temperature", "0", stdin="Hi\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip(), r.stderr
+    r = run("generate", "--model", MODEL, "--prompt", "Hi", "--max-tokens", "2", "--gpu-memory-utilization", "0.5")
+    assert r.returncode == 0, r.stderr
+
+
 def write_gguf(path, tensors):
     """A GGUF v3 file with no metadata and `tensors` as (name, ggml type id, shape in ggml order, data bytes)."""
     info, offset = b"", 0

@@ -1,6 +1,6 @@
 """Connections against the real `vllm serve` (issue 26): a dropped non-streaming request is aborted, idle and
 slowloris connections are closed after the keep-alive timeout (VLLM_HTTP_TIMEOUT_KEEP_ALIVE, 5 s), connections
-beyond --max-connections get 503 in OpenAI's error shape, long prompts are tokenized off the HTTP threads, and
+beyond --limit-concurrency get 503 in OpenAI's error shape, long prompts are tokenized off the HTTP threads, and
 /health answers within 100 ms under each of these."""
 import concurrent.futures
 import json
@@ -126,7 +126,7 @@ def test_idle_and_slowloris_connections_are_closed_and_health_answers(server):
 
 
 def test_connections_beyond_the_cap_get_503_and_health_answers():
-    server = Server("--max-connections", "4")
+    server = Server("--limit-concurrency", "4")
     busy, idle = [], []
     try:
         body = {"model": "smollm2", "prompt": "Write a long story.", "max_tokens": 4000, "ignore_eos": True}
@@ -141,7 +141,7 @@ def test_connections_beyond_the_cap_get_503_and_health_answers():
                           timeout=10)
         assert r.status_code == 503, r.text
         error = r.json()["error"]
-        assert error["code"] == 503 and "--max-connections" in error["message"], error
+        assert error["code"] == 503 and "--limit-concurrency" in error["message"], error
         latencies = health_latencies(server.url)
         assert answers_promptly(latencies), latencies
         # Idle connections beyond the cap close one another, oldest first, once 100 ms old (a client that has just

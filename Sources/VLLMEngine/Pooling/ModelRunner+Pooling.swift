@@ -4,7 +4,7 @@ extension ModelRunner {
     /// A pooling step (vLLM's pooling model runner): the model returns the hidden states each finishing request's
     /// pooling reads (its first, last or every token), and each becomes one vector. Entries that do not complete
     /// their prompt contribute K/V only (a decoder embedder's earlier chunks).
-    func executePooling(_ batch: ScheduledBatch, blockTables: [Int: [Int32]], pooler: PoolerConfiguration) -> Output {
+    func executePooling(_ batch: ScheduledBatch, blockTables: [Int: [[Int32]]], pooler: PoolerConfiguration) -> Output {
         var forward = ForwardBatch(output: .hiddenStates)
         var wanted: [(request: Request, rows: Range<Int>)] = []
         var rows: [Int] = []
@@ -12,7 +12,8 @@ extension ModelRunner {
             let r = entry.request
             let start = forward.tokens.count
             forward.append(tokens: Array(r.tokenIDs[entry.startPosition..<(entry.startPosition + entry.tokenCount)]),
-                           startPosition: entry.startPosition, blockTable: blockTables[r.id] ?? [], wantsLogits: false)
+                           startPosition: entry.startPosition, blockTables: blockTables[r.id] ?? cache.layout.groups.map { _ in [] },
+                           wantsLogits: false)
             guard entry.samples else { continue }
             // The engine runs pooling prompts whole (no chunking, no prefix cache), so every row is in this step.
             precondition(entry.startPosition == 0, "a pooling request must run its whole prompt in one step")

@@ -35,3 +35,16 @@ public struct BlockHash: Hashable, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension BlockHash {
+    /// The key of this block in KV cache group `group`: group 0 keeps the hash, others get one of their own (each
+    /// group holds its own copy of a block's K/V, vLLM's `BlockHashWithGroupId`).
+    func inGroup(_ group: Int) -> BlockHash {
+        group == 0 ? self : BlockHash(high: Self.mix(high ^ UInt64(group)), low: Self.mix(low &+ UInt64(group)))
+    }
+
+    private init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+}

@@ -47,8 +47,16 @@ public struct Scheduler {
                     batch.finished.append(request)
                     break
                 } else {
-                    // Out of blocks: preempt the newest running request (possibly this one).
-                    let victim = running.removeLast()
+                    // Out of blocks: preempt the newest running request, or under the priority policy the one of
+                    // lowest priority (latest arrival among equals), as vLLM does; possibly this one. A victim already
+                    // scheduled this step gives its tokens back.
+                    let v = victimIndex()
+                    let victim = running.remove(at: v)
+                    if v < index { index -= 1 }
+                    if let e = batch.entries.firstIndex(where: { $0.request === victim }) {
+                        budget += batch.entries[e].tokenCount
+                        batch.entries.remove(at: e)
+                    }
                     preempt(victim)
                     batch.preempted.append(victim)
                     if victim === request { break }
@@ -61,12 +69,12 @@ public struct Scheduler {
         }
         // Waiting requests join only if nothing was preempted this step (there was no room).
         while batch.preempted.isEmpty, budget > 0, running.count < configuration.maxRunningRequests, let request = waiting.first {
-            let hits = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : []
-            let cachedTokens = hits.count * cache.blockSize
+            let hit = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : cache.noHit
+            let cachedTokens = hit.blockCount * cache.blockSize
             let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
             // Without chunked prefill a prompt waits until the whole of it fits in one step.
             let whole = configuration.chunkedPrefill || count == request.tokenCount - request.computedTokenCount - cachedTokens
-            guard count > 0, whole, cache.allocate(request, newTokenCount: count, cachedBlocks: hits) else {
+            guard count > 0, whole, cache.allocate(request, newTokenCount: count, hit: hit) else {
                 // With nothing running the whole cache and budget were free: it can never be scheduled.
                 guard running.isEmpty else { break }
                 waiting.removeFirst()
@@ -130,10 +138,10 @@ public struct Scheduler {
     /// nil when block tables, reference counts and queues agree.
     public func invariantViolation() -> String? {
         if let problem = cache.invariantViolation() { return problem }
-        for request in running where cache.blockTables[request.id] == nil && request.computedTokenCount > 0 {
+        for request in running where cache.groupBlockTables[request.id] == nil && request.computedTokenCount > 0 {
             return "running request \(request.id) has no block table"
         }
-        for request in waiting where cache.blockTables[request.id] != nil {
+        for request in waiting where cache.groupBlockTables[request.id] != nil {
             return "waiting request \(request.id) still holds blocks"
         }
         if running.count > configuration.maxRunningRequests { return "too many running requests" }
@@ -144,6 +152,12 @@ public struct Scheduler {
         var count = request.tokenCount - request.computedTokenCount - alreadyCached
         if configuration.longPrefillTokenThreshold > 0, configuration.chunkedPrefill { count = min(count, configuration.longPrefillTokenThreshold) }
         return max(0, min(count, budget))
+    }
+
+    /// The running request to preempt: the newest (fcfs), or the lowest priority, latest arrival first (priority).
+    private func victimIndex() -> Int {
+        guard configuration.policy == .priority else { return running.count - 1 }
+        return running.indices.max { (running[$0].priority, running[$0].arrival) < (running[$1].priority, running[$1].arrival) }!
     }
 
     private mutating func finish(_ request: Request, _ reason: FinishReason) {

@@ -13,7 +13,7 @@ extension LlamaModel {
         fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
             let configuration = try ModelConfiguration(huggingFace: config, directory: directory)
             let checkpoint = try SafetensorsCheckpoint(directory: directory)
-            let store = try WeightStore(safetensors: checkpoint, directory: directory)
+            let store = try WeightStore(safetensors: checkpoint, directory: directory, quantization: config.quantization, dtype: dtype)
             return try LlamaModel(configuration: configuration, store: store, storage: checkpoint.files, pool: pool, dtype: dtype)
         })
 }

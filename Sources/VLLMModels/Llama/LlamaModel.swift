@@ -38,7 +38,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype, arena: arena)) }
         self.layers = layers
         try store.checkAllUsed()
-        self.storage = storage
+        self.storage = storage + store.converted
         // With every matmul packed, the mapped files are read again only for untied embedding rows (faulted back one by one).
         if output.packed != nil && layers.allSatisfy(\.isPacked) {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
@@ -132,7 +132,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 MatmulJob(matrix: layer.value, output: v),
             ], prepare: normalizer(x, into: h, weight: layer.attentionNorm, adding: index > 0 ? projected : nil, bias: nil))
             p?.lap("norm + matmul qkv")
-            let (keyCache, valueCache) = cache.layer(index)
+            let (keyCache, valueCache, _) = cache.layer(index)  // one group: every layer attends in full
             threadPool.forEachItem(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
                 if let b = layer.queryBias { add(b, to: qt) }

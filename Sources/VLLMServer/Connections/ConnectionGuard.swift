@@ -78,7 +78,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(_ context: ChannelHandlerContext) {
         let limits = registry.limits
         let error = APIError(status: .serviceUnavailable,
-                             message: "The server is at its connection limit: \(limits.maxConnections) connections have requests in progress (--max-connections). Retry later.")
+                             message: "The server is at its connection limit: \(limits.maxConnections) connections have requests in progress (--limit-concurrency). Retry later.")
         let body = error.body
         let head = HTTPResponse(status: .serviceUnavailable, headerFields: [.contentType: "application/json", .contentLength: String(body.count),
                                                                          .connection: "close"])

@@ -11,7 +11,7 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// progress is closed after this long without a complete request head. This bounds idle keep-alive connections
     /// and the header read alike (a slowloris client sending headers a byte at a time is closed after it).
     public var keepAliveTimeout: Duration = .seconds(5)
-    /// `--max-connections` / `VLLM_MAX_CONNECTIONS`: connections served normally. A new connection beyond it first
+    /// `--limit-concurrency` / `VLLM_MAX_CONNECTIONS`: connections served normally. A new connection beyond it first
     /// closes the connection idle the longest; when every one has a request in progress, the newcomer's requests get
     /// 503 in OpenAI's error shape, except `/health`, which is always answered.
     public var maxConnections: Int = 4096

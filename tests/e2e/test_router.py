@@ -1,0 +1,62 @@
+"""Two `vllm serve` replicas behind vllm-router (PyPI, the router of vLLM's production stack): completions, chat
+streaming and metrics work through it, with the fields the router adds ignored with a warning (as vLLM does, not
+refused), and killing one replica leaves the other serving."""
+import os
+import subprocess
+import sys
+import time
+
+import requests
+
+from conftest import Server, free_port
+
+
+def start_router(workers, policy):
+    port = free_port()
+    tool = os.path.join(os.path.dirname(sys.executable), "vllm-router")
+    process = subprocess.Popen([tool, "--host", "127.0.0.1", "--port", str(port), "--policy", policy,
+                                "--prometheus-port", str(free_port()), "--worker-urls", *[w.url for w in workers]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/v1/models", timeout=2).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("vllm-router did not start")
+
+
+def test_replicas_behind_vllm_router():
+    replicas = [Server(), Server()]
+    router, url = start_router(replicas, "cache_aware")
+    try:
+        for i in range(4):
+            r = requests.post(url + "/v1/completions", json={
+                "model": "smollm2", "prompt": f"Request {i}: the capital of France is", "max_tokens": 4, "temperature": 0})
+            assert r.status_code == 200, r.text
+            assert r.json()["choices"][0]["text"]
+        with requests.post(url + "/v1/chat/completions", json={
+                "model": "smollm2", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "stream": True},
+                stream=True, timeout=60) as r:
+            assert r.status_code == 200
+            events = [line for line in r.iter_lines() if line.startswith(b"data: ")]
+        assert events[-1] == b"data: [DONE]" and len(events) >= 3
+        served = sum(float(line.split()[-1]) for s in replicas for line in requests.get(s.url + "/metrics").text.splitlines()
+                     if line.startswith("vllm:request_success_total"))
+        assert served >= 5
+        assert any("were present in the request but ignored" in s.log() for s in replicas)
+        replicas[0].stop()
+        ok = 0
+        for i in range(4):
+            r = requests.post(url + "/v1/completions", json={"model": "smollm2", "prompt": f"After {i}", "max_tokens": 2},
+                              timeout=60)
+            ok += r.status_code == 200
+        assert ok >= 3, "the surviving replica serves once the router has seen the other one go"
+    finally:
+        router.kill()
+        for s in replicas:
+            s.stop()
