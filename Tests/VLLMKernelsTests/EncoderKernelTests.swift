@@ -62,7 +62,8 @@ struct EncoderKernelTests {
         }
     }
 
-    /// Encoder attention on every ISA against its double reference (float sums of 32 products of values near 3: 2e-5),
+    /// Encoder attention on every ISA against its double reference (float sums of 32 products of values near 3: 2e-5,
+    /// 5e-5 past 256 keys),
     /// for one head inside wider rows, at lengths
     /// with tails and over the stack scratch (1024), and a query range that starts mid-sequence.
     @Test(arguments: [1, 7, 40, 1100])
@@ -71,6 +72,7 @@ struct EncoderKernelTests {
         let stride = 96, headDim = 32, offset = 32
         let q = data.activations(n * stride).map { $0 * 3 }, k = data.activations(n * stride).map { $0 * 3 }, v = data.activations(n * stride)
         let first = n / 3
+        let tolerance: Float = n > 256 ? 5e-5 : 2e-5  // float sums of the products, and of e_j v_j over n keys
         var reference = [Float](repeating: 0, count: n * stride)
         q.withUnsafeBufferPointer { q in k.withUnsafeBufferPointer { k in v.withUnsafeBufferPointer { v in
             vk_encoder_attention_ref(q.baseAddress! + offset, k.baseAddress! + offset, v.baseAddress! + offset, &reference[offset],
@@ -90,7 +92,7 @@ struct EncoderKernelTests {
             for i in first..<n {
                 for d in 0..<headDim {
                     let (got, want) = (out[i * stride + offset + d], reference[i * stride + offset + d])
-                    #expect(abs(got - want) <= 2e-5 * max(1, abs(want)), "isa \(isa) query \(i) dim \(d)")
+                    #expect(abs(got - want) <= tolerance * max(1, abs(want)), "isa \(isa) query \(i) dim \(d)")
                 }
                 #expect(out[i * stride].isNaN && out[i * stride + offset + headDim].isNaN, "only the head's values are written")
             }

@@ -77,10 +77,11 @@ extension BertModel {
     }
 
     /// Attention of every token over all tokens of its sequence, from the layer's q, k and v rows (an encoder
-    /// needs no cache: every key of a sequence is computed in this step): tasks over (sequence, head, 32 queries).
+    /// needs no cache: every key of a sequence is computed in this step): tasks over (sequence, head, 128 queries): each
+    /// task transposes its head's keys once, so chunks of a few queries would spend as much on that as on attention.
     private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
                         v: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let c = configuration, hidden = c.hiddenSize, chunk = 32
+        let c = configuration, hidden = c.hiddenSize, chunk = 128
         var tasks: [(sequence: Int, head: Int, first: Int, count: Int)] = []
         for (index, sequence) in batch.sequences.enumerated() {
             for first in stride(from: 0, to: sequence.tokenCount, by: chunk) {
