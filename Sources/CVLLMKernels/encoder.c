@@ -179,8 +179,79 @@ static void vk_encoder_attention_scalar(const float *q, const float *k, const fl
 
 #if VK_X86
 static inline double vk_exp_row_vector(float *s, int64_t n, float m) { return vk_exp_scaled(s, s, n, m, 1.0f); }
+/// Heads of 16 C dimensions (C = 2, 4 or 8, a constant in each body) with the accumulators in registers: scores of
+/// 64 keys at a time (four independent FMA chains over the dimensions) from the transposed keys (kt[d][j], padded
+/// to a multiple of 16 with zeros), then o += e_j v_j with even and odd keys in two sets of C vectors, so no FMA
+/// waits on the one before it.
+static inline __attribute__((always_inline)) VK_AVX512_FN void vk_encoder_tiles(
+    const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n, float scale, int64_t q0, int64_t q1,
+    const int C) {
+    const int64_t head_dim = 16 * C, padded = (n + 15) & ~(int64_t)15;
+    float *kt = (float *)aligned_alloc(64, (size_t)(padded * head_dim + padded) * sizeof(float));
+    float *s = kt + padded * head_dim;
+    for (int64_t d = 0; d < head_dim; d++) {
+        for (int64_t j = 0; j < n; j++) kt[d * padded + j] = k[j * stride + d];
+        for (int64_t j = n; j < padded; j++) kt[d * padded + j] = 0;
+    }
+    const __m512 vscale = _mm512_set1_ps(scale);
+    for (int64_t i = q0; i < q1; i++) {
+        const float *qi = q + i * stride;
+        int64_t j = 0;
+        __m512 mv = _mm512_set1_ps(-INFINITY);  // running max of the live scores (padding keys excluded)
+        for (; j + 64 <= padded; j += 64) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int64_t d = 0; d < head_dim; d++) {
+                const __m512 qd = _mm512_set1_ps(qi[d]);
+                const float *row = kt + d * padded + j;
+                a0 = _mm512_fmadd_ps(qd, _mm512_load_ps(row), a0);
+                a1 = _mm512_fmadd_ps(qd, _mm512_load_ps(row + 16), a1);
+                a2 = _mm512_fmadd_ps(qd, _mm512_load_ps(row + 32), a2);
+                a3 = _mm512_fmadd_ps(qd, _mm512_load_ps(row + 48), a3);
+            }
+            _mm512_store_ps(s + j, _mm512_mul_ps(a0, vscale));
+            _mm512_store_ps(s + j + 16, _mm512_mul_ps(a1, vscale));
+            _mm512_store_ps(s + j + 32, _mm512_mul_ps(a2, vscale));
+            _mm512_store_ps(s + j + 48, _mm512_mul_ps(a3, vscale));
+        }
+        // The full 64-key groups hold no padding (padding is at most the last 15 keys of the last 16-key tile).
+        for (int64_t t = 0; t < j; t += 16) mv = _mm512_max_ps(mv, _mm512_load_ps(s + t));
+        for (; j < padded; j += 16) {
+            __m512 a0 = _mm512_setzero_ps();
+            for (int64_t d = 0; d < head_dim; d++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(qi[d]), _mm512_load_ps(kt + d * padded + j), a0);
+            _mm512_store_ps(s + j, _mm512_mul_ps(a0, vscale));
+            const __mmask16 live = j + 16 <= n ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+            mv = _mm512_mask_max_ps(mv, live, mv, _mm512_load_ps(s + j));
+        }
+        const double sum = vk_exp_scaled(s, s, n, _mm512_reduce_max_ps(mv), 1.0f);
+        __m512 oa[8], ob[8];
+        for (int c = 0; c < C; c++) { oa[c] = _mm512_setzero_ps(); ob[c] = _mm512_setzero_ps(); }
+        int64_t jj = 0;
+        for (; jj + 2 <= n; jj += 2) {
+            const __m512 e0 = _mm512_set1_ps(s[jj]), e1 = _mm512_set1_ps(s[jj + 1]);
+            const float *v0 = v + jj * stride, *v1 = v0 + stride;
+            for (int c = 0; c < C; c++) {
+                oa[c] = _mm512_fmadd_ps(e0, _mm512_loadu_ps(v0 + 16 * c), oa[c]);
+                ob[c] = _mm512_fmadd_ps(e1, _mm512_loadu_ps(v1 + 16 * c), ob[c]);
+            }
+        }
+        if (jj < n) {
+            const __m512 e0 = _mm512_set1_ps(s[jj]);
+            for (int c = 0; c < C; c++) oa[c] = _mm512_fmadd_ps(e0, _mm512_loadu_ps(v + jj * stride + 16 * c), oa[c]);
+        }
+        const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+        for (int c = 0; c < C; c++) _mm512_storeu_ps(out + i * stride + 16 * c, _mm512_mul_ps(_mm512_add_ps(oa[c], ob[c]), inv));
+    }
+    free(kt);
+}
+
 static VK_AVX512_FN void vk_encoder_attention_avx512(const float *q, const float *k, const float *v, float *out, int64_t stride,
                                                      int64_t n, int64_t head_dim, float scale, int64_t q0, int64_t q1) {
+    switch (head_dim) {
+    case 32: vk_encoder_tiles(q, k, v, out, stride, n, scale, q0, q1, 2); return;
+    case 64: vk_encoder_tiles(q, k, v, out, stride, n, scale, q0, q1, 4); return;
+    case 128: vk_encoder_tiles(q, k, v, out, stride, n, scale, q0, q1, 8); return;
+    default: break;
+    }
     VK_ENCODER_ATTENTION_BODY(vk_exp_row_vector)
 }
 static VK_AVX2_FN void vk_encoder_attention_avx2(const float *q, const float *k, const float *v, float *out, int64_t stride,
