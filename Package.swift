@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "VLLMTokenizers", targets: ["VLLMTokenizers"]),
         .library(name: "VLLMChatTemplates", targets: ["VLLMChatTemplates"]),
         .library(name: "VLLMKernels", targets: ["VLLMKernels"]),
+        .library(name: "VLLMHub", targets: ["VLLMHub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         .target(name: "CVLLMKernels"),
@@ -35,8 +37,9 @@ let package = Package(
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
+        .target(name: "VLLMHub", dependencies: ["VLLMModelFormats", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VLLMEngine", dependencies: [
-            "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates",
+            "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates", "VLLMHub",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [

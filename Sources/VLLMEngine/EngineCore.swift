@@ -1,4 +1,5 @@
 import Foundation
+import VLLMHub
 import VLLMKernels
 import VLLMModelFormats
 import VLLMModels
@@ -68,7 +69,8 @@ public final class EngineCore {
     /// with its tokenizer, and sizes the KV cache from `options`.
     public static func load(model: String?, options: EngineOptions) throws -> sending EngineCore {
         let argument = try model ?? DefaultModel.ensure()
-        let location = try ModelLocation.resolve(argument)
+        let location = try HubModel.resolve(argument, revision: options.revision ?? "main", ggufFile: options.ggufFile,
+                                            settings: HubSettings(downloadDirectory: options.downloadDirectory))
         let pool = ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount)
         switch location {
         case .gguf(let path):

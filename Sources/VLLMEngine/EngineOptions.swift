@@ -8,6 +8,12 @@ public struct EngineOptions: Sendable, Equatable {
     public var threads: Int? = nil
     /// `--dtype`: the dot products with 16-bit float weights (bf16 products for BF16 weights unless float32).
     public var dtype: ComputeDType = .auto
+    /// `--revision`, `--download-dir`, `--gguf-file`: for models named `ORG/NAME` (downloaded from the Hub, see
+    /// `HubModel`): the branch, tag or commit; the cache folder instead of the Hugging Face one; the GGUF file of a
+    /// GGUF repo.
+    public var revision: String? = nil
+    public var downloadDirectory: String? = nil
+    public var ggufFile: String? = nil
     /// `--quantization awq|gptq|compressed-tensors`: nil = whatever the checkpoint's `quantization_config` says;
     /// given, it must agree with it.
     public var quantization: QuantizationConfig.Method? = nil

@@ -19,6 +19,7 @@ public enum OpenAIServer {
         let info = InfoEndpoints(server: server)
         let completions = CompletionsEndpoint(server: server)
         let chat = ChatCompletionsEndpoint(server: server)
+        router.get("/") { _, _ in ChatPage.response() }
         router.get("/health") { _, _ in try info.health() }
         router.get("/version") { _, _ in info.version() }
         router.get("/load") { _, _ in info.load() }

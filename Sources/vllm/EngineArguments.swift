@@ -11,6 +11,15 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .long, help: "Dot products with 16-bit float weights: auto (the weights' dtype), bfloat16 or float32. Quantized GGUF weights always take int8 activations.")
     var dtype: String = "auto"
 
+    @Option(name: .long, help: "For ORG/NAME models from the Hugging Face Hub: the branch, tag or commit (default: main).")
+    var revision: String?
+
+    @Option(name: .customLong("download-dir"), help: "For ORG/NAME models: the cache folder (default: HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub).")
+    var downloadDir: String?
+
+    @Option(name: .customLong("gguf-file"), help: "For a GGUF repo ORG/NAME: the GGUF file to use (or write ORG/NAME:QUANT).")
+    var ggufFile: String?
+
     @Option(name: .long, help: "The checkpoint's weight quantization: awq, gptq or compressed-tensors (default: its config.json's quantization_config). Must agree with the checkpoint.")
     var quantization: String?
 
@@ -117,6 +126,9 @@ struct EngineArguments: ParsableArguments {
         options.threads = threads
         options.dtype = try computeDType()
         options.kvCacheType = try kvCacheType()
+        options.revision = revision
+        options.downloadDirectory = downloadDir
+        options.ggufFile = ggufFile
         if let quantization {
             guard let method = QuantizationConfig.Method(rawValue: quantization.lowercased()) else {
                 throw ValidationError("--quantization must be awq, gptq or compressed-tensors, got '\(quantization)'")
