@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""llama.cpp's view of every file of the quant matrix (tools/make-quant-matrix.sh) and of the two Qwen2.5-Coder
-Q4_K_M files (tools/fetch-qwen.sh), written to Tests/VLLMModelsTests/Fixtures/llamacpp-matrix/NAME.TYPE.json for
-Tests/VLLMModelsTests/QuantMatrixTests.swift.
+"""llama.cpp's view of every file of the quant matrix (tools/make-quant-matrix.sh), of the two Qwen2.5-Coder
+Q4_K_M files (tools/fetch-qwen.sh) and of Gemma 3 270M Q4_K_M (tools/fetch-model.sh gemma3-270m), written to
+Tests/VLLMModelsTests/Fixtures/llamacpp-matrix/NAME.TYPE.json for Tests/VLLMModelsTests/QuantMatrixTests.swift and
+Gemma3Tests.swift.
 
 For each of 8 prompts (code, chat template with special tokens, prose, non-English): llama.cpp's token ids
-(add_special as the model asks, special tokens parsed), its greedy continuation of 64 tokens decoded one token at a
+(add_special as the model asks, special tokens parsed; Gemma's prompts use its own turn markers, and its last
+prompt is over 512 tokens so that its sliding-window layers drop the first positions), its greedy continuation of 64 tokens decoded one token at a
 time, and for the teacher-forced sequence prompt + continuation, evaluated in one batch, the top 5 token ids with
 their logprobs at each of the 64 positions that predict a continuation token. The summary counts llama.cpp's own
 near-ties (top two within 0.25 logprob) and the positions where its one-at-a-time greedy token differs from the
@@ -13,7 +15,8 @@ batch's top 1 (llama.cpp is not batch-invariant; at a near-tie the two may diffe
 llama.cpp here is the one the tests compare against elsewhere: the tree inside the llama-cpp-python 0.3.36 source
 archive, whose libllama tools/make-quant-matrix.sh builds (native CPU flags) next to llama-quantize; the Python
 bindings are that archive's own llama_cpp package, loaded from the archive with LLAMA_CPP_LIB_PATH pointing at the
-build, so nothing is compiled twice. Settings: n_ctx 512, n_batch 512, 1 thread, flash attention off, f16 KV cache.
+build, so nothing is compiled twice. Settings: n_ctx 512 (1024 for Gemma), n_batch = n_ctx, 1 thread, flash attention
+off, f16 KV cache.
 
 Rerun:  ./tools/make-quant-matrix.sh && ./tools/fetch-qwen.sh 1.5b
         ~/.cache/swift-vllm/venv-ref/bin/pip install numpy jinja2 diskcache typing-extensions
@@ -42,6 +45,7 @@ MODELS.update({f"Qwen2.5-Coder-0.5B-Instruct.{t}": f"models/quant-matrix/Qwen2.5
                for t in QWEN_TYPES})
 MODELS.update({f"SmolLM2-135M-Instruct.{t}": f"models/quant-matrix/SmolLM2-135M-Instruct.{t}.gguf"
                for t in ["Q8_0", "Q4_K_M"]})
+MODELS["gemma-3-270m.Q4_K_M"] = "models/gemma-3-270m-q4_k_m.gguf"
 # Both families use ChatML (<|im_start|>, <|im_end|> are special tokens in both vocabularies).
 PROMPTS = [
     "def quicksort(items):\n    \"\"\"Sort a list of numbers in ascending order.\"\"\"\n",
@@ -53,6 +57,16 @@ PROMPTS = [
     "#include <stdio.h>\n\n/* Print the first ten squares. */\nint main(void) {\n",
     "<|im_start|>user\nHow do I reverse a string in JavaScript?<|im_end|>\n<|im_start|>assistant\n",
     "Москва — столица России. Это крупнейший город страны, где",
+]
+# Gemma 3: its turn markers, and a long prompt (about 700 tokens with the continuation) past the 512-key window.
+GEMMA_PROMPTS = [
+    "<start_of_turn>user\nWrite a short poem about the sea.<end_of_turn>\n<start_of_turn>model\n",
+    PROMPTS[0], PROMPTS[2], PROMPTS[3], PROMPTS[4], PROMPTS[7],
+    "<start_of_turn>user\nHow do I reverse a string in JavaScript?<end_of_turn>\n<start_of_turn>model\n",
+    "".join(f"Day {d}: the traveller walked from {a} to {b}, carrying {c}.\n" for d, (a, b, c) in enumerate(
+        [(["Avon", "Brill", "Corfe", "Dunster", "Eyam", "Frome"][i % 6], ["Glyn", "Hythe", "Ilam", "Jarrow", "Keld"][i % 5],
+          ["a lamp", "two apples", "a map", "some rope", "a book", "bread", "a blue coat"][i % 7]) for i in range(40)], 1))
+    + "Day 41: the traveller walked from",
 ]
 GENERATED = 64
 TOP = 5
@@ -74,11 +88,13 @@ def log_softmax(row):
 
 def fixture(name, relative):
     path = os.path.join(CACHE, relative)
-    llm = llama_cpp.Llama(model_path=path, n_ctx=512, n_batch=512, logits_all=True, n_threads=THREADS,
+    gemma = name.startswith("gemma")
+    n_ctx = 1024 if gemma else 512
+    llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_batch=n_ctx, logits_all=True, n_threads=THREADS,
                           n_threads_batch=THREADS, seed=0, verbose=False,
                           **({"type_k": 0, "type_v": 0} if KV_F32 else {}))
     cases, near_ties, self_mismatches = [], 0, 0
-    for text in PROMPTS:
+    for text in GEMMA_PROMPTS if gemma else PROMPTS:
         prompt = llm.tokenize(text.encode(), add_bos=True, special=True)
         llm.reset()
         llm.eval(prompt)
@@ -105,8 +121,8 @@ def fixture(name, relative):
                            capture_output=True, text=True, check=True).stdout.strip()
     source = {"llama_cpp_python": llama_cpp.__version__, "model": relative, "model_bytes": os.path.getsize(path),
               "model_sha256": digest, "tensors": types,
-              "settings": f"n_ctx 512, n_batch 512, {THREADS} thread(s), flash attention off, {'f32' if KV_F32 else 'f16'} KV cache"}
-    summary = {"positions": GENERATED * len(PROMPTS), "near_ties": near_ties, "near_tie_logprob_gap": NEAR_TIE,
+              "settings": f"n_ctx {n_ctx}, n_batch {n_ctx}, {THREADS} thread(s), flash attention off, {'f32' if KV_F32 else 'f16'} KV cache"}
+    summary = {"positions": GENERATED * len(cases), "near_ties": near_ties, "near_tie_logprob_gap": NEAR_TIE,
                "greedy_differs_from_batch_top1": self_mismatches}
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump({"source": source, "summary": summary, "cases": cases}, f, separators=(",", ":"), ensure_ascii=False)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: fetches what the tests read (the default model, the llama.cpp source archive with its
+# The whole test suite: fetches what the tests read (the default model, Gemma 3 270M, the llama.cpp source archive with its
 # vocab GGUFs and chat templates, real tokenizer.json files, Qwen2.5-Coder-0.5B and the quant matrix llama.cpp's
 # llama-quantize makes from it, all-MiniLM-L6-v2 for the embedding tests: about 20 minutes the first time on a machine, mostly building llama.cpp, then
 # cached; SWIFT_VLLM_TEST_1_5B=1 also fetches the 1.5B and runs its fidelity test), runs every Swift test in release
@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/fetch-model.sh >/dev/null
+./tools/fetch-model.sh gemma3-270m >/dev/null
 ./tools/fetch-llama-cpp-source.sh >/dev/null
 ./tools/fetch-tokenizer-references.sh >/dev/null
 ./tools/make-quant-matrix.sh >/dev/null

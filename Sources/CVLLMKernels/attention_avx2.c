@@ -7,7 +7,8 @@
 // rows. The output accumulators live in memory (a head's 8 or 16 vectors are loaded, rescaled when the maximum
 // moved, accumulated over the tile's keys and stored). A query's operations never depend on the other queries
 // of its tile (keys it cannot see are masked; rows past the tile's last key are zero), so decode, one query,
-// gives the same bits as any batch.
+// gives the same bits as any batch. With a sliding window a query also masks the keys before its first visible
+// one; the tiles start at the one holding the earliest such key among the queries, and rows before it are never read.
 #include "vecmath_x86.h"
 #include <math.h>
 
@@ -59,23 +60,24 @@ VK_A2_INLINE __m256 vk_load_kv8(const uint8_t *row, int kv_type, int64_t c) {
 VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                    const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
                                    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                                   const int G, const int D) {
+                                   const int G, const int D, int64_t window) {
     const int C = D / 8, H = D / 2;
     float kt[128 * 8] __attribute__((aligned(32)));                 // [D][8 keys]
     float vt[8 * 128] __attribute__((aligned(32)));                 // [8 keys][D]
     float o[VK_A2_QUERIES * 4 * 128] __attribute__((aligned(32)));  // [query][G * D] output accumulators
     float m[VK_A2_QUERIES * 4], l[VK_A2_QUERIES * 4];               // running max and sum per (query, head)
-    int64_t n = 0;
+    int64_t n = 0, lo = INT64_MAX;
     for (int i = 0; i < nq; i++) {
         if ((int64_t)q_pos[i] + 1 > n) n = (int64_t)q_pos[i] + 1;
+        if (vk_window_start(q_pos[i], window) < lo) lo = vk_window_start(q_pos[i], window);
         for (int x = 0; x < G * D; x++) o[i * G * D + x] = 0;
         for (int g = 0; g < G; g++) { m[i * G + g] = -INFINITY; l[i * G + g] = 0; }
     }
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int64_t p0 = 0; p0 < n; p0 += VK_A2_KEYS) {
-        const int cnt = (int)(n - p0 < VK_A2_KEYS ? n - p0 : VK_A2_KEYS);
+    for (int64_t p0 = lo - lo % VK_A2_KEYS; p0 < n; p0 += VK_A2_KEYS) {
+        const int cnt = (int)(n - p0 < VK_A2_KEYS ? n - p0 : VK_A2_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
         const uint8_t *krow[VK_A2_KEYS], *vrow[VK_A2_KEYS];
-        for (int j = 0; j < cnt; j++) {
+        for (int j = first; j < cnt; j++) {
             const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
             krow[j] = kbase + slot * slot_bytes;
             vrow[j] = vbase + slot * slot_bytes;
@@ -90,17 +92,19 @@ VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out,
         }
         for (int c = 0; c < C; c++) {
             __m256 r[8];
-            for (int j = 0; j < 8; j++) r[j] = j < cnt ? vk_load_kv8(krow[j], kv_type, c) : _mm256_setzero_ps();
+            for (int j = 0; j < 8; j++) r[j] = j >= first && j < cnt ? vk_load_kv8(krow[j], kv_type, c) : _mm256_setzero_ps();
             vk_transpose8(r);
             for (int x = 0; x < 8; x++) _mm256_store_ps(kt + (8 * c + x) * 8, r[x]);
         }
-        for (int j = 0; j < cnt; j++)
+        for (int j = first; j < cnt; j++)
             for (int c = 0; c < C; c++) _mm256_store_ps(vt + j * D + 8 * c, vk_load_kv8(vrow[j], kv_type, c));
         for (int i = 0; i < nq; i++) {
-            const int64_t seen = (int64_t)q_pos[i] + 1 - p0;  // keys of this tile the query attends to
-            if (seen <= 0) continue;
-            const int live = seen < VK_A2_KEYS ? (int)seen : VK_A2_KEYS;
-            const __m256 mask = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(live), lanes));
+            const int64_t seen = (int64_t)q_pos[i] + 1 - p0;  // keys of this tile the query attends to: from..live-1
+            const int64_t skip = vk_window_start(q_pos[i], window) - p0;
+            if (seen <= 0 || skip >= VK_A2_KEYS) continue;
+            const int live = seen < VK_A2_KEYS ? (int)seen : VK_A2_KEYS, from = skip > 0 ? (int)skip : 0;
+            const __m256 mask = _mm256_castsi256_ps(_mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(live), lanes),
+                                                                     _mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(from - 1))));
             const float *qi = q + i * q_stride;
             __m256 s0[4], s1[4];
             for (int g = 0; g < G; g++) {
@@ -141,7 +145,7 @@ VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out,
                         ov[c] = _mm256_load_ps(og + 8 * (c0 + c));
                         if (rescale) ov[c] = _mm256_mul_ps(ov[c], corr);
                     }
-                    for (int j = 0; j < live; j++) {
+                    for (int j = from; j < live; j++) {
                         const __m256 ej = _mm256_broadcast_ss(ea + j);
                         for (int c = 0; c < 8; c++) ov[c] = _mm256_fmadd_ps(ej, _mm256_load_ps(vt + j * D + 8 * (c0 + c)), ov[c]);
                     }
@@ -161,7 +165,7 @@ VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out,
 VK_AVX2_FN int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
                                        const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                                        const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
-                                       int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1) {
+                                       int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window) {
     const int64_t group = n_head / n_kv_head, es = kv_type == VK_F16 ? 2 : 4;
     if ((head_dim != 64 && head_dim != 128) || group < 1 || group > 4) return 0;
     const int64_t row_bytes = head_dim * es, slot_bytes = n_kv_head * row_bytes;
@@ -175,8 +179,8 @@ VK_AVX2_FN int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *
             float *oo = ok + i0 * out_stride;
             // Every (group, head_dim, cache type) its own body, so the loops above unroll around constants.
 #define VK_A2_CASE(G, D) if (group == G && head_dim == D) { \
-                if (kv_type == VK_F16) vk_attn2_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, D); \
-                else vk_attn2_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, D); \
+                if (kv_type == VK_F16) vk_attn2_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, D, window); \
+                else vk_attn2_queries(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, D, window); \
                 continue; }
             VK_A2_CASE(1, 64) VK_A2_CASE(2, 64) VK_A2_CASE(3, 64) VK_A2_CASE(4, 64)
             VK_A2_CASE(1, 128) VK_A2_CASE(2, 128) VK_A2_CASE(3, 128) VK_A2_CASE(4, 128)
@@ -189,5 +193,5 @@ VK_AVX2_FN int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *
 int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
                             const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                             const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
-                            int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1) { return 0; }
+                            int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window) { return 0; }
 #endif

@@ -10,6 +10,9 @@
 // the two FMA chains over d < D/2 and d >= D/2, the max, e^(s - m), the sum tree of vk_hsum16, the rescale of
 // o and l by e^(m_old - m_new) (exactly 1 when the max did not move), then o += e_j v_j in key order (keys a
 // query cannot see add e = 0 times a finite v). So a query's bits never depend on the others in its block.
+// With a sliding window each lane also masks keys before its own first visible one; the tiles start at the one
+// holding the earliest of those, rows before it are zeros (never read), and a lane that has seen no key yet keeps
+// its zero state (its rescale factor is 1, where e^(-inf - -inf) would be NaN), as vk_attn_one skips the rescale.
 #include "attention_x86.h"
 #include <math.h>
 
@@ -30,21 +33,24 @@ VK_BLOCK_INLINE __m512 vk_tree_sum16(const __m512 *s) {
 VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                    const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
                                    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                                   const int G, const int C) {
+                                   const int G, const int C, int64_t window) {
     const int D = 16 * C, H = D / 2, GD = G * D;
     const int KB = G == 3 ? 4 : 8 / G, DB = G == 3 ? 8 : 16 / G;
     float qt[256 * 16] __attribute__((aligned(64)));     // [g * D + d][16 queries]
     float ot[256 * 16] __attribute__((aligned(64)));     // [g * D + d][16 queries] output accumulators
-    float kf[16 * 128] __attribute__((aligned(64)));     // [16 keys][D]
-    float vf[16 * 128] __attribute__((aligned(64)));     // [16 keys][D]
+    float kf[16 * 256] __attribute__((aligned(64)));     // [16 keys][D]
+    float vf[16 * 256] __attribute__((aligned(64)));     // [16 keys][D]
     float st[4 * 16 * 16] __attribute__((aligned(64)));  // [g][key][16 queries]: scores, then probabilities
-    int32_t pos[16] __attribute__((aligned(64)));
-    int64_t n = 0;
+    int32_t pos[16] __attribute__((aligned(64))), los[16] __attribute__((aligned(64)));
+    int64_t n = 0, lo = INT64_MAX;
     for (int i = 0; i < 16; i++) {
         pos[i] = i < nq ? q_pos[i] : -1;  // lanes past the block see no key and are never stored
+        los[i] = i < nq ? (int32_t)vk_window_start(q_pos[i], window) : 0;
         if ((int64_t)pos[i] + 1 > n) n = (int64_t)pos[i] + 1;
+        if (i < nq && los[i] < lo) lo = los[i];
     }
-    const __m512i posv = _mm512_load_si512((const void *)pos);
+    const __m512i posv = _mm512_load_si512((const void *)pos), lov = _mm512_load_si512((const void *)los);
+    const int64_t start = lo - lo % VK_ATTN_KEYS;  // the first tile
     for (int x = 0; x < GD / 16; x++) {
         __m512 r[16];
         for (int i = 0; i < 16; i++) r[i] = i < nq ? _mm512_loadu_ps(q + i * q_stride + 16 * x) : _mm512_setzero_ps();
@@ -53,14 +59,15 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
     }
     __m512 mv[4], lv[4], corr[4];
     for (int g = 0; g < G; g++) { mv[g] = _mm512_set1_ps(-INFINITY); lv[g] = _mm512_setzero_ps(); }
-    for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
-        const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
+    for (int64_t p0 = start; p0 < n; p0 += VK_ATTN_KEYS) {
+        const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        vk_attn_rows(p0, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
+        vk_attn_rows(p0, first, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         for (int j = 0; j < VK_ATTN_KEYS; j++)
             for (int c = 0; c < C; c++) {
-                _mm512_store_ps(kf + j * D + 16 * c, j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps());
-                _mm512_store_ps(vf + j * D + 16 * c, j < cnt ? vk_load_kv16(vrow[j], kv_type, c) : _mm512_setzero_ps());
+                const int live = j >= first && j < cnt;
+                _mm512_store_ps(kf + j * D + 16 * c, live ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps());
+                _mm512_store_ps(vf + j * D + 16 * c, live ? vk_load_kv16(vrow[j], kv_type, c) : _mm512_setzero_ps());
             }
         // Scores: per pass KB keys of every head, the d < H chain then the d >= H chain, as in vk_attn_one.
         for (int j0 = 0; j0 < VK_ATTN_KEYS; j0 += KB) {
@@ -85,9 +92,12 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
                     _mm512_store_ps(st + (g * 16 + j0 + j) * 16,
                                     _mm512_mul_ps(_mm512_add_ps(s0[g * KB + j], s1[g * KB + j]), _mm512_set1_ps(scale)));
         }
-        // Softmax: key j is visible to lane i when p0 + j <= pos[i].
+        // Softmax: key j is visible to lane i when los[i] <= p0 + j <= pos[i].
         __mmask16 vis[VK_ATTN_KEYS];
-        for (int j = 0; j < VK_ATTN_KEYS; j++) vis[j] = _mm512_cmpge_epi32_mask(posv, _mm512_set1_epi32((int)(p0 + j)));
+        for (int j = 0; j < VK_ATTN_KEYS; j++) {
+            const __m512i pj = _mm512_set1_epi32((int)(p0 + j));
+            vis[j] = _mm512_cmpge_epi32_mask(posv, pj) & _mm512_cmple_epi32_mask(lov, pj);
+        }
         for (int g = 0; g < G; g++) {
             __m512 s[VK_ATTN_KEYS], mt = _mm512_set1_ps(-INFINITY);
             for (int j = 0; j < VK_ATTN_KEYS; j++) {
@@ -95,8 +105,10 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
                 mt = _mm512_max_ps(mt, s[j]);
             }
             const __m512 m = _mm512_max_ps(mv[g], mt);
-            if (p0 > 0) {  // before the first tile o and l are 0 and m is -inf: nothing to rescale
-                corr[g] = vk_exp512(_mm512_sub_ps(mv[g], m));
+            if (p0 > start) {  // before the first tile o and l are 0 and m is -inf: nothing to rescale
+                // A lane that has seen no key yet (its window starts later) keeps o = l = 0: factor 1, not NaN.
+                const __mmask16 unseen = _mm512_cmp_ps_mask(mv[g], _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+                corr[g] = _mm512_mask_blend_ps(unseen, vk_exp512(_mm512_sub_ps(mv[g], m)), _mm512_set1_ps(1.0f));
                 lv[g] = _mm512_mul_ps(lv[g], corr[g]);
             }
             mv[g] = m;
@@ -111,7 +123,7 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
             __m512 acc[24];  // [g * DB + d]
             for (int g = 0; g < G; g++)
                 for (int d = 0; d < DB; d++)
-                    acc[g * DB + d] = p0 == 0 ? _mm512_setzero_ps()
+                    acc[g * DB + d] = p0 == start ? _mm512_setzero_ps()
                                               : _mm512_mul_ps(_mm512_load_ps(ot + (g * D + d0 + d) * 16), corr[g]);
             for (int j = 0; j < cnt; j++)
                 for (int g = 0; g < G; g++) {
@@ -137,20 +149,20 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
 VK_AVX512_FN void vk_attention_block_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                             const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, int kv_type,
                                             const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                                            int group, int chunks) {
+                                            int group, int chunks, int64_t window) {
     // Each shape and cache type gets its own body with every loop bound a constant.
 #define VK_BLOCK_CASE(G, C)                                                                                           \
     if (group == G && chunks == C) {                                                                                  \
         if (kv_type == VK_F16)                                                                                        \
             vk_attn_block(q, q_stride, out, out_stride, nq, q_pos, kbase, vbase, VK_F16, block_table, block_size,    \
-                          slot_bytes, scale, G, C);                                                                   \
+                          slot_bytes, scale, G, C, window);                                                           \
         else                                                                                                          \
             vk_attn_block(q, q_stride, out, out_stride, nq, q_pos, kbase, vbase, VK_F32, block_table, block_size,    \
-                          slot_bytes, scale, G, C);                                                                   \
+                          slot_bytes, scale, G, C, window);                                                           \
         return;                                                                                                       \
     }
     VK_BLOCK_CASE(1, 4) VK_BLOCK_CASE(2, 4) VK_BLOCK_CASE(3, 4) VK_BLOCK_CASE(4, 4)
-    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8)
+    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8) VK_BLOCK_CASE(1, 16)
 #undef VK_BLOCK_CASE
 }
 #endif

@@ -7,7 +7,8 @@
 // queries in the vector lanes and gives each query the same bits as vk_attn_one; vk_attn_tile (any other
 // shape) takes one query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's
 // scores, the outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys
-// fall into blocks.
+// fall into blocks. With a sliding window the first tile is the one holding the query's first visible key, its
+// earlier keys masked out of the softmax and never read (their blocks may be freed).
 #include "attention_x86.h"
 #include <math.h>
 
@@ -34,11 +35,11 @@ static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_sum16(const 
                          _mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/// One query against one tile for the `group` heads starting at `h0`; state o/m/l per head in memory.
+/// One query against one tile's keys first..cnt-1 for the `group` heads starting at `h0`; state o/m/l per head in memory.
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
-    const float *q, float *o, float *m, float *l, int64_t group, const float *kt, const float *vt, int cnt,
+    const float *q, float *o, float *m, float *l, int64_t group, const float *kt, const float *vt, int first, int cnt,
     int64_t head_dim, float scale, const int chunks) {
-    const __mmask16 live = (__mmask16)((1u << cnt) - 1);
+    const __mmask16 live = (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
     for (int64_t g = 0; g < group; g++) {
         const float *qh = q + g * head_dim;
         __m512 qv[VK_ATTN_MAX_CHUNKS], part[VK_ATTN_KEYS];
@@ -68,7 +69,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
         l[g] += _mm512_reduce_add_ps(e);
         float ea[VK_ATTN_KEYS] __attribute__((aligned(64)));
         _mm512_store_ps(ea, e);
-        for (int j = 0; j < cnt; j++) {
+        for (int j = first; j < cnt; j++) {
             const __m512 ej = _mm512_set1_ps(ea[j]);
             const float *vr = vt + j * head_dim;
             for (int c = 0; c < chunks; c++) ov[c] = _mm512_fmadd_ps(ej, _mm512_load_ps(vr + 16 * c), ov[c]);
@@ -81,22 +82,22 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
 /// bits: each transposed K chunk feeds its FMAs straight from registers, V is converted as it is read, and the
 /// outputs stay in registers (staging through memory made a decode step's in-cache attention 2.3x slower).
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
-    const float *q, float *out, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
+    const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
     const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale, const int G, const int C) {
     const int D = 16 * C, H = D / 2;
     __m512 ov[16];
     float m[4], l[4];
     for (int x = 0; x < G * C; x++) ov[x] = _mm512_setzero_ps();
     for (int g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
-    for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
-        const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
-        const __mmask16 mask = (__mmask16)((1u << cnt) - 1);
+    for (int64_t p0 = lo - lo % VK_ATTN_KEYS; p0 < n; p0 += VK_ATTN_KEYS) {
+        const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
+        const __mmask16 mask = (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
-        vk_attn_rows(p0, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
+        vk_attn_rows(p0, first, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         __m512 s0[4], s1[4];
         for (int c = 0; c < C; c++) {
             __m512 r[16];
-            for (int j = 0; j < 16; j++) r[j] = j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
+            for (int j = 0; j < 16; j++) r[j] = j >= first && j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
             vk_transpose16(r);
             for (int x = 0; x < 16; x++) {
                 const int d = 16 * c + x;
@@ -126,7 +127,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
             l[g] += vk_hsum16(e);
             _mm512_store_ps(ea[g], e);
         }
-        for (int j = 0; j < cnt; j++)
+        for (int j = first; j < cnt; j++)
             for (int c = 0; c < C; c++) {
                 const __m512 vv = vk_load_kv16(vrow[j], kv_type, c);
                 for (int g = 0; g < G; g++) ov[g * C + c] = _mm512_fmadd_ps(_mm512_set1_ps(ea[g][j]), vv, ov[g * C + c]);
@@ -141,7 +142,8 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
 VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                                             int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
                                             int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
-                                            int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1) {
+                                            int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1,
+                                            int64_t window) {
     const int64_t group = n_head / n_kv_head, es = kv_type == VK_F16 ? 2 : 4;
     const int64_t row_bytes = head_dim * es, slot_bytes = n_kv_head * row_bytes;
     const int chunks = (int)(head_dim / 16);
@@ -159,25 +161,43 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
             for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) { \
                 const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES); \
                 const float *qq = qk + i0 * q_stride; float *oo = ok + i0 * out_stride; \
-                if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
-                else if (cnt == 1) vk_attn_one(qq, oo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
-                else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, G, C); \
+                const int64_t lo = vk_window_start(q_pos[i0], window); \
+                if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
+                else if (cnt == 1) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
+                else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, G, C, window); \
             } \
             continue; }
         VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
         VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
 #undef VK_ATTN_CASE
+        // head_dim 256 (Gemma 3): each query head of the group runs as a group of one with the one-query and
+        // multi-query bodies (their state for more heads would not fit in registers); K/V rows are re-read per head,
+        // from cache.
+        if (chunks == 16) {
+            for (int64_t g = 0; g < group; g++) {
+                for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) {
+                    const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES);
+                    const float *qq = qk + g * head_dim + i0 * q_stride;
+                    float *oo = ok + g * head_dim + i0 * out_stride;
+                    const int64_t lo = vk_window_start(q_pos[i0], window);
+                    if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, 1, 16);
+                    else if (cnt == 1) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, 1, 16);
+                    else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, 1, 16, window);
+                }
+            }
+            continue;
+        }
         for (int64_t i = 0; i < nq; i++) {
-            const int64_t n = (int64_t)q_pos[i] + 1;
+            const int64_t n = (int64_t)q_pos[i] + 1, lo = vk_window_start(q_pos[i], window);
             const float *qg = q + i * q_stride + kvh * group * head_dim;
             float *og = out + i * out_stride + kvh * group * head_dim;
             for (int64_t x = 0; x < group * head_dim; x++) o[x] = 0;
             for (int64_t g = 0; g < group; g++) { m[g] = -INFINITY; l[g] = 0; }
-            for (int64_t p0 = 0; p0 < n; p0 += VK_ATTN_KEYS) {
-                const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS);
+            for (int64_t p0 = lo - lo % VK_ATTN_KEYS; p0 < n; p0 += VK_ATTN_KEYS) {
+                const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
                 for (int j = 0; j < VK_ATTN_KEYS; j++) {
                     float *kr = kt + j * head_dim, *vr = vt + j * head_dim;
-                    if (j >= cnt) {  // past the last key: zero keys, masked out of the softmax
+                    if (j < first || j >= cnt) {  // outside the window or past the last key: zero keys, masked out of the softmax
                         for (int c = 0; c < chunks; c++) _mm512_store_ps(kr + 16 * c, _mm512_setzero_ps());
                         continue;
                     }
@@ -190,9 +210,10 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
                     }
                 }
                 switch (chunks) {
-                case 4: vk_attn_tile(qg, o, m, l, group, kt, vt, cnt, head_dim, scale, 4); break;
-                case 8: vk_attn_tile(qg, o, m, l, group, kt, vt, cnt, head_dim, scale, 8); break;
-                default: vk_attn_tile(qg, o, m, l, group, kt, vt, cnt, head_dim, scale, chunks); break;
+                case 4: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 4); break;
+                case 8: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 8); break;
+                case 16: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 16); break;
+                default: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, chunks); break;
                 }
             }
             for (int64_t g = 0; g < group; g++) {

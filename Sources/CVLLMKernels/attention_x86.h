@@ -38,26 +38,27 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_transpose16(__
     }
 }
 
-/// The K and V row addresses of the tile at p0 (cnt keys of the n), and a prefetch of the next tile's rows.
+/// The K and V row addresses of the tile at p0 (keys first..cnt-1 of the n; rows before `first` lie outside the
+/// window and are neither looked up nor read), and a prefetch of the next tile's rows.
 /// The next tile's rows come from wherever its block lives: ask for them now, while this tile computes. Into L2,
 /// not L1: decode at 32 streams reads 120 MB of KV a step from DRAM, and T0 requests held the L1's few miss
 /// buffers (a C harness of that step: 17-20 ms with T0, 11-12 ms with T1; 2-4 tiles ahead and prefetching every
 /// head's row were no better).
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_rows(
-    int64_t p0, int cnt, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
+    int64_t p0, int first, int cnt, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
     const int32_t *block_table, int64_t block_size, int64_t slot_bytes, const int C,
     const uint8_t **krow, const uint8_t **vrow) {
     // With blocks a multiple of the tile, the tile lies in one block: one lookup and division for its 16 keys, not
     // one each (a C harness of a 32-sequence decode step: 7% faster in cache, 2-3% from DRAM; the next tile's
     // prefetch below keeps its per-key form, which compiled to the faster loop there).
-    if (block_size % VK_ATTN_KEYS == 0) {
-        const int64_t first = (int64_t)block_table[p0 / block_size] * block_size + p0 % block_size;
-        for (int j = 0; j < cnt; j++) {
-            krow[j] = kbase + (first + j) * slot_bytes;
-            vrow[j] = vbase + (first + j) * slot_bytes;
+    if (block_size % VK_ATTN_KEYS == 0) {  // the tile's visible keys share p0's block
+        const int64_t base = (int64_t)block_table[p0 / block_size] * block_size + p0 % block_size;
+        for (int j = first; j < cnt; j++) {
+            krow[j] = kbase + (base + j) * slot_bytes;
+            vrow[j] = vbase + (base + j) * slot_bytes;
         }
     } else {
-        for (int j = 0; j < cnt; j++) {
+        for (int j = first; j < cnt; j++) {
             const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
             krow[j] = kbase + slot * slot_bytes;
             vrow[j] = vbase + slot * slot_bytes;
@@ -86,6 +87,6 @@ static inline __attribute__((always_inline)) VK_AVX512_FN float vk_hsum16(__m512
 void vk_attention_block_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, int kv_type,
                                const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                               int group, int chunks);
+                               int group, int chunks, int64_t window);
 #endif
 #endif

@@ -44,14 +44,20 @@ int64_t vk_panel_bytes(int wtype, int64_t nb);
 void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                                int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
                                int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
-                               int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
+                               int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
 
 /// AVX2 paged attention in 8-key tiles (attention_avx2.c); returns 0 for shapes it has no body for
 /// (head_dim other than 64 or 128, more than 4 query heads per KV head).
 int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
                             const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                             const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
-                            int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1);
+                            int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
+
+/// The first key position a query at `pos` sees: 0 without a window, else pos - window + 1 (at least 0).
+static inline int64_t vk_window_start(int32_t pos, int64_t window) {
+    const int64_t lo = window > 0 ? (int64_t)pos - window + 1 : 0;
+    return lo > 0 ? lo : 0;
+}
 
 /// The calling thread's pinned ISA level (-1 when none) and setting it as is: the pool hands its caller's pin
 /// to the threads that run the caller's tasks (cpu.c).

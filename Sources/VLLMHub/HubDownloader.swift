@@ -60,7 +60,7 @@ public struct HubDownloader: Sendable {
     private func fetch(repo: String, commit: String, file: String, to blob: String, size: Int64, etag: String, label: String) throws(HubError) {
         let partial = blob + ".incomplete"
         let fm = FileManager.default
-        if !fm.fileExists(atPath: partial) { fm.createFile(atPath: partial, contents: nil) }
+        if !fm.fileExists(atPath: partial) { _ = fm.createFile(atPath: partial, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: partial) else { throw HubError("cannot write \(partial)") }
         defer { try? handle.close() }
         var offset = (try? handle.seekToEnd()).map(Int64.init) ?? 0

@@ -21,6 +21,12 @@ public enum Kernels {
         vk_silu_mul(gate, up, out, Int64(n))
     }
 
+    /// `out = gelu(gate) * up` with ggml's CPU numerics (GELU's tanh form read from a table over f16 values, as
+    /// llama.cpp computes GeGLU); `out` may be `gate`.
+    @inlinable public static func geluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        vk_gelu_mul(gate, up, out, Int64(n))
+    }
+
     /// `y += x`.
     @inlinable public static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count n: Int) {
         vk_add(y, x, Int64(n))
@@ -72,15 +78,17 @@ public enum Kernels {
     }
 
     /// Paged causal attention for `queries` query rows at `positions` over KV heads `kvHeads`, through `blockTable`.
+    /// `window` > 0 limits a query at position p to keys `max(0, p - window + 1) ... p` (a sliding-window layer;
+    /// earlier blocks are never read); 0 is full causal attention.
     @inlinable public static func pagedAttention(
         query: UnsafePointer<Float>, queryStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int, queries: Int,
         positions: UnsafePointer<Int32>, keys: UnsafeRawPointer, values: UnsafeRawPointer, type: Int32,
         blockTable: UnsafePointer<Int32>, blockSize: Int, heads: Int, kvHeadCount: Int, headDim: Int, scale: Float,
-        kvHeads: Range<Int>
+        kvHeads: Range<Int>, window: Int = 0
     ) {
         vk_paged_attention(query, Int64(queryStride), out, Int64(outStride), Int64(queries), positions, keys, values, type,
                            blockTable, Int64(blockSize), Int64(heads), Int64(kvHeadCount), Int64(headDim), scale,
-                           Int64(kvHeads.lowerBound), Int64(kvHeads.upperBound))
+                           Int64(kvHeads.lowerBound), Int64(kvHeads.upperBound), Int64(window))
     }
 
     /// Index of the largest value (the first on ties).

@@ -1,13 +1,17 @@
 import VLLMModelFormats
 
 extension ModelConfiguration {
+    /// The `general.architecture` values whose common metadata this reader knows (Gemma 3's own keys:
+    /// `Gemma3Parameters`).
+    static let ggufArchitectures = ["llama", "qwen2", "qwen3", "gemma3"]
+
     /// Reads `{arch}.*` metadata of a GGUF file (GGUF-FACTS §4.2).
     public init(gguf: GGUFFile) throws(ModelFormatError) {
         let file = gguf.file.path
         guard let arch = gguf.metadata["general.architecture"]?.string else {
             throw ModelFormatError("'\(file)' has no general.architecture")
         }
-        guard ["llama", "qwen2", "qwen3"].contains(arch) else { throw Self.unsupported(arch, in: file) }
+        guard Self.ggufArchitectures.contains(arch) else { throw Self.unsupported(arch, in: file) }
         func int(_ key: String, default value: Int? = nil) throws(ModelFormatError) -> Int {
             if let v = gguf.metadata["\(arch).\(key)"] {
                 if let i = v.int { return i }
@@ -64,6 +68,6 @@ extension ModelConfiguration {
             architecture: arch, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads, kvHeadCount: kvHeads,
             headDim: headDim, vocabularySize: vocab, maxPositions: try int("context_length"), rmsNormEps: eps,
-            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3")
+            ropeInverseFrequencies: inv.map { Float($0) }, ropeNeoxStyle: arch != "llama", hasQKNorm: arch == "qwen3" || arch == "gemma3")
     }
 }

@@ -19,7 +19,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// true: pairs (i, i + headDim/2) as Hugging Face computes them; false: adjacent pairs (GGUF `llama`,
     /// whose Q/K rows were permuted at conversion so that the two layouts give the same attention).
     public var ropeNeoxStyle: Bool
-    /// Qwen3's RMS norm on each head of Q and K before RoPE.
+    /// Qwen3's and Gemma 3's RMS norm on each head of Q and K before RoPE.
     public var hasQKNorm: Bool
 
     /// The `model_type`s of the Llama family's Hugging Face configs.

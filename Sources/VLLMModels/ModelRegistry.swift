@@ -26,7 +26,7 @@ public struct ModelArchitecture: Sendable {
 /// The architectures this engine runs, looked up by the name a model file gives (vLLM's `ModelRegistry`).
 public enum ModelRegistry {
     /// Every registered architecture, in the order the README lists them.
-    public static let architectures: [ModelArchitecture] = [LlamaModel.architecture, BertModel.architecture]
+    public static let architectures: [ModelArchitecture] = [LlamaModel.architecture, Gemma3Model.architecture, BertModel.architecture]
 
     /// The architecture of a GGUF file's `general.architecture`; an unknown one is refused with the list.
     public static func architecture(gguf name: String, file: String) throws(ModelFormatError) -> ModelArchitecture {

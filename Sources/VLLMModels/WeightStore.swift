@@ -11,7 +11,8 @@ final class WeightStore {
     private let source: Source
     let description: String
     private(set) var used: Set<String> = []
-    /// GGUF-style name -> the checkpoint's Hugging Face name (the Llama family's by default).
+    /// GGUF-style name -> the checkpoint's Hugging Face name: the Llama family's with the architecture's layer-name
+    /// overrides (`ffn_norm`: `pre_feedforward_layernorm` for Gemma 3), or an architecture's own map (BERT).
     private let huggingFaceName: @Sendable (String) -> String
     /// Name suffixes of stored tensors no architecture computes with (never bound, never type-checked).
     private let ignorable: [String]
@@ -26,7 +27,7 @@ final class WeightStore {
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
-        huggingFaceName = Self.llamaName
+        huggingFaceName = { Self.huggingFaceName($0) }
         ignorable = Self.alwaysIgnorable
         quantization = nil
         floatActivations = false
@@ -36,14 +37,15 @@ final class WeightStore {
     /// With `quantization`, the integer tensors of quantized layers (`qweight`, `weight_packed`, ...) are read by
     /// `IntegerWeights`, not refused as types the kernels cannot compute with.
     /// - Parameters:
-    ///   - names: maps the GGUF-style names the model asks for onto the checkpoint's names.
+    ///   - overrides: the architecture's Hugging Face layer names that differ from the Llama family's.
+    ///   - names: an architecture's own map from GGUF-style names to the checkpoint's (BERT), instead.
     ///   - ignoring: suffixes of tensors the checkpoint may hold that the model does not use (BERT's position ids).
     init(safetensors: SafetensorsCheckpoint, directory: String, quantization: QuantizationConfig? = nil,
-         dtype: ComputeDType = .auto, names: @escaping @Sendable (String) -> String = WeightStore.llamaName,
+         dtype: ComputeDType = .auto, overrides: [String: String] = [:], names: (@Sendable (String) -> String)? = nil,
          ignoring: [String] = []) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
-        huggingFaceName = names
+        huggingFaceName = names ?? { Self.huggingFaceName($0, overrides: overrides) }
         ignorable = Self.alwaysIgnorable + ignoring
         self.quantization = quantization
         floatActivations = dtype == .float32
@@ -133,8 +135,8 @@ final class WeightStore {
         return name
     }
 
-    /// GGUF tensor names → Hugging Face Llama-family names.
-    @Sendable static func llamaName(_ name: String) -> String {
+    /// GGUF tensor names → Hugging Face Llama-family names, layer names in `overrides` first.
+    static func huggingFaceName(_ name: String, overrides: [String: String] = [:]) -> String {
         let fixed = ["token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
                      "output.weight": "lm_head.weight"]
         if let hit = fixed[name] { return hit }
@@ -146,7 +148,7 @@ final class WeightStore {
                         "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
                         "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"]
         let rest = parts[2].split(separator: ".", maxSplits: 1)
-        guard rest.count == 2, let mapped = suffixes[String(rest[0])] else { return name }
+        guard rest.count == 2, let mapped = overrides[String(rest[0])] ?? suffixes[String(rest[0])] else { return name }
         return "model.layers.\(parts[1]).\(mapped).\(rest[1])"
     }
 }

@@ -36,21 +36,32 @@ struct AttentionTests {
             }
         }
 
-        func attend(q: [Float], positions: [Int32], reference: Bool) -> [Float] {
+        /// Overwrites the K and V rows of positions `range` with NaN: a kernel that reads them poisons its output.
+        mutating func poison(_ range: Range<Int>) {
+            let rowElems = kvHeads * headDim, nan = Float16.nan.bitPattern
+            for p in range {
+                let slot = Int(table[p / blockSize]) * blockSize + p % blockSize
+                for i in 0..<rowElems { kCache[slot * rowElems + i] = nan; vCache[slot * rowElems + i] = nan }
+            }
+        }
+
+        func attend(q: [Float], positions: [Int32], reference: Bool, window: Int = 0) -> [Float] {
             var out = [Float](repeating: .nan, count: q.count)
             let f = reference ? vk_paged_attention_ref : vk_paged_attention
             kCache.withUnsafeBytes { kc in vCache.withUnsafeBytes { vc in
                 f(q, Int64(heads * headDim), &out, Int64(heads * headDim), Int64(positions.count), positions, kc.baseAddress!, vc.baseAddress!,
                   Int32(VK_F16), table, Int64(blockSize), Int64(heads), Int64(kvHeads), Int64(headDim), 1 / Float(headDim).squareRoot(),
-                  0, Int64(kvHeads))
+                  0, Int64(kvHeads), Int64(window))
             } }
             return out
         }
 
-        func direct(q: [Float], position: Int, head: Int) -> [Double] {
+        /// The attention of one query head over keys `max(0, position - window + 1)...position` (all when window is 0).
+        func direct(q: [Float], position: Int, head: Int, window: Int = 0) -> [Double] {
             let kvh = head / (heads / kvHeads)
+            let visible = (window > 0 ? max(0, position - window + 1) : 0)...position
             var scores: [Double] = []
-            for p in 0...position {
+            for p in visible {
                 var s = 0.0
                 for d in 0..<headDim { s += Double(q[head * headDim + d]) * Double(keys[(p * kvHeads + kvh) * headDim + d]) }
                 scores.append(s / Double(headDim).squareRoot())
@@ -58,7 +69,9 @@ struct AttentionTests {
             let m = scores.max()!
             let e = scores.map { Foundation.exp($0 - m) }
             let total = e.reduce(0, +)
-            return (0..<headDim).map { d in (0...position).reduce(0.0) { $0 + e[$1] / total * Double(values[($1 * kvHeads + kvh) * headDim + d]) } }
+            return (0..<headDim).map { d in
+                visible.enumerated().reduce(0.0) { $0 + e[$1.offset] / total * Double(values[($1.element * kvHeads + kvh) * headDim + d]) }
+            }
         }
     }
 

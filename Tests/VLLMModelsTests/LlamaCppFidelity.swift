@@ -42,21 +42,22 @@ struct LlamaCppFidelity {
 
     /// The fixture of `name`, or a cancelled test case (saying why) when `VLLM_FIDELITY_FILES` leaves it out or its
     /// model file is absent.
-    static func prepare(_ name: String) throws -> LlamaCppFidelity {
+    static func prepare(_ name: String, folder: String = "llamacpp-matrix") throws -> LlamaCppFidelity {
         if let only = Self.only, !only.contains(where: { name == $0 || name.hasSuffix(".\($0)") }) {
             try skip("\(name): not in VLLM_FIDELITY_FILES")
         }
-        let fidelity = try LlamaCppFidelity(name)
+        let fidelity = try LlamaCppFidelity(name, folder: folder)
         guard FileManager.default.fileExists(atPath: fidelity.modelPath) else {
-            try skip("\(name): \(fidelity.modelPath) absent (tools/make-quant-matrix.sh, tools/fetch-qwen.sh make it)")
+            try skip("\(name): \(fidelity.modelPath) absent (tools/make-quant-matrix.sh, tools/fetch-qwen.sh, tools/fetch-model.sh gemma3-270m, tools/gen-transformers-gguf-fixture.py make it)")
         }
         return fidelity
     }
 
-    init(_ name: String) throws {
+    /// `folder`: the fixtures' folder under Fixtures (`VLLM_FIDELITY_FIXTURES` names another, outside).
+    init(_ name: String, folder: String = "llamacpp-matrix") throws {
         self.name = name
         let folder = ProcessInfo.processInfo.environment["VLLM_FIDELITY_FIXTURES"].map { URL(fileURLWithPath: $0) }
-            ?? ModelHarness.fixtures.appendingPathComponent("llamacpp-matrix")
+            ?? ModelHarness.fixtures.appendingPathComponent(folder)
         let url = folder.appendingPathComponent("\(name).json")
         fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
@@ -75,14 +76,15 @@ struct LlamaCppFidelity {
     /// `VLLM_FIDELITY_FILES`: a comma-separated list of fixture names (or their type suffixes, `Q4_0`) to run alone.
     static var only: [Substring]? { ProcessInfo.processInfo.environment["VLLM_FIDELITY_FILES"]?.split(separator: ",") }
 
-    /// Runs every criterion, recording an issue for each failure, and prints one line of figures.
-    func check() throws {
+    /// Runs every criterion, recording an issue for each failure, and prints one line of figures; `kvType` is the
+    /// KV cache's element type (`VLLM_FIDELITY_KV` by default).
+    func check(kvType: KVCacheType = Self.kvType) throws {
         let started = ContinuousClock.now
         let model = try ModelHarness.load(modelPath)
         var positions = 0, agreed = 0, greedyEqual = 0, decodeChecked = 0
         var tieGaps: [Float] = [], drift: [Float] = []
         for (index, c) in fixture.cases.prefix(Self.promptLimit).enumerated() {
-            let rows = teacherForced(model, c)
+            let rows = teacherForced(model, c, kvType: kvType)
             var ours: [Int32] = []
             for (k, (row, reference)) in zip(rows, c.positions).enumerated() {
                 let top = Int32(ModelHarness.argmax(row))
@@ -106,7 +108,7 @@ struct LlamaCppFidelity {
             // Real decode steps must give the same tokens as the teacher-forced chain (batch invariance).
             let steps = min(Self.decodeSteps, follows + 1, c.greedy_ids.count)
             if steps > 0 {
-                let decoded = ModelHarness.greedy(model, c.prompt_ids, count: steps, kvType: Self.kvType)
+                let decoded = ModelHarness.greedy(model, c.prompt_ids, count: steps, kvType: kvType)
                 #expect(decoded == Array(ours.prefix(steps)), "\(name) prompt \(index): decode \(decoded), teacher-forced \(ours.prefix(steps))")
                 decodeChecked += steps
             }
@@ -128,11 +130,11 @@ struct LlamaCppFidelity {
     }
 
     /// Logits at the 64 positions that predict the continuation, from one prefill of prompt + continuation.
-    private func teacherForced(_ model: any LanguageModel, _ c: Fixture.Case) -> [[Float]] {
+    private func teacherForced(_ model: any LanguageModel, _ c: Fixture.Case, kvType: KVCacheType) -> [[Float]] {
         let sequence = c.prompt_ids + c.greedy_ids.dropLast()
         let blockSize = 16
         let blocks = (sequence.count + blockSize - 1) / blockSize
-        let cache = ModelHarness.cache(for: model, blocks: blocks, blockSize: blockSize, type: Self.kvType)
+        let cache = ModelHarness.cache(for: model, blocks: blocks, blockSize: blockSize, type: kvType)
         var batch = ForwardBatch()
         batch.append(tokens: sequence, startPosition: 0, blockTable: (0..<Int32(blocks)).map { $0 })
         batch.extraLogitIndices = Array((c.prompt_ids.count - 1)..<sequence.count)

@@ -159,7 +159,11 @@ void vk_get_rows(int wtype, const void *w, int64_t w_row_bytes, int64_t n,
 //
 // For each query token i in [0, nq) and each query head h in [kvh0 * group, kvh1 * group)
 // (group = n_head / n_kv_head; query head h reads KV head h / group):
-//   out[i, h, :] = sum_{p <= q_pos[i]} softmax_p(scale * q[i, h, :] . K[p]) * V[p]
+//   out[i, h, :] = sum_{lo_i <= p <= q_pos[i]} softmax_p(scale * q[i, h, :] . K[p]) * V[p]
+// with lo_i = 0 when `window` is 0 (full causal attention), else max(0, q_pos[i] - window + 1): a sliding-window
+// layer (Gemma 3's local layers) sees its own position and the window - 1 before it, llama.cpp's rule (a key at p0
+// is masked for a query at p1 when p1 - p0 >= n_swa). Positions before lo_i are never read, so their blocks may
+// already be freed (the table's entries there are not looked up for K/V rows).
 // q and out are `[nq, n_head, head_dim]` f32 rows with row stride `q_stride` / `out_stride` floats per token.
 // Keys are visited in position order with one online-softmax algorithm, so a query's result depends only on
 // its own q and the cached K/V, never on how many queries share the call.
@@ -168,13 +172,13 @@ void vk_paged_attention(const float *q, int64_t q_stride, float *out, int64_t ou
                         const void *k_cache, const void *v_cache, int kv_type,
                         const int32_t *block_table, int64_t block_size,
                         int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
-                        int64_t kvh0, int64_t kvh1);
+                        int64_t kvh0, int64_t kvh1, int64_t window);
 void vk_paged_attention_ref(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                             int64_t nq, const int32_t *q_pos,
                             const void *k_cache, const void *v_cache, int kv_type,
                             const int32_t *block_table, int64_t block_size,
                             int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
-                            int64_t kvh0, int64_t kvh1);
+                            int64_t kvh0, int64_t kvh1, int64_t window);
 
 /// Writes one token's K and V (`n_kv_head * head_dim` f32 each) into cache slot `slot`
 /// (slot = block * block_size + offset), converting to kv_type.
@@ -194,6 +198,12 @@ void vk_add_rms_norm(float *x, const float *y, const float *b, const float *w, f
 void vk_rms_norm_ref(const float *x, const float *w, float *y, int64_t n, float eps);
 /// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias gate.
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// out[i] = gelu(gate[i]) * up[i] with ggml's CPU GeGLU numerics: the tanh-approximated GELU read from a table of
+/// every f16 value (gate rounded to f16, RNE; the table's values rounded to f16), 0 for gate <= -10 and gate itself
+/// for gate >= 10. out may alias gate. The SIMD paths give the reference's bits.
+void vk_gelu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// The scalar reference of vk_gelu_mul.
+void vk_gelu_mul_ref(const float *gate, const float *up, float *out, int64_t n);
 /// out[i] = exp((x[i] - shift) * scale) (vectorized exp, < 2 ulp); returns the sum of out. out may alias x.
 double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float scale);
 /// Index of the largest value (the first on ties; rows with NaN give an unspecified index).
