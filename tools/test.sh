@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: fetches what the tests read (the default model, Gemma 3 270M, the llama.cpp source archive with its
 # vocab GGUFs and chat templates, real tokenizer.json files, Qwen2.5-Coder-0.5B and the quant matrix llama.cpp's
-# llama-quantize makes from it: about 20 minutes the first time on a machine, mostly building llama.cpp, then
+# llama-quantize makes from it, all-MiniLM-L6-v2 for the embedding tests: about 20 minutes the first time on a machine, mostly building llama.cpp, then
 # cached; SWIFT_VLLM_TEST_1_5B=1 also fetches the 1.5B and runs its fidelity test), runs every Swift test in release
 # mode (model-level tests are numeric and far too slow in debug), then the end-to-end server tests: pytest with the
 # official `openai` client against the real `vllm serve` (tests/e2e). Extra arguments go to swift (CI adds
@@ -14,6 +14,7 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/fetch-llama-cpp-source.sh >/dev/null
 ./tools/fetch-tokenizer-references.sh >/dev/null
 ./tools/make-quant-matrix.sh >/dev/null
+./tools/fetch-minilm.sh >/dev/null
 if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
 swift test -c release "$@"
 swift build -c release --product vllm "$@"
@@ -27,4 +28,6 @@ VENV="$CACHE/venv-e2e"
     || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium
 # The chat page's browser test: Debian's chromium and its driver.
 command -v chromedriver >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } >/dev/null
+# The RAG example's test (tests/e2e/test_rag_example.py) runs LangChain's OpenAI classes.
+"$VENV/bin/python" -c 'import langchain_openai' 2>/dev/null || "$VENV/bin/pip" install -q langchain-openai
 "$VENV/bin/pytest" -q tests/e2e

@@ -9,7 +9,8 @@ public final class AsyncEngine: Sendable {
     typealias Continuation = AsyncThrowingStream<RequestOutput, Error>.Continuation
 
     enum Command {
-        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, priority: Int, continuation: Continuation)
+        /// `pooling` set: an embedding request (`EngineCore.addPooling`), else generation.
+        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, pooling: PoolingParameters?, priority: Int, continuation: Continuation)
         case abort(id: Int)
         /// Runs on the loop thread between two steps.
         case inspect(@Sendable (EngineCore) -> Void)
@@ -36,11 +37,14 @@ public final class AsyncEngine: Sendable {
     /// Model limits, readable from any thread.
     public let limits: RequestLimits
     public let kvCacheBlockCount: Int
+    /// Whether the engine runs a pooling model (embeddings) instead of generating.
+    public let isPooling: Bool
 
     /// Takes ownership of `core` and starts its loop thread.
     public init(core: sending EngineCore) {
         limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
+        isPooling = core.isPooling
         let owner = LoopOwner(core: core)
         self.owner = owner
         let thread = Thread { [self] in runLoop(owner.core) }
@@ -63,6 +67,16 @@ public final class AsyncEngine: Sendable {
     /// Queues a request and returns its outputs as they are produced; the stream ends after the output
     /// that carries a finish reason, or throws if the engine stops first (`EngineError.shuttingDown`).
     public func submit(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0) -> AsyncThrowingStream<RequestOutput, Error> {
+        submit(promptTokenIDs: promptTokenIDs, parameters: parameters, pooling: nil, priority: priority)
+    }
+
+    /// Queues a pooling (embedding) request: its stream yields one output, carrying `embedding`, then ends.
+    public func submitPooling(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int = 0) -> AsyncThrowingStream<RequestOutput, Error> {
+        submit(promptTokenIDs: promptTokenIDs, parameters: SamplingParameters(maxTokens: 1), pooling: parameters, priority: priority)
+    }
+
+    private func submit(promptTokenIDs: [Int32], parameters: SamplingParameters, pooling: PoolingParameters?,
+                        priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         guard accepting.load(ordering: .relaxed) else {
@@ -72,7 +86,7 @@ public final class AsyncEngine: Sendable {
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.send(.abort(id: id)) }
         }
-        if !send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, priority: priority, continuation: continuation)) {
+        if !send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, pooling: pooling, priority: priority, continuation: continuation)) {
             continuation.finish(throwing: EngineError.shuttingDown)
         }
         return stream
@@ -136,10 +150,14 @@ public final class AsyncEngine: Sendable {
             var added = 0
             for command in commands {
                 switch command {
-                case .add(let id, let prompt, let parameters, let priority, let continuation):
+                case .add(let id, let prompt, let parameters, let pooling, let priority, let continuation):
                     added += 1
                     do {
-                        try core.add(id: id, promptTokenIDs: prompt, parameters: parameters, priority: priority)
+                        if let pooling {
+                            try core.addPooling(id: id, promptTokenIDs: prompt, parameters: pooling, priority: priority)
+                        } else {
+                            try core.add(id: id, promptTokenIDs: prompt, parameters: parameters, priority: priority)
+                        }
                         streams[id] = continuation
                     } catch {
                         continuation.finish(throwing: error)
@@ -187,7 +205,7 @@ public final class AsyncEngine: Sendable {
         state.withLock { $0.isAlive = false }
         for command in leftovers {
             switch command {
-            case .add(_, _, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
+            case .add(_, _, _, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
             case .inspect(let body): body(core)
             case .abort: break
             case .shutdown: stopRequests += 1

@@ -25,11 +25,19 @@ public final class EngineCore {
 
     /// Sizes the KV cache from `options`; fails (as vLLM does) when it cannot hold one sequence of the max model length,
     /// naming the flags to change.
-    public init(model: any LanguageModel, tokenizer: Tokenizer, options: EngineOptions) throws(EngineError) {
+    /// - Parameters:
+    ///   - pooler: set for a pooling model (`PoolingSetup`): requests are embeddings, each prompt runs whole in one
+    ///     step (no chunked prefill) and, for an encoder, without the prefix cache.
+    ///   - lengthCap: a further cap on the model length (sentence-transformers' `max_seq_length`).
+    public init(model: any LanguageModel, tokenizer: Tokenizer, options: EngineOptions, pooler: PoolerConfiguration? = nil,
+                lengthCap: Int? = nil) throws(EngineError) {
+        if model.isEncoder && pooler == nil {
+            throw EngineError("'\(model.configuration.architecture)' is an encoder (embedding) model: it has no language-model head to generate with; serve it as a pooling model (--runner pooling, the default for it)")
+        }
         self.tokenizer = tokenizer
         self.options = options
         let c = model.configuration
-        maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions)
+        maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions, lengthCap ?? .max)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
         let space = try options.kvCacheSpaceGiB(weightBytes: model.packedWeightBytes)
@@ -43,14 +51,16 @@ public final class EngineCore {
         }
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
         cache.prefaultInBackground()
-        runner = ModelRunner(model: model, cache: cache, endOfGeneration: tokenizer.endOfGenerationIDs)
+        runner = ModelRunner(model: model, cache: cache, endOfGeneration: tokenizer.endOfGenerationIDs, pooler: pooler)
         outputProcessor = OutputProcessor(tokenizer: tokenizer)
         let configuration = SchedulerConfiguration(
             maxBatchedTokens: options.maxNumBatchedTokens, maxRunningRequests: options.maxNumSeqs,
             longPrefillTokenThreshold: options.longPrefillTokenThreshold, policy: options.schedulingPolicy,
-            maxModelLength: maxModelLength, chunkedPrefill: options.enableChunkedPrefill)
+            maxModelLength: maxModelLength, chunkedPrefill: options.enableChunkedPrefill && pooler == nil)
+        // A pooled vector reads hidden states of the whole prompt, so pooling prompts skip the prefix cache.
+        let caching = options.enablePrefixCaching && pooler == nil
         scheduler = Scheduler(configuration: configuration,
-                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: options.enablePrefixCaching,
+                              cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: caching,
                                                     slidingWindows: layout.groups.map(\.slidingWindow)))
         if options.profile { model.profiler = Profiler() }
     }
@@ -68,10 +78,14 @@ public final class EngineCore {
                 throw ModelFormatError("--quantization \(q.rawValue) is for Hugging Face checkpoints; '\(path)' is a GGUF file, whose tensors carry their own types")
             }
             let file = try GGUFFile(path: path)
-            return try EngineCore(model: try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype), tokenizer: try Tokenizer(gguf: file), options: options)
+            let model = try ModelLoader.load(gguf: file, pool: pool, dtype: options.dtype)
+            let pooling = try PoolingSetup(model: model, gguf: file, options: options)
+            return try EngineCore(model: model, tokenizer: try Tokenizer(gguf: file), options: options, pooler: pooling.pooler)
         case .huggingFaceDirectory(let path):
             let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype, quantization: options.quantization)
-            return try EngineCore(model: model, tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options)
+            let pooling = try PoolingSetup(model: model, directory: path, options: options)
+            return try EngineCore(model: model, tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options, pooler: pooling.pooler,
+                                  lengthCap: pooling.lengthCap)
         }
     }
 
@@ -93,6 +107,7 @@ public final class EngineCore {
 
     /// Queues a request; `id` must be unique among live requests.
     public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
+        if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard !outputProcessor.isLive(id) else { throw EngineError("request id \(id) is already in use") }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
@@ -100,6 +115,11 @@ public final class EngineCore {
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
         runner.addRequest(id: id, seed: seed)
         outputProcessor.add(id: id, parameters: parameters)
+        scheduler.add(request)
+    }
+
+    /// Hands a validated request to the scheduler.
+    func scheduleAdd(_ request: Request) {
         scheduler.add(request)
     }
 
@@ -131,7 +151,8 @@ public final class EngineCore {
             if token != nil { tokensGenerated += 1 }
         }
         let finished = scheduler.update(batch, sampled: run.sampled) { request, token in outputProcessor.finishReason(request, token) }
-        let processed = outputProcessor.process(batch, sampled: run.sampled, logprobs: run.logprobs, finished: Set(finished.map(\.id)))
+        let processed = outputProcessor.process(batch, sampled: run.sampled, logprobs: run.logprobs, finished: Set(finished.map(\.id)),
+                                                pooled: run.pooled)
         for id in processed.stoppedByString { scheduler.finish(id: id, reason: .stop) }
         for id in processed.ended { runner.removeRequest(id: id) }
         model.profiler?.lap("update + detokenize")

@@ -48,6 +48,17 @@ public struct EngineOptions: Sendable, Equatable {
     /// cache may take together; the KV cache gets what the packed weights leave (`kvCacheSpaceGiB(weightBytes:)`).
     /// Exclusive with `kvCacheSpaceGiB`.
     public var memoryUtilization: Double? = nil
+    /// `--runner auto|generate|pooling`: auto pools with encoder models (and with `--convert embed`), else generates.
+    public var runner: Runner = .auto
+    /// `--convert auto|none|embed`: `embed` serves a decoder as an embedding model (last-token pooling, normalized).
+    public var convert: Convert = .auto
+    /// `--pooler-config` JSON (`pooling_type`, `normalize`) over the model's own pooling.
+    public var poolerConfig: String? = nil
+
+    /// vLLM's `--runner`.
+    public enum Runner: String, Sendable, CaseIterable { case auto, generate, pooling }
+    /// vLLM's `--convert`.
+    public enum Convert: String, Sendable, CaseIterable { case auto, none, embed }
 
     public init() {}
 

@@ -31,7 +31,7 @@ public final class LLM {
     public let core: EngineCore
     public var tokenizer: Tokenizer { core.tokenizer }
     public var model: any LanguageModel { core.model }
-    private var nextID = 0
+    var nextID = 0
 
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model).
     public init(model: String? = nil, options: EngineOptions = EngineOptions()) throws {

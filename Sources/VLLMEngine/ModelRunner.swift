@@ -13,6 +13,8 @@ public final class ModelRunner {
     private var generators: [Int: RandomGenerator] = [:]
     /// Probabilities of the row being sampled, reused across rows and steps.
     private let samplingScratch = AlignedBuffer<Float>()
+    /// Set for a pooling model: every request is a pooling request, and a step returns vectors, not tokens.
+    public let pooler: PoolerConfiguration?
 
     /// What one step produced.
     public struct Output {
@@ -20,12 +22,15 @@ public final class ModelRunner {
         public var sampled: [Int32?]
         /// Logprobs of the sampled token, for requests that asked for them.
         public var logprobs: [Int: TokenLogprobs]
+        /// The pooled vector of each pooling request whose prompt this step completed.
+        public var pooled: [Int: [Float]] = [:]
     }
 
-    init(model: any LanguageModel, cache: PagedKVCache, endOfGeneration: Set<Int32>) {
+    init(model: any LanguageModel, cache: PagedKVCache, endOfGeneration: Set<Int32>, pooler: PoolerConfiguration? = nil) {
         self.model = model
         self.cache = cache
         self.endOfGeneration = endOfGeneration
+        self.pooler = pooler
     }
 
     /// Starts a request's sampling state: its generator, seeded.
@@ -42,6 +47,7 @@ public final class ModelRunner {
     /// Runs the model on the batch's new tokens (through each request's block table) and samples every entry that
     /// reaches its last known token.
     func execute(_ batch: ScheduledBatch, blockTables: [Int: [[Int32]]]) -> Output {
+        if let pooler { return executePooling(batch, blockTables: blockTables, pooler: pooler) }
         var forward = ForwardBatch()
         for entry in batch.entries {
             let r = entry.request

@@ -41,9 +41,16 @@ struct OutputProcessor {
 
     /// The outputs of a step: each sampled token's text (held back while it may start a stop string), and the final
     /// text and reason of requests that finished, `finished` by the scheduler's update or here by a stop string.
-    mutating func process(_ batch: ScheduledBatch, sampled: [Int32?], logprobs: [Int: TokenLogprobs], finished: Set<Int>) -> Processed {
+    mutating func process(_ batch: ScheduledBatch, sampled: [Int32?], logprobs: [Int: TokenLogprobs], finished: Set<Int>,
+                          pooled: [Int: [Float]] = [:]) -> Processed {
         var result = Processed()
         for (entry, token) in zip(batch.entries, sampled) {
+            if let vector = pooled[entry.request.id] {
+                result.outputs.append(Self.pooledOutput(entry.request, vector))
+                result.ended.append(entry.request.id)
+                streams[entry.request.id] = nil
+                continue
+            }
             guard let token, var stream = streams[entry.request.id] else { continue }
             let r = entry.request
             var reason: FinishReason? = nil
@@ -71,6 +78,14 @@ struct OutputProcessor {
             streams[r.id] = reason == nil ? stream : nil
         }
         return result
+    }
+
+    /// A pooling request's one output: its vector, no text or tokens.
+    private static func pooledOutput(_ request: Request, _ vector: [Float]) -> RequestOutput {
+        var output = RequestOutput(requestID: request.id, text: "", tokenIDs: [], finishReason: .stop,
+                                   promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
+        output.embedding = vector
+        return output
     }
 
     /// The last output of a request the scheduler ended because the KV cache cannot hold it: no new token, the

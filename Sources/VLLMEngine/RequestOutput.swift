@@ -10,6 +10,8 @@ public struct RequestOutput: Sendable {
     public var promptTokenCount: Int
     /// Prompt tokens served from the prefix cache.
     public var cachedPromptTokenCount: Int
+    /// A pooling request's vector (its only output, with finish reason `.stop`); nil for generation.
+    public var embedding: [Float]? = nil
 
     public var isFinished: Bool { finishReason != nil }
 

@@ -32,6 +32,27 @@ public enum Kernels {
         vk_add(y, x, Int64(n))
     }
 
+    /// `x += y (+ yBias)` when `y` is given, then LayerNorm in place: `x = (x - mean) / sqrt(var + eps) * w + b`
+    /// (BERT's post-norms; torch's biased variance).
+    @inlinable public static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, adding y: UnsafePointer<Float>?, yBias: UnsafePointer<Float>?,
+                                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, count n: Int, eps: Float) {
+        vk_add_layer_norm(x, y, yBias, weight, bias, Int64(n), eps)
+    }
+
+    /// `out = x / 2 * (1 + erf(x / sqrt 2))`, the exact GELU; `out` may be `x`.
+    @inlinable public static func geluErf(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        vk_gelu_erf(x, out, Int64(n))
+    }
+
+    /// Bidirectional attention of one head over one sequence of `count` rows (stride `stride` floats, the head's
+    /// `headDim` values first in each row), for the queries `queries`: `out_i = softmax_j(scale q_i . k_j) v`.
+    @inlinable public static func encoderAttention(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+                                                   out: UnsafeMutablePointer<Float>, stride: Int, count: Int, headDim: Int, scale: Float,
+                                                   queries: Range<Int>) {
+        vk_encoder_attention(query, key, value, out, Int64(stride), Int64(count), Int64(headDim), scale,
+                             Int64(queries.lowerBound), Int64(queries.upperBound))
+    }
+
     /// `x *= s`.
     @inlinable public static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count n: Int) {
         for i in 0..<n { x[i] *= s }

@@ -46,12 +46,14 @@ public final class SafetensorsFile: Sendable {
             case "F32": type = .f32
             case "F16": type = .f16
             case "BF16": type = .bf16
-            // Integer tensors hold quantized checkpoints' packed weights, zero points and group indices.
+            // Integer tensors hold quantized checkpoints' packed weights, zero points and group indices, and BERT's
+            // `embeddings.position_ids` (I64), which the model loader skips.
             case "I8": type = .i8
+            case "I16": type = .i16
             case "I32": type = .i32
             case "I64": type = .i64
             default:
-                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16, I8, I32, I64")
+                throw ModelFormatError("tensor '\(key)' in '\(name)' has dtype \(dtype); supported: F32, F16, BF16, I8, I16, I32, I64")
             }
             // Checked arithmetic throughout: a shape such as [2^32, 2^32] overflows a 64-bit element count.
             let bytes = shape.reduce(Optional(type.blockBytes)) { total, d in

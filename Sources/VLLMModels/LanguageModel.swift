@@ -22,6 +22,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// (`KVCacheLayout`); a model whose layers all attend in full need not implement it.
     var slidingWindows: [Int?] { get }
 
+    /// Whether this is an encoder (BERT): attention over the whole sequence, hidden states out and no logits. Its
+    /// sequences must run whole, from position 0, in one step (no chunked prefill, no prefix cache). False by default.
+    var isEncoder: Bool { get }
+
     /// Runs the batch and returns, for `batch.logitIndices` in that order, `[count, vocabularySize]` logits
     /// (`batch.output == .logits`) or `[count, hiddenSize]` final-normed hidden states (`.hiddenStates`). The
     /// buffer is valid until the next call.
@@ -33,6 +37,8 @@ extension LanguageModel {
 
     /// How the layers share the KV cache's blocks.
     public var kvCacheLayout: KVCacheLayout { KVCacheLayout(slidingWindows: slidingWindows) }
+
+    public var isEncoder: Bool { false }
 
     /// The KV cache this model needs for `blockCount` blocks of `blockSize` tokens of `type`.
     public func makeKVCache(blockCount: Int, blockSize: Int, type: KVCacheType) -> PagedKVCache {

@@ -28,6 +28,7 @@ public enum ModelRegistry {
     /// Every registered architecture, in the order the README lists them.
     public static let architectures: [ModelArchitecture] = [
         LlamaModel.architecture, LlamaModel.phi3Architecture, LlamaModel.mixtureOfExpertsArchitecture, Gemma3Model.architecture,
+        BertModel.architecture,
     ]
 
     /// The architecture of a GGUF file's `general.architecture`; an unknown one is refused with the list.

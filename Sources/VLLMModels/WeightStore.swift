@@ -10,10 +10,12 @@ final class WeightStore {
     }
     private let source: Source
     let description: String
-    /// Hugging Face layer-tensor names that differ from the Llama family's, by GGUF name (`ffn_norm`:
-    /// `pre_feedforward_layernorm` for Gemma 3).
-    private let huggingFaceOverrides: [String: String]
     private(set) var used: Set<String> = []
+    /// GGUF-style name -> the checkpoint's Hugging Face name: the Llama family's with the architecture's layer-name
+    /// overrides (`ffn_norm`: `pre_feedforward_layernorm` for Gemma 3), or an architecture's own map (BERT).
+    private let huggingFaceName: @Sendable (String) -> String
+    /// Name suffixes of stored tensors no architecture computes with (never bound, never type-checked).
+    private let ignorable: [String]
     /// The checkpoint's integer quantization (AWQ, GPTQ, compressed-tensors), for its linear layers.
     private let quantization: QuantizationConfig?
     /// Layers rewritten from their integer format; the model keeps them alive.
@@ -25,28 +27,38 @@ final class WeightStore {
     init(gguf: GGUFFile) throws(ModelFormatError) {
         source = .gguf(gguf)
         description = gguf.file.path
-        huggingFaceOverrides = [:]
+        huggingFaceName = { Self.huggingFaceName($0) }
+        ignorable = Self.alwaysIgnorable
         quantization = nil
         floatActivations = false
         try TensorType.checkComputable(gguf.tensors.map { ($0.name, $0.type) }, in: description)
     }
 
     /// With `quantization`, the integer tensors of quantized layers (`qweight`, `weight_packed`, ...) are read by
-    /// `IntegerWeights`, not refused as types the kernels cannot compute with. `overrides`: the architecture's
-    /// Hugging Face layer names that differ from the Llama family's (`huggingFaceName`).
+    /// `IntegerWeights`, not refused as types the kernels cannot compute with.
+    /// - Parameters:
+    ///   - overrides: the architecture's Hugging Face layer names that differ from the Llama family's.
+    ///   - names: an architecture's own map from GGUF-style names to the checkpoint's (BERT), instead.
+    ///   - ignoring: suffixes of tensors the checkpoint may hold that the model does not use (BERT's position ids).
     init(safetensors: SafetensorsCheckpoint, directory: String, quantization: QuantizationConfig? = nil,
-         dtype: ComputeDType = .auto, overrides: [String: String] = [:]) throws(ModelFormatError) {
+         dtype: ComputeDType = .auto, overrides: [String: String] = [:], names: (@Sendable (String) -> String)? = nil,
+         ignoring: [String] = []) throws(ModelFormatError) {
         source = .safetensors(safetensors)
         description = directory
-        huggingFaceOverrides = overrides
+        huggingFaceName = names ?? { Self.huggingFaceName($0, overrides: overrides) }
+        ignorable = Self.alwaysIgnorable + ignoring
         self.quantization = quantization
         floatActivations = dtype == .float32
+        let ignorable = self.ignorable
         let packedParts = [".qweight", ".qzeros", ".scales", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape"]
         try TensorType.checkComputable(safetensors.tensorNames.sorted().compactMap { name in
+            if ignorable.contains(where: { name.hasSuffix($0) }) { return nil }
             if quantization != nil, packedParts.contains(where: { name.hasSuffix($0) }) { return nil }
             return safetensors.tensor(named: name).map { (name, $0.info.type) }
         }, in: description)
     }
+
+    private static let alwaysIgnorable = ["rotary_emb.inv_freq", "rope_freqs.weight"]
 
     /// A stored tensor: type, shape as (rows, columns) with columns contiguous, and its bytes.
     private func lookup(_ name: String) -> (type: TensorType, rows: Int, columns: Int, data: UnsafeRawBufferPointer, fileName: String)? {
@@ -56,7 +68,7 @@ final class WeightStore {
             used.insert(info.name)
             return (info.type, info.shape.dropFirst().reduce(1, *), info.shape[0], file.data(of: info), info.name)
         case .safetensors(let checkpoint):
-            let hfName = Self.huggingFaceName(name, overrides: huggingFaceOverrides)
+            let hfName = huggingFaceName(name)
             guard let (info, data) = checkpoint.tensor(named: hfName) else { return nil }
             used.insert(hfName)
             return (info.type, info.shape.dropLast().reduce(1, *), info.shape.last ?? 1, data, hfName)
@@ -66,14 +78,14 @@ final class WeightStore {
     func has(_ name: String) -> Bool {
         switch source {
         case .gguf(let file): file.tensor(named: name) != nil
-        case .safetensors(let checkpoint): checkpoint.tensor(named: Self.huggingFaceName(name, overrides: huggingFaceOverrides)) != nil
+        case .safetensors(let checkpoint): checkpoint.tensor(named: huggingFaceName(name)) != nil
         }
     }
 
     /// A matrix of `rows` × `columns`; missing or mis-shaped tensors are clear errors.
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelFormatError) -> WeightMatrix {
         if let quantization, case .safetensors(let checkpoint) = source, !has(name), name.hasSuffix(".weight") {
-            let prefix = String(Self.huggingFaceName(name, overrides: huggingFaceOverrides).dropLast(".weight".count))
+            let prefix = String(huggingFaceName(name).dropLast(".weight".count))
             var bound: [String] = []
             let weights = try IntegerWeights(prefix: prefix, rows: rows, columns: columns, config: quantization,
                                              lookup: { checkpoint.tensor(named: $0) }, used: &bound, file: description)
@@ -112,7 +124,6 @@ final class WeightStore {
         case .gguf(let file): all = file.tensors.map(\.name)
         case .safetensors(let checkpoint): all = checkpoint.tensorNames
         }
-        let ignorable = ["rotary_emb.inv_freq", "rope_freqs.weight"]
         let extra = all.filter { name in !used.contains(name) && !ignorable.contains { name.hasSuffix($0) } }.sorted()
         guard extra.isEmpty else {
             throw ModelFormatError("'\(description)' has \(extra.count) tensor(s) this architecture does not use: \(extra.prefix(5).joined(separator: ", "))\(extra.count > 5 ? ", ..." : "")")
@@ -120,7 +131,7 @@ final class WeightStore {
     }
 
     private func displayName(_ name: String) -> String {
-        if case .safetensors = source { return Self.huggingFaceName(name, overrides: huggingFaceOverrides) }
+        if case .safetensors = source { return huggingFaceName(name) }
         return name
     }
 

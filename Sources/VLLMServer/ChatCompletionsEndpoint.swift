@@ -15,6 +15,7 @@ struct ChatCompletionsEndpoint: Sendable {
     func handle(_ fields: RequestFields) async throws -> Response {
         fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
+        try server.checkGenerative("Chat Completions API")
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
         }

@@ -11,6 +11,7 @@ struct CompletionsEndpoint: Sendable {
     func handle(_ fields: RequestFields) async throws -> Response {
         fields.warnUnknown(Self.knownKeys, logger: server.logger)
         let model = try server.checkModel(fields)
+        try server.checkGenerative("Completions API")
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
         let (prompts, texts) = try await truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
         var sampling = try fields.samplingParameters()
@@ -86,23 +87,24 @@ struct CompletionsEndpoint: Sendable {
         return result
     }
 
-    /// `prompt` as a string, a list of strings, a list of token ids, or a list of token-id lists.
-    func promptList(_ fields: RequestFields) async throws -> (ids: [[Int32]], texts: [String?]) {
-        guard let prompt = fields["prompt"] else { throw APIError.invalid("'prompt' is required", param: "prompt") }
+    /// `prompt` (or `key`: the embeddings' `input`) as a string, a list of strings, a list of token ids, or a list of
+    /// token-id lists.
+    func promptList(_ fields: RequestFields, key: String = "prompt") async throws -> (ids: [[Int32]], texts: [String?]) {
+        guard let prompt = fields[key] else { throw APIError.invalid("'\(key)' is required", param: key) }
         let backend = server.backend
         let addSpecialTokens = try fields.bool("add_special_tokens") ?? true
         func ids(_ array: [JSONValue]) throws -> [Int32] {
             try array.map { value in
-                guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'prompt' token ids must be integers", param: "prompt") }
+                guard let n = value.number, n == n.rounded() else { throw APIError.invalid("'\(key)' token ids must be integers", param: key) }
                 guard let id = Int32(exactly: n) else {
-                    throw APIError.invalid("token id \(RequestFields.integerText(n)) is out of vocabulary (0..<\(backend.limits.vocabularySize))", param: "prompt")
+                    throw APIError.invalid("token id \(RequestFields.integerText(n)) is out of vocabulary (0..<\(backend.limits.vocabularySize))", param: key)
                 }
                 return id
             }
         }
         // Counted before anything is tokenized: 10,000 prompts are refused at once.
         if case .array(let items) = prompt, !items.isEmpty, items.allSatisfy({ $0.array != nil }) || items.allSatisfy({ $0.string != nil }) {
-            try server.checkPromptCount(items.count)
+            try server.checkPromptCount(items.count, param: key)
         }
         switch prompt {
         case .string(let text):
@@ -117,9 +119,9 @@ struct CompletionsEndpoint: Sendable {
                 let lists = try items.compactMap(\.array).map(ids)
                 return (lists, lists.map { _ in nil })
             }
-            throw APIError.invalid("'prompt' must be a string, a list of strings, a list of token ids or a list of token-id lists", param: "prompt")
+            throw APIError.invalid("'\(key)' must be a string, a list of strings, a list of token ids or a list of token-id lists", param: key)
         default:
-            throw APIError.invalid("'prompt' must be a non-empty string or list", param: "prompt")
+            throw APIError.invalid("'\(key)' must be a non-empty string or list", param: key)
         }
     }
 

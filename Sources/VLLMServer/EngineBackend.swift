@@ -29,4 +29,10 @@ public struct EngineBackend: GenerationBackend {
     public func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         engine.submit(promptTokenIDs: promptTokenIDs, parameters: parameters, priority: priority)
     }
+
+    public var isPooling: Bool { engine.isPooling }
+
+    public func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
+        engine.submitPooling(promptTokenIDs: promptTokenIDs, parameters: parameters, priority: priority)
+    }
 }

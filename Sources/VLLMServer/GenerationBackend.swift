@@ -13,6 +13,18 @@ public protocol GenerationBackend: Sendable {
     func renderChat(_ chat: ChatRequest) async throws -> String
     /// Starts generating; the stream ends with the output that carries a finish reason.
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
+    /// Whether the model is a pooling (embedding) model: it answers /v1/embeddings, /score and /rerank, not generation.
+    var isPooling: Bool { get }
+    /// Starts a pooling request; the stream yields one output carrying `embedding`.
+    func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
+}
+
+extension GenerationBackend {
+    public var isPooling: Bool { false }
+
+    public func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
+        AsyncThrowingStream { $0.finish(throwing: EngineError("this backend has no pooling model")) }
+    }
 }
 
 /// A conversation as the chat endpoint received it, for the chat template.

@@ -31,6 +31,20 @@ public enum OpenAIServer {
         router.post("/v1/chat/completions") { request, context in
             try await Disconnection.cancelling(on: context.channel) { try await chat.handle(fields(request)) }
         }
+        let embeddings = EmbeddingsEndpoint(server: server), scoring = ScoringEndpoint(server: server)
+        router.post("/v1/embeddings") { request, context in
+            try await Disconnection.cancelling(on: context.channel) { try await embeddings.handle(fields(request)) }
+        }
+        for path in ["/score", "/v1/score"] {
+            router.post(RouterPath(path)) { request, context in
+                try await Disconnection.cancelling(on: context.channel) { try await scoring.score(fields(request)) }
+            }
+        }
+        for path in ["/rerank", "/v1/rerank"] {
+            router.post(RouterPath(path)) { request, context in
+                try await Disconnection.cancelling(on: context.channel) { try await scoring.rerank(fields(request)) }
+            }
+        }
         router.post("/tokenize") { request, _ in try await info.tokenize(await fields(request)) }
         router.post("/detokenize") { request, _ in try await info.detokenize(await fields(request)) }
         return router

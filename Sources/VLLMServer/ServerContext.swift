@@ -73,10 +73,10 @@ public struct ServerContext: Sendable {
     }
 
     /// Refuses more prompts in one request than `--max-sequences-per-request` (checked before tokenizing them).
-    func checkPromptCount(_ count: Int) throws(APIError) {
+    func checkPromptCount(_ count: Int, param: String = "prompt") throws(APIError) {
         let limit = configuration.maxSequencesPerRequest
         if count > limit {
-            throw APIError.invalid("A request may carry at most \(limit) prompts, got \(count) (--max-sequences-per-request \(limit)).", param: "prompt")
+            throw APIError.invalid("A request may carry at most \(limit) prompts, got \(count) (--max-sequences-per-request \(limit)).", param: param)
         }
     }
 

@@ -66,6 +66,15 @@ struct EngineArguments: ParsableArguments {
     @Flag(name: .long, help: "Time every phase of each engine step and print the table to stderr at the end.")
     var profile = false
 
+    @Option(name: .long, help: "auto, generate or pooling: pooling serves embeddings (/v1/embeddings, /score, /rerank); auto pools with encoder models and with --convert embed.")
+    var runner: String = "auto"
+
+    @Option(name: .long, help: "auto, none or embed: embed serves a decoder as an embedding model (last-token pooling, normalized).")
+    var convert: String = "auto"
+
+    @Option(name: .customLong("pooler-config"), help: "Pooling of a pooling model as JSON, e.g. '{\"pooling_type\": \"MEAN\", \"normalize\": true}' (CLS, MEAN or LAST).")
+    var poolerConfig: String?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
@@ -81,6 +90,15 @@ struct EngineArguments: ParsableArguments {
         }
         _ = try kvCacheType()
         _ = try computeDType()
+        guard EngineOptions.Runner(rawValue: runner) != nil else { throw ValidationError("--runner must be auto, generate or pooling, got '\(runner)'") }
+        guard EngineOptions.Convert(rawValue: convert) != nil else { throw ValidationError("--convert must be auto, none or embed, got '\(convert)'") }
+        if let poolerConfig {
+            do {
+                _ = try PoolerConfiguration(poolingType: .cls).overridden(byJSON: poolerConfig)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func computeDType() throws -> ComputeDType {
@@ -133,6 +151,9 @@ struct EngineArguments: ParsableArguments {
         options.schedulingPolicy = SchedulerConfiguration.Policy(rawValue: schedulingPolicy) ?? .fcfs
         options.seed = seed
         options.profile = profile
+        options.runner = EngineOptions.Runner(rawValue: runner) ?? .auto
+        options.convert = EngineOptions.Convert(rawValue: convert) ?? .auto
+        options.poolerConfig = poolerConfig
         return options
     }
 }

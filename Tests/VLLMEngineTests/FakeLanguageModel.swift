@@ -73,10 +73,12 @@ final class FakeLanguageModel: LanguageModel, @unchecked Sendable {
                 if let window = slidingWindow {
                     for p in max(0, position - window + 1)...position { sum += Int(layers[1].0[layers[1].1(p)]) }
                 }
+                // Hidden states (pooling): one value a token, its context's sum plus its position.
+                if batch.output == .hiddenStates { out[row] = Float(sum + position); continue }
                 out[row * vocabulary + (sum + position) % vocabulary] = 1
             }
         }
-        return UnsafeBufferPointer(start: out, count: rows.count * vocabulary)
+        return UnsafeBufferPointer(start: out, count: rows.count * (batch.output == .hiddenStates ? 1 : vocabulary))
     }
 
     /// A tokenizer whose tokens are "t0" ... "t(n-1)" (no merges, no end-of-generation id).

@@ -15,11 +15,19 @@ struct ModelRegistryTests {
     }
 
     @Test func anUnknownHuggingFaceArchitectureIsRefusedWithTheList() throws {
+        let directory = try HostileConfigTests.tinyLlama { $0["architectures"] = ["T5EncoderModel"]; $0["model_type"] = "t5" }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let message = try #require(HostileConfigTests.loadError(.huggingFaceDirectory(path: directory)))
+        #expect(message.contains("has architecture 'T5EncoderModel', which is not supported"), "\(message)")
+        for name in ModelRegistry.architectures.flatMap(\.huggingFaceNames) { #expect(message.contains(name)) }
+    }
+
+    /// A BERT config with an activation BertModel does not compute is refused by name, not run wrong.
+    @Test func aBertConfigWithAnotherActivationIsRefused() throws {
         let directory = try HostileConfigTests.tinyLlama { $0["architectures"] = ["BertModel"]; $0["model_type"] = "bert" }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let message = try #require(HostileConfigTests.loadError(.huggingFaceDirectory(path: directory)))
-        #expect(message.contains("has architecture 'BertModel', which is not supported"), "\(message)")
-        for name in ModelRegistry.architectures.flatMap(\.huggingFaceNames) { #expect(message.contains(name)) }
+        #expect(message.contains("hidden_act 'silu' is not supported for BERT (gelu is)"), "\(message)")
     }
 
     @Test func anUnknownGGUFArchitectureIsRefusedWithTheList() {

@@ -102,7 +102,7 @@ struct ConnectionGuardTests {
         }
         let error = json(body)["error"] as? [String: Any]
         #expect(error?["code"] as? Int == 503)
-        #expect((error?["message"] as? String)?.contains("--max-connections") == true)
+        #expect((error?["message"] as? String)?.contains("--limit-concurrency") == true)
         #expect(!overflow.isActive, "closed after the 503")
     }
 

@@ -21,15 +21,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+MINILM = os.path.join(os.environ.get("SWIFT_VLLM_CACHE", os.path.expanduser("~/.cache/swift-vllm")), "models", "all-MiniLM-L6-v2")
+
+
 class Server:
-    def __init__(self, *extra, env=None):
+    def __init__(self, *extra, env=None, model=MODEL, name="smollm2"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # The log goes to a file (a pipe nobody reads would block the server once full).
         self.log_file = tempfile.TemporaryFile()
         started = time.monotonic()
-        self.process = subprocess.Popen([BINARY, "serve", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
-                                         "--served-model-name", "smollm2", *extra],
+        self.process = subprocess.Popen([BINARY, "serve", model, "--host", "127.0.0.1", "--port", str(self.port),
+                                         "--served-model-name", name, *extra],
                                         stdout=subprocess.DEVNULL, stderr=self.log_file, env={**os.environ, **(env or {})})
         deadline = started + 60
         while time.monotonic() < deadline:
@@ -59,6 +62,17 @@ class Server:
 @pytest.fixture(scope="session")
 def server():
     s = Server()
+    yield s
+    s.stop()
+    assert s.process.returncode == 0, "SIGTERM must stop the server cleanly"
+
+
+@pytest.fixture(scope="session")
+def embedding_server():
+    """all-MiniLM-L6-v2 (tools/fetch-minilm.sh) as a pooling model; the tests that use it skip when it is absent."""
+    if not os.path.exists(os.path.join(MINILM, "model.safetensors")):
+        pytest.skip("all-MiniLM-L6-v2 is not fetched (tools/fetch-minilm.sh)")
+    s = Server(model=MINILM, name="minilm")
     yield s
     s.stop()
     assert s.process.returncode == 0, "SIGTERM must stop the server cleanly"

@@ -211,6 +211,26 @@ int64_t vk_argmax(const float *x, int64_t n);
 /// y[i] += x[i]
 void vk_add(float *y, const float *x, int64_t n);
 
+/// LayerNorm with a bias (BERT's post-norms): when y is given, x[i] += y[i] (+ yb[i]) first; then, in place,
+/// x = (x - mean) / sqrt(var + eps) * w + b with the biased variance of the row (torch's LayerNorm). Sums in
+/// float lanes, then double (within a few ulp of vk_layer_norm_ref for rows of a few thousand values).
+void vk_add_layer_norm(float *x, const float *y, const float *yb, const float *w, const float *b, int64_t n, float eps);
+/// The scalar reference of LayerNorm: y = (x - mean) / sqrt(var + eps) * w + b, mean and variance in double.
+void vk_layer_norm_ref(const float *x, const float *w, const float *b, float *y, int64_t n, float eps);
+/// out[i] = x[i] / 2 * (1 + erf(x[i] / sqrt 2)), the exact GELU BERT uses (not the tanh form); out may alias x.
+/// Relative error below 1e-6 on both sides of zero.
+void vk_gelu_erf(const float *x, float *out, int64_t n);
+/// The scalar reference of vk_gelu_erf, through the C library's erfc in double (x / 2 * erfc(-x / sqrt 2)).
+void vk_gelu_erf_ref(const float *x, float *out, int64_t n);
+/// Bidirectional (encoder) attention of one head over one sequence of n tokens, for queries q0 ..< q1: q, k, v and
+/// out are rows of `stride` floats whose first head_dim values are this head's (callers offset the pointers to the
+/// head); out_i = softmax_j(scale q_i . k_j) v. Each query's result depends only on its own row and the sequence.
+void vk_encoder_attention(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                          int64_t head_dim, float scale, int64_t q0, int64_t q1);
+/// The scalar reference of vk_encoder_attention, in double.
+void vk_encoder_attention_ref(const float *q, const float *k, const float *v, float *out, int64_t stride, int64_t n,
+                              int64_t head_dim, float scale, int64_t q0, int64_t q1);
+
 /// Rotary embedding in place on `n_heads` heads of `head_dim` values (stride head_dim) at position `pos`.
 /// inv_freq has n_rot/2 entries (angle of pair k = pos * inv_freq[k]). neox = 0: pairs (2k, 2k+1) (GGUF llama);
 /// neox = 1: pairs (k, k + n_rot/2) (Hugging Face layout, Qwen). Dimensions >= n_rot are untouched.

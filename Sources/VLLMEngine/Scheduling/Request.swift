@@ -35,9 +35,12 @@ public final class Request {
     public let maxTotalTokens: Int
     /// Extra key mixed into every block hash (cache salt); requests with different keys never share blocks.
     public let cacheKey: UInt64
+    /// Set for a pooling (embedding) request: it ends, its blocks freed, once its prompt is computed.
+    public let pooling: PoolingParameters?
 
     public init(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, maxModelLength: Int,
-                priority: Int = 0, arrival: Int? = nil, cacheKey: UInt64 = 0) {
+                priority: Int = 0, arrival: Int? = nil, cacheKey: UInt64 = 0, pooling: PoolingParameters? = nil) {
+        self.pooling = pooling
         self.id = id
         self.promptTokenIDs = promptTokenIDs
         self.tokenIDs = promptTokenIDs

@@ -102,6 +102,12 @@ public struct Scheduler {
             let request = entry.request
             guard case .running = request.status else { continue }
             request.computedTokenCount = entry.startPosition + entry.tokenCount
+            // A pooling request is done once its prompt is computed (prefill only): its blocks are freed now.
+            if request.pooling != nil, entry.samples {
+                finish(request, .stop)
+                finished.append(request)
+                continue
+            }
             guard entry.samples, let token else { continue }
             request.append(token)
             if let reason = isFinished(request, token) {
