@@ -32,8 +32,9 @@ def start_router(workers, policy):
 
 def test_replicas_behind_vllm_router():
     replicas = [Server(), Server()]
-    router, url = start_router(replicas, "cache_aware")
+    router = None
     try:
+        router, url = start_router(replicas, "cache_aware")
         for i in range(4):
             r = requests.post(url + "/v1/completions", json={
                 "model": "smollm2", "prompt": f"Request {i}: the capital of France is", "max_tokens": 4, "temperature": 0})
@@ -57,6 +58,7 @@ def test_replicas_behind_vllm_router():
             ok += r.status_code == 200
         assert ok >= 3, "the surviving replica serves once the router has seen the other one go"
     finally:
-        router.kill()
+        if router:
+            router.kill()
         for s in replicas:
             s.stop()
