@@ -69,7 +69,7 @@ public final class ModelRunner {
             let raw: [Float] = r.parameters.logprobs != nil ? Array(rowLogits) : []
             logitsProcessors.apply(rowLogits, LogitsContext(
                 requestID: r.id, parameters: r.parameters, promptTokens: r.promptTokenIDs[...], outputTokens: r.outputTokenIDs,
-                stopTokenIDs: r.parameters.stopTokenIDs(endOfGeneration: endOfGeneration)))
+                endOfGeneration: endOfGeneration))
             let token = Sampler.sample(UnsafeBufferPointer(rowLogits), parameters: r.parameters, generator: &generators[r.id, default: RandomGenerator(seed: 0)],
                                        scratch: samplingScratch)
             if let k = r.parameters.logprobs {

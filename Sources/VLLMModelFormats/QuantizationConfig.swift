@@ -20,9 +20,6 @@ public struct QuantizationConfig: Sendable, Equatable {
     public var actOrder: Bool
     /// GPTQ zero points stored minus one (AutoGPTQ's `gptq` format; GPTQModel's `gptq_v2` stores them as they are).
     public var zerosStoredMinusOne: Bool
-    /// Module name patterns left unquantized (compressed-tensors `ignore`, AWQ `modules_to_not_convert`).
-    public var ignored: [String]
-
     /// Reads the `quantization_config` object; errors name the unsupported value.
     public init(json: [String: Any], file: String) throws(ModelFormatError) {
         func fail(_ message: String) -> ModelFormatError { ModelFormatError("'\(file)': quantization_config \(message)") }
@@ -33,7 +30,8 @@ public struct QuantizationConfig: Sendable, Equatable {
         self.method = method
         actOrder = false
         zerosStoredMinusOne = false
-        ignored = (json["modules_to_not_convert"] as? [String]) ?? (json["ignore"] as? [String]) ?? []
+        // Modules left unquantized (`modules_to_not_convert`, `ignore`) keep their float `.weight` tensor, which the
+        // weight store binds as it is: the lists need no reading.
         func group(_ value: Any?) -> Int? {
             guard let g = value as? Int, g > 0 else { return nil }
             return g
@@ -79,16 +77,5 @@ public struct QuantizationConfig: Sendable, Equatable {
             if weights["actorder"] is String { throw fail("activation ordering (actorder) is not supported for compressed-tensors") }
         }
         if let g = groupSize, g % 32 != 0 { throw fail("group_size \(g) is not supported (a multiple of 32, or per channel)") }
-    }
-
-    /// Whether the module named `name` (e.g. `model.layers.0.self_attn.q_proj`) is left unquantized.
-    public func isIgnored(_ name: String) -> Bool {
-        ignored.contains { pattern in
-            if pattern.hasPrefix("re:") {
-                return (try? Regex(String(pattern.dropFirst(3))))
-                    .map { name.wholeMatch(of: $0) != nil || name.firstMatch(of: $0) != nil } ?? false
-            }
-            return name == pattern || name.hasSuffix("." + pattern) || pattern == "lm_head" && name == "lm_head"
-        }
     }
 }

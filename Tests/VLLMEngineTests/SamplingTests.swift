@@ -110,7 +110,7 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     p.presencePenalty = 0.25
     p.logitBias = [3: 10]
     let out = withRow([4, -4, 1, 0, 8]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [0], outputTokens: [1, 1, 4], stopTokenIDs: []))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [0], outputTokens: [1, 1, 4], endOfGeneration: []))
         return Array(row)
     }
     // token 0: prompt only → 4 / 2; token 1: -4 * 2 - (0.5 * 2 + 0.25); token 3: +10 bias;
@@ -122,7 +122,7 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     var p = SamplingParameters()
     p.logitBias = [0: 1000, 1: -250, 2: 0.5]
     let out = withRow([1, 2, 3]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [], stopTokenIDs: []))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [], endOfGeneration: []))
         return Array(row)
     }
     #expect(out == [101, -98, 3.5])
@@ -134,7 +134,7 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     p.presencePenalty = 0.5
     let frequencyOnly = withRow([3, 3, 3]) { row -> [Float] in
         // Token 0 only in the prompt, token 1 three times in the output, token 2 once.
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [0, 0], outputTokens: [1, 2, 1, 1], stopTokenIDs: []))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [0, 0], outputTokens: [1, 2, 1, 1], endOfGeneration: []))
         return Array(row)
     }
     // Token 0: untouched; token 1: 3 - 1 * 3 - 0.5; token 2: 3 - 1 * 1 - 0.5.
@@ -143,7 +143,7 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     var r = SamplingParameters()
     r.repetitionPenalty = 1.5
     let repetition = withRow([3, -3, 3, 3]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: r, promptTokens: [0, 1, 0], outputTokens: [2, 2], stopTokenIDs: []))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: r, promptTokens: [0, 1, 0], outputTokens: [2, 2], endOfGeneration: []))
         return Array(row)
     }
     // Seen tokens (prompt or output) once each, however often: 3 / 1.5, -3 * 1.5, 3 / 1.5; token 3 unseen.
@@ -154,12 +154,12 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     var p = SamplingParameters()
     p.minTokens = 2
     let blocked = withRow([1, 5, 2]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [7], stopTokenIDs: [1]))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [7], endOfGeneration: [1]))
         return Array(row)
     }
     #expect(blocked[1] == -.infinity && blocked[0] == 1)
     let free = withRow([1, 5, 2]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [7, 8], stopTokenIDs: [1]))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [7, 8], endOfGeneration: [1]))
         return Array(row)
     }
     #expect(free[1] == 5)
@@ -169,7 +169,7 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     var p = SamplingParameters()
     p.allowedTokenIDs = [2]
     let out = withRow([9, 9, 1]) { row -> [Float] in
-        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [], stopTokenIDs: []))
+        LogitsProcessorChain.builtIn().apply(row, LogitsContext(parameters: p, promptTokens: [], outputTokens: [], endOfGeneration: []))
         return Array(row)
     }
     #expect(out == [-.infinity, -.infinity, 1])

@@ -6,17 +6,21 @@ public struct LogitsContext {
     public var promptTokens: ArraySlice<Int32>
     /// Tokens generated so far.
     public var outputTokens: ArraySlice<Int32>
-    /// Ids that end generation: the model's end-of-generation ids (unless `ignore_eos`) and `stop_token_ids`.
-    public var stopTokenIDs: Set<Int32>
+    /// The model's end-of-generation ids.
+    public var endOfGeneration: Set<Int32>
 
     public init(requestID: Int = 0, parameters: SamplingParameters, promptTokens: ArraySlice<Int32>, outputTokens: ArraySlice<Int32>,
-                stopTokenIDs: Set<Int32>) {
+                endOfGeneration: Set<Int32>) {
         self.requestID = requestID
         self.parameters = parameters
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
-        self.stopTokenIDs = stopTokenIDs
+        self.endOfGeneration = endOfGeneration
     }
+
+    /// Ids that end generation: the model's end-of-generation ids (unless `ignore_eos`) and `stop_token_ids`. Built
+    /// on demand (only min_tokens reads it), not for every sampled row.
+    public var stopTokenIDs: Set<Int32> { parameters.stopTokenIDs(endOfGeneration: endOfGeneration) }
 }
 
 /// One step that reshapes a request's logits row before sampling (vLLM's logits processors): a bias, a mask, a
