@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: kernels ← formats ← models ← engine ← CLI.
+// Dependencies point one way: kernels ← formats ← models ← engine ← CLI; JSON ← grammar ← engine.
 let package = Package(
     name: "swift-vllm",
     platforms: [.macOS(.v15)],
@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "VLLMChatTemplates", targets: ["VLLMChatTemplates"]),
         .library(name: "VLLMKernels", targets: ["VLLMKernels"]),
         .library(name: "VLLMHub", targets: ["VLLMHub"]),
+        .library(name: "VLLMJSON", targets: ["VLLMJSON"]),
+        .library(name: "VLLMGrammar", targets: ["VLLMGrammar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,20 +32,22 @@ let package = Package(
         .target(name: "CVLLMKernels"),
         .target(name: "VLLMKernels", dependencies: ["CVLLMKernels"]),
         .target(name: "VLLMModelFormats"),
+        .target(name: "VLLMJSON", dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "VLLMTokenizers", dependencies: [
             "VLLMModelFormats", .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMChatTemplates", dependencies: [
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        .target(name: "VLLMGrammar", dependencies: ["VLLMJSON"]),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
         .target(name: "VLLMHub", dependencies: ["VLLMModelFormats", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "VLLMEngine", dependencies: [
-            "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates", "VLLMHub",
+            "VLLMModels", "VLLMTokenizers", "VLLMChatTemplates", "VLLMHub", "VLLMGrammar", "VLLMJSON",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [
-            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats",
+            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats", "VLLMJSON",
             .product(name: "OrderedCollections", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -65,6 +69,7 @@ let package = Package(
         .executableTarget(name: "vllm-fuzz", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelFormatsTests", dependencies: ["VLLMModelFormats"]),
+        .testTarget(name: "VLLMJSONTests", dependencies: ["VLLMJSON"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMModelFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMChatTemplatesTests", dependencies: [
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),

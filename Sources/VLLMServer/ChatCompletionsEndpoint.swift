@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// `POST /v1/chat/completions`: the conversation goes through the model's chat template.
 struct ChatCompletionsEndpoint: Sendable {
@@ -59,7 +60,7 @@ struct ChatCompletionsEndpoint: Sendable {
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         return Responses.eventStream { send in
             func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> JSONValue {
-                var object: [String: JSONValue] = ["id": .string(id), "object": .string("chat.completion.chunk"), "created": created,
+                var object: JSONObject = ["id": .string(id), "object": .string("chat.completion.chunk"), "created": created,
                                                    "model": .string(model), "choices": .array(choices)]
                 if includeUsage { object["usage"] = usage ?? .null }
                 return .object(object)
@@ -84,7 +85,7 @@ struct ChatCompletionsEndpoint: Sendable {
 
     /// Chat-style logprobs: `{"content": [{token, logprob, bytes, top_logprobs}]}`.
     func logprobs(_ entries: [TokenLogprobs]) -> JSONValue {
-        func item(_ id: Int32, _ logprob: Float) -> [String: JSONValue] {
+        func item(_ id: Int32, _ logprob: Float) -> JSONObject {
             let text = server.backend.detokenize([id], skipSpecialTokens: false)
             return ["token": .string(text), "logprob": .number(Double(max(logprob, -9999))),
                     "bytes": .array(Array(text.utf8).map { .number(Double($0)) })]

@@ -1,6 +1,7 @@
 import Foundation
 import OrderedCollections
 import VLLMChatTemplates
+import VLLMJSON
 import VLLMModelFormats
 import VLLMTokenizers
 
@@ -107,7 +108,8 @@ public struct ChatFormatter: Sendable {
         return message.object?["content"]?.array?.compactMap { $0.object?["text"]?.string }.joined(separator: "\n")
     }
 
-    /// JSON → template value; whole numbers become ints, as Python's json module would parse them.
+    /// JSON → template value; whole numbers become ints, as Python's json module would parse them; members keep the
+    /// client's order (what `tojson` prints in tool definitions).
     static func value(_ json: JSONValue) -> TemplateValue {
         switch json {
         case .null: return .none
@@ -115,18 +117,8 @@ public struct ChatFormatter: Sendable {
         case let .number(n): return n == n.rounded() && abs(n) < 1e15 ? .int(Int(n)) : .double(n)
         case let .string(s): return .string(s)
         case let .array(a): return .array(a.map(value))
-        case let .object(o):
-            var ordered = OrderedDictionary<String, TemplateValue>()
-            for key in Self.orderedKeys(o) { ordered[key] = value(o[key]!) }
-            return .object(ordered)
+        case let .object(o): return .object(o.mapValues(value))
         }
-    }
-
-    /// Conventional key order for OpenAI message and tool objects (JSON decoding loses the client's order).
-    static func orderedKeys(_ o: [String: JSONValue]) -> [String] {
-        let preferred = ["role", "content", "name", "tool_calls", "tool_call_id", "type", "function", "id", "description",
-                         "parameters", "properties", "required", "arguments"]
-        return preferred.filter { o[$0] != nil } + o.keys.filter { !preferred.contains($0) }.sorted()
     }
 }
 

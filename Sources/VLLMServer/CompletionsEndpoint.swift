@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// `POST /v1/completions`.
 struct CompletionsEndpoint: Sendable {
@@ -51,7 +52,7 @@ struct CompletionsEndpoint: Sendable {
         let priority = try fields.int("priority") ?? 0
         return Responses.eventStream { send in
             func chunk(_ choices: [JSONValue], usage: JSONValue? = nil) -> JSONValue {
-                var object: [String: JSONValue] = ["id": .string(id), "object": .string("text_completion"), "created": created,
+                var object: JSONObject = ["id": .string(id), "object": .string("text_completion"), "created": created,
                                                    "model": .string(model), "choices": .array(choices)]
                 if includeUsage { object["usage"] = usage ?? .null }
                 return .object(object)
@@ -133,7 +134,7 @@ struct CompletionsEndpoint: Sendable {
             let text = server.backend.detokenize([entry.tokenID], skipSpecialTokens: false)
             tokens.append(.string(text))
             values.append(.number(Double(entry.logprob)))
-            var top: [String: JSONValue] = [:]
+            var top: JSONObject = [:]
             for alternative in entry.top {
                 top[server.backend.detokenize([alternative.id], skipSpecialTokens: false)] = .number(Double(alternative.logprob))
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// `POST /v1/embeddings` (vLLM's `EmbeddingCompletionRequest` and `EmbeddingChatRequest`): `input` as a string, a
 /// list of strings, token ids or lists of them, or `messages` through the chat template; `encoding_format` float or

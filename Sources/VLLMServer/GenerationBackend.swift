@@ -1,4 +1,6 @@
+import OrderedCollections
 import VLLMEngine
+import VLLMJSON
 
 /// What the HTTP layer needs from an engine. `EngineBackend` is the real one; tests use a fake.
 public protocol GenerationBackend: Sendable {
@@ -36,10 +38,10 @@ public struct ChatRequest: Sendable {
     public var addGenerationPrompt: Bool
     public var continueFinalMessage: Bool
     /// `chat_template_kwargs`, passed to the template as extra variables.
-    public var templateArguments: [String: JSONValue]
+    public var templateArguments: JSONObject
 
     public init(messages: [JSONValue], tools: [JSONValue]? = nil, documents: [JSONValue]? = nil, addGenerationPrompt: Bool = true,
-                continueFinalMessage: Bool = false, templateArguments: [String: JSONValue] = [:]) {
+                continueFinalMessage: Bool = false, templateArguments: JSONObject = [:]) {
         self.messages = messages
         self.tools = tools
         self.documents = documents

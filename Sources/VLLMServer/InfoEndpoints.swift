@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// `/v1/models`, `/health`, `/version`, `/load`, `/metrics`, `/tokenize`, `/detokenize`.
 struct InfoEndpoints: Sendable {

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 import VLLMEngine
+import VLLMJSON
 
 /// A request body's top-level fields with typed accessors whose errors name the parameter (HTTP 400).
 struct RequestFields {
-    let values: [String: JSONValue]
+    let values: JSONObject
 
     init(body: Data) throws(APIError) {
         let value: JSONValue
@@ -19,7 +20,7 @@ struct RequestFields {
         values = object
     }
 
-    init(values: [String: JSONValue]) { self.values = values }
+    init(values: JSONObject) { self.values = values }
 
     subscript(key: String) -> JSONValue? {
         if let v = values[key], v != .null { return v }
@@ -78,7 +79,7 @@ struct RequestFields {
         return a.compactMap(\.string)
     }
 
-    func object(_ key: String) throws(APIError) -> [String: JSONValue]? {
+    func object(_ key: String) throws(APIError) -> JSONObject? {
         guard let v = self[key] else { return nil }
         guard let o = v.object else { throw Self.type(key, "an object", v) }
         return o

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// Builders of OpenAI response bodies (JSON via `JSONValue`) and SSE framing.
 enum Responses {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VLLMEngine
+import VLLMJSON
 
 /// `POST /score` and `POST /rerank` (`/v1/score`, `/v1/rerank`) with an embedding model as a bi-encoder, as vLLM
 /// scores with one: every text is embedded, and a pair's score is the cosine similarity of its two vectors.

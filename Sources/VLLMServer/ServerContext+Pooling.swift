@@ -1,5 +1,6 @@
 import Foundation
 import VLLMEngine
+import VLLMJSON
 
 extension ServerContext {
     /// 400 on a generation endpoint when the served model is a pooling (embedding) model, saying why.

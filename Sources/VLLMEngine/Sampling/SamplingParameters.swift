@@ -1,3 +1,5 @@
+import VLLMGrammar
+
 /// How to sample one request's tokens (vLLM's `SamplingParams`; defaults as in shared/SPEC.md). JSON requests are
 /// decoded into it by one decoder, the server's (`vllm generate --input` lines go through it too).
 public struct SamplingParameters: Sendable, Equatable {
@@ -27,6 +29,8 @@ public struct SamplingParameters: Sendable, Equatable {
     /// vLLM's `cache_salt`: mixed into every prefix-cache block hash, so requests with different salts never share
     /// cached blocks (nor can time each other's prompts through them).
     public var cacheSalt: String? = nil
+    /// vLLM's `structured_outputs`: the output must be a sentence of this grammar (JSON schema, regex, choice, EBNF).
+    public var structuredOutputs: StructuredOutputs? = nil
 
     public init() {}
 
@@ -62,6 +66,8 @@ public struct SamplingParameters: Sendable, Equatable {
             throw InvalidParameter("cache_salt", "cache_salt must have at most 1024 characters, got \(cacheSalt.unicodeScalars.count)")
         }
         if let allowedTokenIDs, allowedTokenIDs.isEmpty { throw InvalidParameter("allowed_token_ids", "allowed_token_ids is not None and empty!") }
+        // Until the grammar engine is wired into the sampler, a constraint is refused rather than silently dropped.
+        if structuredOutputs != nil { throw InvalidParameter("structured_outputs", "structured outputs are not supported yet") }
     }
 }
 

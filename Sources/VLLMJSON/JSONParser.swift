@@ -1,9 +1,10 @@
 import Foundation
 
-/// A strict JSON (RFC 8259) parser for request bodies, with Python's semantics where clients can tell the difference:
-/// a key given twice keeps its last value (`json.loads`, and so vLLM, do; Foundation's decoder kept the first).
+/// A strict JSON (RFC 8259) parser for request bodies and schemas, with Python's semantics where clients can tell the difference:
+/// a key given twice keeps its last value (`json.loads`, and so vLLM, do; Foundation's decoder kept the first), and
+/// object members keep the document's order (a JSON schema's `properties` order is the order of the output).
 /// Nesting is bounded so that a hostile body cannot exhaust the stack; numbers must be finite; strings must be UTF-8.
-struct JSONParser {
+public struct JSONParser {
     /// Deeper nesting is refused (Python's default recursion limit stops `json.loads` near 1000).
     static let maxDepth = 512
 
@@ -14,7 +15,7 @@ struct JSONParser {
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// The value of `data`, which must hold exactly one JSON value (whitespace around it allowed).
-    static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { raw in
             var parser = JSONParser(raw.bindMemory(to: UInt8.self))
             return Result { () throws(JSONParseError) in try parser.document() }
@@ -53,7 +54,7 @@ struct JSONParser {
 
     private mutating func object() throws(JSONParseError) -> JSONValue {
         index += 1  // {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         skipWhitespace()
         if peek(UInt8(ascii: "}")) { index += 1; return .object(members) }
         while true {
@@ -63,7 +64,8 @@ struct JSONParser {
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else { throw fail("expecting ':' delimiter") }
             index += 1
-            members[key] = try value()  // a repeated key keeps its last value, as in Python
+            let member = try value()
+            members[key] = member  // a repeated key keeps its last value at its first position, as in Python
             skipWhitespace()
             if peek(UInt8(ascii: ",")) { index += 1; continue }
             if peek(UInt8(ascii: "}")) { index += 1; return .object(members) }
@@ -217,9 +219,9 @@ struct JSONParser {
 }
 
 /// Why a body is not JSON, with the byte offset, in the spirit of Python's `JSONDecodeError` ("Expecting value: char 0").
-struct JSONParseError: Error, CustomStringConvertible {
-    let message: String
-    let offset: Int
+public struct JSONParseError: Error, CustomStringConvertible {
+    public let message: String
+    public let offset: Int
 
-    var description: String { "\(message) (at byte \(offset))" }
+    public var description: String { "\(message) (at byte \(offset))" }
 }
