@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "vllm", dependencies: [
-            "VLLMEngine", "VLLMServer", "VLLMTokenizers", "VLLMChatTemplates", "VLLMModelFormats",
+            "VLLMEngine", "VLLMServer", "VLLMTokenizers", "VLLMChatTemplates", "VLLMModelFormats", "VLLMGrammar", "VLLMJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

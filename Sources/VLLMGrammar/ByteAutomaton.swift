@@ -7,11 +7,13 @@ struct ByteAutomaton: Sendable {
     /// A call of `rule`, continuing at `returnNode` once it ends.
     struct Call: Sendable { var rule: Int32; var returnNode: Int32 }
 
-    /// Per node: byte edges, empty moves, calls; `endOfRule[n]` is true at a rule's end node.
+    /// Per node: byte edges, empty moves, calls; `endOfRule[n]` is the rule whose end node n is (-1 for other nodes).
     private(set) var byteEdges: [[ByteEdge]] = []
     private(set) var emptyMoves: [[Int32]] = []
     private(set) var calls: [[Call]] = []
-    private(set) var endOfRule: [Bool] = []
+    private(set) var endOfRule: [Int32] = []
+    /// Per rule: the return nodes of every call of it (where the parse may continue when it ends on an unknown stack).
+    private(set) var returnSites: [[Int32]] = []
     /// Per rule: name, start node, end node.
     private(set) var ruleNames: [String] = []
     private(set) var ruleStart: [Int32] = []
@@ -32,7 +34,7 @@ struct ByteAutomaton: Sendable {
             ruleNames.append(rule.name)
             ruleStart.append(newNode())
             ruleEnd.append(newNode())
-            endOfRule[Int(ruleEnd[i])] = true
+            endOfRule[Int(ruleEnd[i])] = Int32(i)
         }
         guard let root = index[grammar.root] else { throw GrammarError("the grammar has no '\(grammar.root)' rule") }
         rootRule = root
@@ -40,6 +42,8 @@ struct ByteAutomaton: Sendable {
             let end = try build(rule.body, from: ruleStart[i], index: index)
             emptyMoves[Int(end)].append(ruleEnd[i])
         }
+        returnSites = Array(repeating: [], count: ruleNames.count)
+        for node in calls { for c in node { returnSites[Int(c.rule)].append(c.returnNode) } }
         try rejectLeftRecursion()
     }
 
@@ -47,7 +51,7 @@ struct ByteAutomaton: Sendable {
         byteEdges.append([])
         emptyMoves.append([])
         calls.append([])
-        endOfRule.append(false)
+        endOfRule.append(-1)
         return Int32(byteEdges.count - 1)
     }
 
@@ -136,7 +140,7 @@ struct ByteAutomaton: Sendable {
     private func reachesWithoutInput(from node: Int32, nullable: [Bool]) -> (called: Set<Int32>, end: Bool) {
         var seen: Set<Int32> = [node], work = [node], called: Set<Int32> = [], end = false
         while let n = work.popLast() {
-            if endOfRule[Int(n)] { end = true }
+            if endOfRule[Int(n)] >= 0 { end = true }
             var next = emptyMoves[Int(n)]
             for c in calls[Int(n)] {
                 called.insert(c.rule)

@@ -6,6 +6,10 @@ public struct GrammarMatcher: Sendable {
     private var state: ParserState
     /// True after an end-of-generation token was accepted in an accepting state.
     public private(set) var isTerminated = false
+    /// The last mask filled and the state it was for: inside a string or a repeated class the state often stays the
+    /// same from one token to the next.
+    private var lastMaskState: ParserState?
+    private var lastMask: [UInt32] = []
 
     /// Starts at the beginning of the grammar.
     public init(_ grammar: CompiledGrammar) {
@@ -21,6 +25,13 @@ public struct GrammarMatcher: Sendable {
     /// else can follow, only they are.
     public mutating func fillNextTokenBitmask(_ mask: UnsafeMutableBufferPointer<UInt32>) {
         let words = min(mask.count, grammar.vocabulary.maskWords)
+        if !isTerminated, lastMaskState == state, lastMask.count == words {
+            lastMask.withUnsafeBufferPointer { m in
+                for i in 0..<words { mask[i] = m[i] }
+            }
+            for i in words..<mask.count { mask[i] = 0 }
+            return
+        }
         for i in mask.indices { mask[i] = 0 }
         if !isTerminated {
             var candidates: [Int32] = []
@@ -39,6 +50,10 @@ public struct GrammarMatcher: Sendable {
             for id in grammar.vocabulary.endOfGeneration where Int(id) >> 5 < words {
                 mask[Int(id) >> 5] |= 1 << UInt32(id & 31)
             }
+        }
+        if !isTerminated {
+            lastMaskState = state
+            lastMask = Array(mask[0..<words])
         }
     }
 

@@ -26,10 +26,14 @@ struct ParserStep {
                 if stacks.count > Self.maxStackFrames { continue }
                 work.append(ParserThread(node: automaton.ruleStart[Int(c.rule)], stack: pushed))
             }
-            if automaton.endOfRule[n] {
+            let rule = automaton.endOfRule[n]
+            if rule >= 0 {
                 switch t.stack {
                 case ParserStacks.empty: state.accepting = true
-                case ParserStacks.unknown: state.needsContext = true
+                case ParserStacks.unknown, ParserStacks.guessed:
+                    // Below is some stack we do not know: continue at every place the rule is called from.
+                    for r in automaton.returnSites[Int(rule)] { work.append(ParserThread(node: r, stack: ParserStacks.guessed)) }
+                    if rule == automaton.rootRule { state.mayEndGuessed = true }
                 default: work.append(ParserThread(node: stacks.returnNode[Int(t.stack)], stack: stacks.parent[Int(t.stack)]))
                 }
             }
@@ -46,7 +50,7 @@ struct ParserStep {
                 seeds.append(ParserThread(node: e.target, stack: t.stack))
             }
         }
-        if seeds.isEmpty { return ParserState(threads: [], accepting: false, needsContext: false) }
+        if seeds.isEmpty { return ParserState() }
         return closure(of: seeds, stacks: &stacks)
     }
 
@@ -55,7 +59,7 @@ struct ParserStep {
         var s = state
         for b in bytes {
             s = advance(s, byte: b, stacks: &stacks)
-            if s.threads.isEmpty && !s.accepting && !s.needsContext { return nil }
+            if !s.isAlive { return nil }
         }
         return s
     }

@@ -8,6 +8,8 @@ struct StateExplorer {
     let step: ParserStep
     var stacks: ParserStacks
     private(set) var states: [ParserState] = []
+    /// Per state, how a token ending there fares (the scan's inner loop reads only this).
+    private(set) var verdicts: [TokenVerdict] = []
     private var ids: [ParserState: Int32] = [:]
     /// next[s * 256 + b]: the state after byte b from state s (`dead`, or `unexplored` until computed).
     private var next: [Int32] = []
@@ -23,6 +25,13 @@ struct StateExplorer {
         let id = Int32(states.count)
         states.append(state)
         ids[state] = id
+        var verdict = TokenVerdict.rejected
+        if state.accepting || state.threads.contains(where: { !stacks.guessed($0.stack) }) {
+            verdict = .accepted
+        } else if !state.threads.isEmpty || state.mayEndGuessed {
+            verdict = .needsContext
+        }
+        verdicts.append(verdict)
         next.append(contentsOf: repeatElement(Self.unexplored, count: 256))
         return id
     }

@@ -2,7 +2,8 @@
 enum TokenVerdict: UInt8, Sendable {
     case rejected = 0
     case accepted = 1
-    /// The token leaves the rule the state is in; whether it fits depends on the stack below (precomputation only).
+    /// The token fits only if the parse returns from the node's rule into a caller that the real stack may or may not
+    /// hold (precomputation only).
     case needsContext = 2
 }
 
@@ -16,9 +17,7 @@ struct TokenScan {
              _ verdict: (Int32, TokenVerdict) -> Void) {
         let depth = trie.longestToken + 1
         var path = [Int32](repeating: 0, count: depth)  // path[d]: state after d bytes of the current token
-        var context = [Bool](repeating: false, count: depth)  // whether a path popped into the unknown stack by then
         path[0] = start
-        context[0] = explorer.states[Int(start)].needsContext
         var valid = 0  // path[0...valid] is valid for the previous token
         var previous: ArraySlice<UInt8> = []
         let count = positions?.count ?? trie.sortedIDs.count
@@ -42,15 +41,10 @@ struct TokenScan {
                     let s = explorer.advance(path[d], all[lo + d])
                     if s == StateExplorer.dead { alive = false; break }
                     path[d + 1] = s
-                    context[d + 1] = context[d] || explorer.states[Int(s)].needsContext
                     d += 1
                 }
                 valid = d
-                if alive {
-                    let final = explorer.states[Int(path[d])]
-                    if !final.threads.isEmpty || final.accepting { verdict(k, .accepted); continue }
-                }
-                verdict(k, context[d] ? .needsContext : .rejected)
+                verdict(k, alive ? explorer.verdicts[Int(path[d])] : .rejected)
             }
         }
     }

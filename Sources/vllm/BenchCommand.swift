@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import VLLMEngine
 
-/// `vllm bench latency|throughput`: vLLM's offline benchmarks, with its definitions and flag names.
+/// `vllm bench latency|throughput|serve|grammar`: vLLM's offline benchmarks, with its definitions and flag names.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark the engine offline.",
-        subcommands: [BenchThroughput.self, BenchLatency.self, BenchServe.self])
+        subcommands: [BenchThroughput.self, BenchLatency.self, BenchServe.self, BenchGrammar.self])
 }
 
 /// Options both offline benchmarks share.
