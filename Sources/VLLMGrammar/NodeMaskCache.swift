@@ -45,12 +45,10 @@ final class NodeMaskCache: Sendable {
         let start = explorer.id(of: ParserState(threads: [ParserThread(node: node, stack: ParserStacks.unknown)]))
         var accepted = [UInt32](repeating: 0, count: words)
         var needsContext: [Int32] = []
-        TokenScan(trie: trie).run(from: start, explorer: &explorer, positions: nil) { k, verdict in
+        TokenScan(trie: trie).runAll(from: start, explorer: &explorer) { id, verdict in
             switch verdict {
-            case .accepted:
-                let id = Int(trie.sortedIDs[Int(k)])
-                accepted[id >> 5] |= 1 << UInt32(id & 31)
-            case .needsContext: needsContext.append(k)
+            case .accepted: accepted[Int(id) >> 5] |= 1 << UInt32(id & 31)
+            case .needsContext: needsContext.append(trie.position[Int(id)])
             case .rejected: break
             }
         }

@@ -11,6 +11,33 @@ enum TokenVerdict: UInt8, Sendable {
 struct TokenScan {
     let trie: VocabularyTrie
 
+    /// Walks the whole vocabulary trie from `start`, skipping every subtree whose prefix is already rejected; calls
+    /// `verdict(tokenID, verdict)` for each token not rejected.
+    func runAll(from start: Int32, explorer: inout StateExplorer, _ verdict: (Int32, TokenVerdict) -> Void) {
+        var path = [Int32](repeating: 0, count: trie.longestToken + 1)  // path[d]: state after the node at depth d
+        path[0] = start
+        let count = trie.nodeByte.count
+        var n = 1
+        while n < count {
+            let d = Int(trie.nodeDepth[n])
+            let s = explorer.advance(path[d - 1], trie.nodeByte[n])
+            if s == StateExplorer.dead {
+                n = Int(trie.subtreeEnd[n])
+                continue
+            }
+            path[d] = s
+            let c = Int(trie.tokenCount[n])
+            if c > 0 {
+                let v = explorer.verdicts[Int(s)]
+                if v != .rejected {
+                    let f = Int(trie.tokenFirst[n])
+                    for i in f..<f + c { verdict(trie.nodeTokens[i], v) }
+                }
+            }
+            n += 1
+        }
+    }
+
     /// Calls `verdict(sortedPosition, verdict)` for each listed sorted position (ascending); positions not listed are
     /// not visited. `positions` nil means every token.
     func run(from start: Int32, explorer: inout StateExplorer, positions: [Int32]?,

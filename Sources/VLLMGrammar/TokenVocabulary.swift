@@ -33,6 +33,15 @@ final class VocabularyTrie: Sendable {
     let bytes: [UInt8]
     let offset: [Int32]
     let longestToken: Int
+    /// The byte trie in pre-order: node n (n >= 1) adds byte `nodeByte[n]` at depth `nodeDepth[n]` to its parent's
+    /// bytes; its subtree is n..<subtreeEnd[n]; the tokens spelled exactly by it are
+    /// nodeTokens[tokenFirst[n] ..< tokenFirst[n] + tokenCount[n]]. Node 0 is the root (the empty prefix).
+    let nodeByte: [UInt8]
+    let nodeDepth: [Int32]
+    let subtreeEnd: [Int32]
+    let tokenFirst: [Int32]
+    let tokenCount: [Int32]
+    let nodeTokens: [Int32]
 
     init(_ vocabulary: TokenVocabulary) {
         var flat: [UInt8] = [], offset: [Int32] = [0]
@@ -57,6 +66,35 @@ final class VocabularyTrie: Sendable {
             common[k] = Int32(n)
         }
         sortedIDs = sorted.map(Int32.init)
+        // The trie: walking the sorted tokens, token k shares common[k] bytes with the previous one, so its new nodes
+        // hang below the node at that depth on the previous token's path. Sorted order is the trie's pre-order.
+        var byte: [UInt8] = [0], depth: [Int32] = [0], end: [Int32] = [0]
+        var first: [Int32] = [0], count: [Int32] = [0], owners: [Int32] = []
+        var path: [Int] = [0]  // path[d]: node at depth d of the previous token
+        for (k, id) in sorted.enumerated() {
+            let t = vocabulary.tokenBytes[id]
+            let keep = k == 0 ? 0 : Int(common[k])
+            while path.count - 1 > keep { end[path.removeLast()] = Int32(byte.count) }
+            for d in keep..<t.count {
+                byte.append(t[d])
+                depth.append(Int32(d + 1))
+                end.append(0)
+                first.append(0)
+                count.append(0)
+                path.append(byte.count - 1)
+            }
+            let node = path[t.count]
+            if count[node] == 0 { first[node] = Int32(owners.count) }
+            count[node] += 1
+            owners.append(Int32(id))
+        }
+        while let n = path.popLast() { end[n] = Int32(byte.count) }
+        nodeByte = byte
+        nodeDepth = depth
+        subtreeEnd = end
+        tokenFirst = first
+        tokenCount = count
+        nodeTokens = owners
         self.position = position
         commonPrefix = common
         bytes = flat
