@@ -58,6 +58,26 @@ extension JSONSchemaConverter {
         return any
     }
 
+    /// An integer, within `minimum` / `maximum` / `exclusiveMinimum` / `exclusiveMaximum` when given.
+    func integer(_ o: JSONObject, path: String) throws(GrammarError) -> GrammarExpression {
+        func bound(_ key: String) throws(GrammarError) -> Double? {
+            guard let v = o[key] else { return nil }
+            guard case .number(let n) = v, abs(n) < 1e15 else {
+                throw GrammarError("JSON schema at \(path): \(key) must be a number (|n| < 1e15)")
+            }
+            return n
+        }
+        var low = try bound("minimum").map { Int($0.rounded(.up)) }
+        var high = try bound("maximum").map { Int($0.rounded(.down)) }
+        if let e = try bound("exclusiveMinimum") { low = max(low ?? Int.min, Int(e.rounded(.down)) + 1) }
+        if let e = try bound("exclusiveMaximum") { high = min(high ?? Int.max, Int(e.rounded(.up)) - 1) }
+        if low == nil && high == nil { return Self.integer }
+        guard let e = IntegerRange.expression(low: low, high: high) else {
+            throw GrammarError("JSON schema at \(path): no integer satisfies the minimum and maximum")
+        }
+        return e
+    }
+
     mutating func string(_ o: JSONObject, path: String) throws(GrammarError) -> GrammarExpression {
         try check(o, allowed: ["minLength", "maxLength", "pattern"], path: path)
         if case .string(let pattern)? = o["pattern"] {

@@ -118,8 +118,8 @@ struct JSONSchemaConverter {
         switch type {
         case "string": return try string(o, path: path)
         case "integer":
-            try check(o, allowed: ["type"], path: path)
-            return Self.integer
+            try check(o, allowed: ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"], path: path)
+            return try integer(o, path: path)
         case "number":
             try check(o, allowed: ["type"], path: path)
             return Self.number

@@ -23,7 +23,8 @@ struct GrammarErrorTests {
 
     @Test(arguments: [
         (#"{"type": "string", "format": "email"}"#, "format"),
-        (#"{"type": "integer", "minimum": 3}"#, "minimum"),
+        (#"{"type": "number", "minimum": 3}"#, "minimum"),
+        (#"{"type": "integer", "minimum": 5, "maximum": 3}"#, "no integer"),
         (#"{"type": "object", "patternProperties": {"a": {}}}"#, "patternProperties"),
         (#"{"type": "array", "uniqueItems": true}"#, "uniqueItems"),
         (#"{"not": {"type": "string"}}"#, "not"),
