@@ -10,6 +10,9 @@ public struct GrammarMatcher: Sendable {
     /// same from one token to the next.
     private var lastMaskState: ParserState?
     private var lastMask: [UInt32] = []
+    /// Whether a step whose parser state equals the previous step's copies that step's mask (default); benchmarks
+    /// turn it off to time the full computation.
+    public var reusesRepeatedMask = true
 
     /// Starts at the beginning of the grammar.
     public init(_ grammar: CompiledGrammar) {
@@ -25,7 +28,7 @@ public struct GrammarMatcher: Sendable {
     /// else can follow, only they are.
     public mutating func fillNextTokenBitmask(_ mask: UnsafeMutableBufferPointer<UInt32>) {
         let words = min(mask.count, grammar.vocabulary.maskWords)
-        if !isTerminated, lastMaskState == state, lastMask.count == words {
+        if reusesRepeatedMask, !isTerminated, lastMaskState == state, lastMask.count == words {
             lastMask.withUnsafeBufferPointer { m in
                 for i in 0..<words { mask[i] = m[i] }
             }

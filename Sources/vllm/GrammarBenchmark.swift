@@ -33,6 +33,9 @@ struct GrammarBenchmark {
         var nodes: Int
         var maskMedianMicros: Double
         var maskP99Micros: Double
+        /// The same walks with the matcher's repeated-state mask reuse off: every step computed in full.
+        var fullMedianMicros: Double
+        var fullP99Micros: Double
         var firstWalkMedianMicros: Double
         var steps: Int
     }
@@ -62,23 +65,30 @@ struct GrammarBenchmark {
             }
             guard let grammar else { continue }
             var generator = SystemRandomNumberGenerator()
-            var times: [Double] = [], firstWalk: [Double] = []
+            var times: [Double] = [], firstWalk: [Double] = [], full: [Double] = []
             var mask = [UInt32](repeating: 0, count: (vocabularySize + 31) / 32)
             for w in 0..<walks {
                 var matcher = GrammarMatcher(grammar)
+                var uncached = GrammarMatcher(grammar)
+                uncached.reusesRepeatedMask = false
                 for _ in 0..<stepsPerWalk {
+                    if w > 0 {
+                        full.append(ms(clock.measure { mask.withUnsafeMutableBufferPointer { uncached.fillNextTokenBitmask($0) } }) * 1000)
+                    }
                     let t = ms(clock.measure { mask.withUnsafeMutableBufferPointer { matcher.fillNextTokenBitmask($0) } }) * 1000
                     if w == 0 { firstWalk.append(t) } else { times.append(t) }
                     let allowed = Self.allowed(mask).filter { !endOfGeneration.contains($0) }
-                    guard let next = allowed.randomElement(using: &generator), matcher.accept(next) else { break }
+                    guard let next = allowed.randomElement(using: &generator), matcher.accept(next), uncached.accept(next) else { break }
                 }
             }
             times.sort()
             firstWalk.sort()
+            full.sort()
             results.append(Result(
                 name: name, compileMs: lazy.sorted()[2], compileWithMasksMs: eager.sorted()[2],
                 nodes: grammar.statistics.nodes, maskMedianMicros: times[times.count / 2],
                 maskP99Micros: times[min(times.count - 1, times.count * 99 / 100)],
+                fullMedianMicros: full[full.count / 2], fullP99Micros: full[min(full.count - 1, full.count * 99 / 100)],
                 firstWalkMedianMicros: firstWalk[firstWalk.count / 2], steps: times.count))
         }
         return results
@@ -101,9 +111,9 @@ struct GrammarBenchmark {
 
     static func report(_ results: [Result]) -> String {
         results.map { r in
-            String(format: "%@: compile %.1f ms (%.1f ms with every node's token mask precomputed, %d nodes); mask median %.1f µs, p99 %.1f µs over %d warm steps (first walk, cold cache: median %.1f µs)",
+            String(format: "%@: compile %.1f ms (%.1f ms with every node's token mask precomputed, %d nodes); mask median %.1f µs, p99 %.1f µs over %d warm steps (computed in full every step: median %.1f µs, p99 %.1f µs; first walk, cold cache: median %.1f µs)",
                    r.name, r.compileMs, r.compileWithMasksMs, r.nodes, r.maskMedianMicros, r.maskP99Micros, r.steps,
-                   r.firstWalkMedianMicros)
+                   r.fullMedianMicros, r.fullP99Micros, r.firstWalkMedianMicros)
         }.joined(separator: "\n")
     }
 }
