@@ -72,7 +72,10 @@ public struct GrammarMatcher: Sendable {
             if mask[id >> 5] & (1 << UInt32(id & 31)) == 0 { unique.append(p) }
         }
         guard !unique.isEmpty else { return }
-        var explorer = StateExplorer(step: ParserStep(automaton: grammar.automaton), stacks: stacks)
+        // Hand the stacks over without a copy (frames are append-only; the scan's new ones are kept).
+        var taken = ParserStacks()
+        swap(&taken, &stacks)
+        var explorer = StateExplorer(step: ParserStep(automaton: grammar.automaton), stacks: consume taken)
         let start = explorer.id(of: state)
         TokenScan(trie: trie).run(from: start, explorer: &explorer, positions: unique) { k, verdict in
             if verdict == .accepted {
@@ -96,12 +99,11 @@ public struct GrammarMatcher: Sendable {
         guard token >= 0, Int(token) < vocabulary.tokenBytes.count, !vocabulary.tokenBytes[Int(token)].isEmpty else {
             return false
         }
-        var newStacks = stacks
+        // Frames pushed on the way are interned and only ever added, so a refused token leaves the state as it was.
         guard let next = ParserStep(automaton: grammar.automaton).advance(state, bytes: vocabulary.tokenBytes[Int(token)],
-                                                                           stacks: &newStacks),
+                                                                           stacks: &stacks),
               !next.threads.isEmpty || next.accepting else { return false }
         state = next
-        stacks = newStacks
         return true
     }
 
