@@ -39,12 +39,15 @@ public final class AsyncEngine: Sendable {
     public let kvCacheBlockCount: Int
     /// Whether the engine runs a pooling model (embeddings) instead of generating.
     public let isPooling: Bool
+    /// Compiles output constraints from any thread (nil for a pooling model).
+    public let structuredOutputs: StructuredOutputManager?
 
     /// Takes ownership of `core` and starts its loop thread.
     public init(core: sending EngineCore) {
         limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
         isPooling = core.isPooling
+        structuredOutputs = core.structuredOutputs
         let owner = LoopOwner(core: core)
         self.owner = owner
         let thread = Thread { [self] in runLoop(owner.core) }

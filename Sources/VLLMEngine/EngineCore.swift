@@ -1,4 +1,5 @@
 import Foundation
+import VLLMGrammar
 import VLLMHub
 import VLLMKernels
 import VLLMModelFormats
@@ -14,6 +15,9 @@ public final class EngineCore {
     public let options: EngineOptions
     public let maxModelLength: Int
     public let runner: ModelRunner
+    /// Compiles output constraints (nil for a pooling model, which does not sample).
+    public let structuredOutputs: StructuredOutputManager?
+    private let grammarProcessor = GrammarLogitsProcessor()
     public private(set) var scheduler: Scheduler
     private var outputProcessor: OutputProcessor
     /// Tokens computed by the last step, and cumulative prompt (prefill) and generated tokens, for statistics.
@@ -52,6 +56,14 @@ public final class EngineCore {
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
         cache.prefaultInBackground()
         runner = ModelRunner(model: model, cache: cache, endOfGeneration: tokenizer.endOfGenerationIDs, pooler: pooler)
+        if pooler == nil {
+            structuredOutputs = StructuredOutputManager(tokenizer: tokenizer, vocabularySize: c.vocabularySize,
+                                                        endOfGeneration: tokenizer.endOfGenerationIDs)
+            // The grammar's mask comes first, as vLLM applies the bitmask before the sampler's processors.
+            runner.logitsProcessors.processors.insert(grammarProcessor, at: 0)
+        } else {
+            structuredOutputs = nil
+        }
         outputProcessor = OutputProcessor(tokenizer: tokenizer)
         let configuration = SchedulerConfiguration(
             maxBatchedTokens: options.maxNumBatchedTokens, maxRunningRequests: options.maxNumSeqs,
@@ -110,6 +122,9 @@ public final class EngineCore {
         if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard !outputProcessor.isLive(id) else { throw EngineError("request id \(id) is already in use") }
+        if let constraint = parameters.structuredOutputs, let structuredOutputs {
+            grammarProcessor.start(requestID: id, grammar: try structuredOutputs.compile(constraint))
+        }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
                               priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)

@@ -40,7 +40,7 @@ struct ChatCompletionsEndpoint: Sendable {
         let topLogprobs = try fields.int("top_logprobs")
         if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }
         if wantLogprobs { parameters.logprobs = topLogprobs ?? 0 }
-        let choices = try server.prepare(prompts: [promptIDs], parameters: parameters)
+        let choices = try await server.prepare(prompts: [promptIDs], parameters: parameters)
         let id = Responses.newID("chatcmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0

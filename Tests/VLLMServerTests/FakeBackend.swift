@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import VLLMEngine
+import VLLMGrammar
 @testable import VLLMServer
 
 /// A backend with a byte-level "tokenizer" (token id = byte) and a "model" that spells out
@@ -31,6 +32,14 @@ final class FakeBackend: GenerationBackend {
     }
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
+
+    /// The constraints compiled, in order; a regex "(" fails to compile, as a malformed one would.
+    let compiled = Mutex<[StructuredOutputs]>([])
+
+    func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
+        if constraint == .regex("(") { throw InvalidParameter("structured_outputs", "regex: missing ) at offset 1") }
+        compiled.withLock { $0.append(constraint) }
+    }
 
     /// When set, tokenizing with special tokens puts this id first, as a BOS.
     let bos: Int32?
