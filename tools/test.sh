@@ -17,7 +17,9 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/fetch-minilm.sh >/dev/null
 if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
 swift test -c release "$@"
-swift build -c release --product vllm "$@"
+# `swift test` builds every product, the `vllm` binary the e2e tests run included (with testability: same code, same
+# speed for these tests); building it again without testability recompiled the whole package (~400 s on 2 cores).
+[ -x .build/release/vllm ] && [ .build/release/vllm -nt Package.swift ] || swift build -c release --product vllm "$@"
 # Every parser of untrusted bytes under libFuzzer + AddressSanitizer, briefly (the README has the longer command).
 FUZZ_SECONDS=${SWIFT_VLLM_FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" != 0 ]; then ./tools/fuzz.sh "$FUZZ_SECONDS"; fi
