@@ -64,3 +64,52 @@ def test_replicas_behind_vllm_router():
             router.kill()
         for s in replicas:
             s.stop()
+
+
+PREFIXES = [
+    "You are a careful assistant for a shipping company. Policies: parcels over 30 kg need a freight booking; "
+    "international parcels need a customs form; refunds take five working days; lost parcels are traced for ten days. ",
+    "You are a museum guide. The east wing holds Roman sculpture, the west wing Dutch paintings of the golden age, "
+    "the basement the textile collection; guided tours start every hour at the main staircase; photography is free. ",
+    "You are a cooking coach. Bread needs flour, water, salt and yeast; proof the dough twice; bake at 230 degrees "
+    "with steam for the first ten minutes; let it cool an hour before slicing; store it in a linen bag, never a fridge. ",
+]
+# Longer shared texts make the difference between the policies plain (the questions' own tokens never hit).
+PREFIXES = [p + "Answer in one short sentence, politely, without lists, and say so when you do not know the answer. "
+            "Never invent facts that are not in these instructions; refer the user to a human colleague instead. "
+            for p in PREFIXES]
+QUESTIONS = ["Question: what should I do first?", "Question: how long does it take?", "Question: what does it cost?",
+             "Question: who do I ask?", "Question: can I do it today?", "Question: what is the most common mistake?"]
+
+
+def prefix_hit_rate(policy):
+    """Shared-prefix traffic (three long system texts, six questions each, interleaved) through the router to two fresh
+    replicas; the prefix-cache hit rate over both, from their vllm:prefix_cache_* counters."""
+    replicas = [Server(), Server()]
+    router = None
+    try:
+        router, url = start_router(replicas, policy)
+        for question in QUESTIONS:
+            for prefix in PREFIXES:
+                r = requests.post(url + "/v1/completions", json={"model": "smollm2", "prompt": prefix + question,
+                                                                 "max_tokens": 1}, timeout=60)
+                assert r.status_code == 200, r.text
+        counters = {"vllm:prefix_cache_hits_total": 0.0, "vllm:prefix_cache_queries_total": 0.0}
+        for s in replicas:
+            for line in requests.get(s.url + "/metrics").text.splitlines():
+                name = line.split("{")[0].split(" ")[0]
+                if name in counters:
+                    counters[name] += float(line.split()[-1])
+        return counters["vllm:prefix_cache_hits_total"] / counters["vllm:prefix_cache_queries_total"]
+    finally:
+        if router:
+            router.kill()
+        for s in replicas:
+            s.stop()
+
+
+def test_cache_aware_routing_beats_round_robin_on_shared_prefixes():
+    rates = {policy: prefix_hit_rate(policy) for policy in ("round_robin", "cache_aware", "consistent_hash")}
+    print("prefix-cache hit rate by router policy:", {k: round(v, 3) for k, v in rates.items()})
+    # Round robin sends each system text to both replicas, so each computes it once; cache_aware keeps a text on one.
+    assert rates["cache_aware"] > rates["round_robin"] + 0.1, rates
