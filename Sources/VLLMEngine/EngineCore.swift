@@ -74,8 +74,12 @@ public final class EngineCore {
         scheduler = Scheduler(configuration: configuration,
                               cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: caching,
                                                     slidingWindows: layout.groups.map(\.slidingWindow)))
+        scheduler.recordsKVCacheEvents = options.enableKVCacheEvents && caching
         if options.profile { model.profiler = Profiler() }
     }
+
+    /// The prefix cache's changes since the last call (empty unless `EngineOptions.enableKVCacheEvents`).
+    public func takeKVCacheEvents() -> [KVCacheEvent] { scheduler.takeKVCacheEvents() }
 
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model)
     /// with its tokenizer, and sizes the KV cache from `options`.
