@@ -25,9 +25,11 @@ FUZZ_SECONDS=${SWIFT_VLLM_FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" != 0 ]; then ./tools/fuzz.sh "$FUZZ_SECONDS"; fi
 VENV="$CACHE/venv-e2e"
 [ -x "$VENV/bin/pytest" ] || python3 -m venv "$VENV"
-# The e2e suite's references: the openai client, kubernetes-validate for deploy/, vllm-router for replicas behind it.
-[ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] && "$VENV/bin/python" -c "import selenium" 2>/dev/null \
-    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium
+# The e2e suite's references: the openai client, kubernetes-validate for deploy/, vllm-router for replicas behind it,
+# pyzmq and msgspec to read KV events as vLLM's subscribers do, jsonschema to check structured outputs.
+[ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] \
+    && "$VENV/bin/python" -c "import selenium, zmq, msgspec, jsonschema" 2>/dev/null \
+    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium pyzmq msgspec jsonschema
 # The chat page's browser test: Debian's chromium and its driver.
 command -v chromedriver >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } >/dev/null
 # The RAG example's test (tests/e2e/test_rag_example.py) runs LangChain's OpenAI classes.
