@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import VLLMModels
 
-/// Tiny random-weight Phi-3 and mixture-of-experts checkpoints written by transformers
-/// (tools/gen-hf-tiny-moe-fixtures.py), loaded from safetensors: logits at every position within float32 rounding
-/// of transformers', the same greedy tokens, and experts that batch without changing a token's result.
+/// Tiny random-weight Phi-3 and mixture-of-experts checkpoints (and Phi-3, Mixtral and Mistral with 5-position sliding
+/// windows) written by transformers (tools/gen-hf-tiny-moe-fixtures.py), loaded from safetensors: logits at every
+/// position within float32 rounding of transformers', the same greedy tokens, and experts that batch without
+/// changing a token's result.
 struct Phi3AndExpertsReferenceTests {
     struct Expected: Decodable {
         let prompts: [[Int32]]
@@ -12,7 +13,7 @@ struct Phi3AndExpertsReferenceTests {
         let greedy: [Int32]
     }
 
-    static let names = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral"]
+    static let names = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral", "phi3-window", "mixtral-window", "mistral-window"]
 
     static func load(_ name: String) throws -> (any LanguageModel, Expected) {
         let directory = ModelHarness.fixtures.appendingPathComponent("hf-tiny/\(name)")

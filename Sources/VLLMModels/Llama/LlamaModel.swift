@@ -22,6 +22,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
 
+    /// Every layer slides over the same window, or none does.
+    public var slidingWindows: [Int?] { [Int?](repeating: configuration.slidingWindow, count: configuration.layerCount) }
+
     init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool,
          dtype: ComputeDType) throws(ModelFormatError) {
         let c = configuration
@@ -234,7 +237,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                                        positions: positions + t0, keys: keyCache, values: valueCache, type: cache.type.typeID,
                                        blockTable: table.baseAddress!, blockSize: cache.blockSize, heads: c.headCount,
                                        kvHeadCount: c.kvHeadCount, headDim: c.headDim, scale: scale,
-                                       kvHeads: task.kvHead..<(task.kvHead + task.kvHeads))
+                                       kvHeads: task.kvHead..<(task.kvHead + task.kvHeads), window: c.slidingWindow ?? 0)
             }
         }
     }

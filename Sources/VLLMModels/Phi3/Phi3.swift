@@ -26,12 +26,11 @@ struct Phi3Fields: Decodable {
     var ropeParameters: Scaling?
     var partialRotaryFactor: Double?
     var originalMaxPositionEmbeddings: Int?
-    var slidingWindow: Int?
     var hiddenAct: String?
 
     enum CodingKeys: String, CodingKey {
         case ropeScaling = "rope_scaling", ropeParameters = "rope_parameters", partialRotaryFactor = "partial_rotary_factor"
-        case originalMaxPositionEmbeddings = "original_max_position_embeddings", slidingWindow = "sliding_window"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case hiddenAct = "hidden_act"
     }
 }
@@ -67,7 +66,6 @@ extension ModelConfiguration {
         } else if let kind, kind != "default" {
             throw ModelFormatError("'\(file)': rope_scaling type '\(kind)' is not supported for Phi-3 (longrope is)")
         }
-        try c.limitContext(toSlidingWindow: fields.slidingWindow ?? 0, key: "sliding_window", file: file)
         return c
     }
 
@@ -79,11 +77,12 @@ extension ModelConfiguration {
         ropeInverseFrequencies = zip(base, shortFactors).map { Float($0 / $1) }
         ropeAttentionFactor = Float(attentionFactor)
         maxPositions = min(maxPositions, originalContext)
+        if let window = slidingWindow, window >= maxPositions { slidingWindow = nil }
     }
 
     /// Phi-3's GGUF extras (convert_hf_to_gguf's `Phi3MiniModel`): LongRoPE's `rope_factors_short.weight` with
     /// `phi3.rope.scaling.attn_factor` and `.original_context_length` (llama.cpp uses the short factors while the
-    /// context is within the original), and `phi3.attention.sliding_window`, honoured by limiting the context
+    /// context is within the original), and `phi3.attention.sliding_window`, honoured as transformers and vLLM do
     /// (llama.cpp turns Phi-3's window off instead; within the window both agree).
     mutating func applyPhi3(gguf: GGUFFile) throws(ModelFormatError) {
         let file = gguf.file.path
@@ -102,7 +101,7 @@ extension ModelConfiguration {
             applyLongRoPE(shortFactors: factors, attentionFactor: attention, originalContext: original, theta: theta)
         }
         if let window = gguf.metadata["phi3.attention.sliding_window"]?.int {
-            try limitContext(toSlidingWindow: window, key: "phi3.attention.sliding_window", file: file)
+            try useSlidingWindow(window, key: "phi3.attention.sliding_window", file: file)
         }
     }
 }
