@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/hf-tiny")
 PROMPTS = [[1, 17, 42, 99, 5, 311, 7, 64, 128, 200, 3, 9], [5, 6, 7]]
 GREEDY_TOKENS = 8
+LONG_PROMPT = [(i * 37 + 11) % 320 for i in range(300)]
 # The *-window models slide every layer's attention over the last 5 positions (the prompts are longer).
 NAMES = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral", "phi3-window", "mixtral-window", "mistral-window"]
 COMMON = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
@@ -95,6 +96,13 @@ def main():
         model.save_pretrained(path, safe_serialization=True)
         expected = {"prompts": PROMPTS, "logits": [[[float(f"{v:.6g}") for v in row] for row in p] for p in logits(model)],
                     "greedy": greedy(model, PROMPTS[0]), "transformers": transformers.__version__, "torch": torch.__version__}
+        if name == "phi3-longrope":
+            # Past the original context (256) transformers takes the long factors for the whole sequence: the last
+            # positions' logits of a 300-token prompt and its greedy continuation (each step a full forward).
+            with torch.no_grad():
+                rows = model(torch.tensor([LONG_PROMPT])).logits[0, -4:].float().tolist()
+            expected["long"] = {"prompt": LONG_PROMPT, "lastLogits": [[float(f"{v:.6g}") for v in row] for row in rows],
+                                "greedy": greedy(model, LONG_PROMPT)[:4]}
         with open(os.path.join(path, "expected.json"), "w") as f:
             json.dump(expected, f, separators=(",", ":"))
         print(name, expected["greedy"])

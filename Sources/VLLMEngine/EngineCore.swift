@@ -42,6 +42,7 @@ public final class EngineCore {
         self.options = options
         let c = model.configuration
         maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions, lengthCap ?? .max)
+        model.fitContext(maxModelLength)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
         let space = try options.kvCacheSpaceGiB(weightBytes: model.packedWeightBytes)

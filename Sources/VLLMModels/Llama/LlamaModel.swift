@@ -7,7 +7,7 @@ import VLLMModelFormats
 ///
 /// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
-    public let configuration: ModelConfiguration
+    public private(set) var configuration: ModelConfiguration
     /// How the weights are stored, for logs (e.g. "Q4_1", "BF16").
     public let weightTypeDescription: String
     let embedding: WeightMatrix       // [vocab, hidden]
@@ -21,6 +21,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let expertScratch = ExpertScratch()
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
+
+    public func fitContext(_ length: Int) { configuration.fitContext(length) }
 
     /// Every layer slides over the same window, or none does.
     public var slidingWindows: [Int?] { [Int?](repeating: configuration.slidingWindow, count: configuration.layerCount) }
