@@ -71,6 +71,8 @@ let package = Package(
         .testTarget(name: "VLLMKernelsTests", dependencies: ["VLLMKernels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelFormatsTests", dependencies: ["VLLMModelFormats"]),
         .testTarget(name: "VLLMJSONTests", dependencies: ["VLLMJSON"]),
+        .testTarget(name: "VLLMGrammarTests", dependencies: ["VLLMGrammar", "VLLMJSON", "VLLMTokenizers", "VLLMModelFormats"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMModelFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMChatTemplatesTests", dependencies: [
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),

@@ -70,6 +70,10 @@ public struct Tokenizer: Sendable {
     public var vocabularySize: Int { tokens.count }
     /// The text of a token as the vocabulary stores it, or nil for an id out of range.
     public func tokenText(_ id: Int32) -> String? { tokens.indices.contains(Int(id)) ? tokens[Int(id)] : nil }
+    /// The bytes token `id` adds to decoded text (control tokens: their text), empty for an id out of range.
+    public func tokenBytes(_ id: Int32) -> [UInt8] { tokenBytes.indices.contains(Int(id)) ? tokenBytes[Int(id)] : [] }
+    /// The role of token `id` (normal, control, byte, ...), nil for an id out of range.
+    public func tokenKind(_ id: Int32) -> TokenKind? { kinds.indices.contains(Int(id)) ? kinds[Int(id)] : nil }
     /// The id of a token text, if it is in the vocabulary.
     public func tokenID(_ text: String) -> Int32? { vocabulary[text] }
     /// The BOS / EOS token texts.
