@@ -10,9 +10,8 @@ extension Tokenizer {
         return out
     }
 
-    /// The bytes one token contributes to the output text (empty for an unknown id or a skipped special token): what
-    /// a grammar matches tokens against.
-    public func bytes(of id: Int32, skipSpecialTokens: Bool) -> [UInt8] {
+    /// The bytes one token contributes (empty for an unknown id or a skipped special token).
+    func bytes(of id: Int32, skipSpecialTokens: Bool) -> [UInt8] {
         guard tokenBytes.indices.contains(Int(id)) else { return [] }
         if skipSpecialTokens && isSpecial(id) { return [] }
         return tokenBytes[Int(id)]

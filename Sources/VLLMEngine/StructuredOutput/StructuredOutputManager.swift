@@ -45,7 +45,7 @@ public final class StructuredOutputManager: Sendable {
     /// Each token's output bytes; control tokens get none (a grammar never allows them, end-of-generation aside).
     private func vocabulary() -> TokenVocabulary {
         let bytes = (0..<tokenizer.vocabularySize).map { id -> [UInt8] in
-            tokenizer.isSpecial(Int32(id)) ? [] : tokenizer.bytes(of: Int32(id), skipSpecialTokens: false)
+            tokenizer.isSpecial(Int32(id)) ? [] : tokenizer.tokenBytes(Int32(id))
         }
         return TokenVocabulary(tokenBytes: bytes, endOfGeneration: endOfGeneration, size: vocabularySize)
     }
