@@ -53,8 +53,8 @@ struct ChatOutputReader: Sendable {
 struct ChatDeltaStream {
     let reader: ChatOutputReader
     private var text = ""
-    private var sentReasoning = 0
-    private var sentContent = 0
+    private var sentReasoning: [UInt8] = []
+    private var sentContent: [UInt8] = []
     private var tools: ToolCallStreamer?
 
     init(reader: ChatOutputReader) {
@@ -91,9 +91,8 @@ struct ChatDeltaStream {
 
     private mutating func emit(reasoning: String?, content: String, final: Bool) -> JSONObject {
         var delta = JSONObject()
-        if let reasoning, reasoning.utf8.count > sentReasoning {
-            if reader.includeReasoning { delta["reasoning"] = .string(TextScan.text(Array(reasoning.utf8)[sentReasoning...])) }
-            sentReasoning = reasoning.utf8.count
+        if let reasoning, let piece = Self.newText(&sentReasoning, reasoning), reader.includeReasoning {
+            delta["reasoning"] = .string(piece)
         }
         if var tools {
             let (piece, calls) = final ? tools.finish(content) : tools.feed(content)
@@ -101,10 +100,22 @@ struct ChatDeltaStream {
             if let piece, !piece.isEmpty { delta["content"] = .string(piece) }
             let kept = reader.parallelToolCalls ? calls : calls.filter { $0.object?["index"] == .number(0) }
             if !kept.isEmpty { delta["tool_calls"] = .array(kept) }
-        } else if content.utf8.count > sentContent {
-            delta["content"] = .string(TextScan.text(Array(content.utf8)[sentContent...]))
-            sentContent = content.utf8.count
+        } else if let piece = Self.newText(&sentContent, content) {
+            delta["content"] = .string(piece)
         }
         return delta
+    }
+
+    /// What `now` adds to the text already sent: the part after their common prefix (cut at a character), when
+    /// `now` is longer. A reading that changed its mind (`\n<think>` turning out to open the reasoning) so sends
+    /// the new text after what was sent, as vLLM's token-wise streaming does.
+    static func newText(_ sent: inout [UInt8], _ now: String) -> String? {
+        let bytes = Array(now.utf8)
+        var common = 0
+        while common < min(sent.count, bytes.count), sent[common] == bytes[common] { common += 1 }
+        while common > 0, common < bytes.count, bytes[common] & 0xC0 == 0x80 { common -= 1 }
+        guard bytes.count > common, bytes.count > sent.count || common < sent.count else { return nil }
+        sent = bytes
+        return TextScan.text(bytes[common...])
     }
 }

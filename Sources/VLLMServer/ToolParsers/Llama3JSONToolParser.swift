@@ -1,8 +1,8 @@
 import VLLMJSON
 
 /// vLLM's `llama3_json` parser (Llama 3.1-3.3 with vLLM's JSON tool template): calls are JSON objects with `name`
-/// and `arguments` (or `parameters`), separated by `;`, optionally after `<|python_tag|>`. Every `{` outside an
-/// object already read must start a call, else the whole output is content; with calls there is no content.
+/// and `arguments` (or `parameters`), separated by `;`, optionally after `<|python_tag|>`. Objects that are not
+/// calls are skipped; with no call the whole output is content, with calls there is no content.
 /// Ported from vllm/tool_parsers/llama_tool_parser.py.
 public struct Llama3JSONToolParser: ToolParser {
     static let pythonTag = Array("<|python_tag|>".utf8)
@@ -16,9 +16,10 @@ public struct Llama3JSONToolParser: ToolParser {
         var endIndex = -1
         for start in bytes.indices where bytes[start] == UInt8(ascii: "{") {
             if start <= endIndex { continue }
+            // An object that is not a call (prose quoting braces, the model echoing its arguments) is skipped.
             guard let (value, end) = TextScan.jsonPrefix(bytes, from: start), let object = value.object,
                   let name = object["name"]?.string, let arguments = object["arguments"] ?? object["parameters"] else {
-                return .text(output)
+                continue
             }
             endIndex = end
             calls.append(ParsedToolCall(name: name, arguments: arguments.serialized()))
@@ -31,6 +32,8 @@ public struct Llama3JSONToolParser: ToolParser {
     public func partial(_ text: String) -> PartialToolCalls {
         let bytes = Array(text.utf8)
         let tagged = bytes.starts(with: Self.pythonTag)
+        // `<|python_tag|>` is one token in Llama's vocabulary; arriving in pieces, it is held back until whole.
+        if !tagged, !bytes.isEmpty, Self.pythonTag.starts(with: bytes) { return PartialToolCalls(contentLength: 0, calls: []) }
         guard tagged || bytes.first == UInt8(ascii: "{") else {
             return PartialToolCalls(contentLength: bytes.count, calls: [])
         }

@@ -9,8 +9,30 @@ public struct PythonicToolParser: ToolParser {
     public func extract(_ output: String) -> ToolCallExtraction {
         let bytes = Array(output.utf8)
         // vLLM's pattern must match at the start: `[` then a call's name and `(`.
-        guard bytes.first == UInt8(ascii: "["), let calls = try? PythonCallReader.callList(bytes) else { return .text(output) }
-        return ToolCallExtraction(calls: calls, content: nil)
+        guard bytes.first == UInt8(ascii: "[") else { return .text(output) }
+        if let calls = try? PythonCallReader.callList(bytes) { return ToolCallExtraction(calls: calls, content: nil) }
+        // A call that does not parse (a bytes literal, 1e999, a broken quote) is dropped and its siblings kept.
+        let calls = Self.salvage(bytes)
+        return calls.isEmpty ? .text(output) : ToolCallExtraction(calls: calls, content: nil)
+    }
+
+    /// The calls of the list that parse on their own, each cut at its closing parenthesis.
+    static func salvage(_ bytes: [UInt8]) -> [ParsedToolCall] {
+        var calls: [ParsedToolCall] = []
+        var reader = PythonCallReader(bytes, at: 1)
+        while true {
+            reader.skipSpaces()
+            let start = reader.index
+            guard (try? reader.identifier()) != nil, reader.peek() == UInt8(ascii: "("),
+                  let end = TextScan.balancedEnd(bytes, from: reader.index, quotes: [UInt8(ascii: "\""), UInt8(ascii: "'")]) else { break }
+            var call = PythonCallReader(Array(bytes[..<end]), at: start)
+            if let parsed = try? call.call(), call.index == end { calls.append(parsed) }
+            reader.index = end
+            reader.skipSpaces()
+            guard reader.peek() == UInt8(ascii: ",") else { break }
+            reader.index += 1
+        }
+        return calls
     }
 
     /// Output that does not start with `[` streams as content; otherwise each call's name once its `(` is there,
