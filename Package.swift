@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [
-            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats", "VLLMJSON",
+            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats", "VLLMJSON", "VLLMGrammar",
             .product(name: "OrderedCollections", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -58,6 +58,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("disable-log-stats"), help: "Do not log engine statistics every few seconds (VLLM_LOG_STATS_INTERVAL, default 5).")
     var disableLogStats = false
 
+    @Flag(name: .customLong("enable-auto-tool-choice"), help: "Let the model call tools on its own (tool_choice auto); needs --tool-call-parser.")
+    var enableAutoToolChoice = false
+
+    @Option(name: .customLong("tool-call-parser"), help: "How tool calls are read from the model's output: \(ToolParsers.names.joined(separator: ", ")).")
+    var toolCallParser: String?
+
+    @Option(name: .customLong("reasoning-parser"), help: "Move <think>...</think> from content to reasoning: \(ReasoningParser.names.joined(separator: ", ")).")
+    var reasoningParser: String?
+
     @OptionGroup var engine: EngineArguments
 
     @OptionGroup var habits: ServeHabits
@@ -70,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxWaitingRequests >= 1 else { throw ValidationError("--max-waiting-requests must be at least 1, got \(maxWaitingRequests)") }
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
+        try validateParsers()
         _ = try statsInterval()
         _ = try connectionSettings()
         _ = try habits.model(positional: model)
@@ -87,6 +97,19 @@ struct ServeCommand: AsyncParsableCommand {
             return configuration
         } catch let error as KVEventsConfiguration.Invalid {
             throw ValidationError(error.description)
+        }
+    }
+
+    /// vLLM's checks and messages for the tool-call and reasoning parser flags.
+    func validateParsers() throws {
+        if enableAutoToolChoice && toolCallParser == nil {
+            throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
+        }
+        if let toolCallParser, !ToolParsers.names.contains(toolCallParser) {
+            throw ValidationError("invalid tool call parser: \(toolCallParser) (chose from { \(ToolParsers.names.joined(separator: ",")) })")
+        }
+        if let reasoningParser, ReasoningParser(name: reasoningParser) == nil {
+            throw ValidationError("invalid reasoning parser: \(reasoningParser) (chose from { \(ReasoningParser.names.joined(separator: ",")) })")
         }
     }
 
@@ -137,6 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxWaitingRequests = maxWaitingRequests
         configuration.maxSequencesPerRequest = maxSequencesPerRequest
         configuration.logRequests = !disableLogRequests
+        configuration.enableAutoToolChoice = enableAutoToolChoice
+        configuration.toolParser = toolCallParser.flatMap { ToolParsers.make($0, vocabularyHasArgsToken: tokenizer.tokenID("[ARGS]") != nil) }
+        configuration.reasoningParser = reasoningParser.flatMap(ReasoningParser.init(name:))
         let fileLimit = ConnectionLimits.raiseFileLimit()
         let (connections, keepAlive) = try connectionSettings()
         configuration.connections = ConnectionLimits(fileLimit: fileLimit, maxConnections: connections, keepAliveTimeout: keepAlive)
