@@ -37,7 +37,7 @@ let package = Package(
             "VLLMModelFormats", .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMChatTemplates", dependencies: [
-            .product(name: "OrderedCollections", package: "swift-collections"),
+            "VLLMJSON", .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .target(name: "VLLMGrammar", dependencies: ["VLLMJSON"]),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
