@@ -78,7 +78,7 @@ let package = Package(
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMModels", "VLLMKernels", "VLLMTokenizers"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMModels", "VLLMKernels", "VLLMTokenizers", "VLLMGrammar"]),
         .testTarget(name: "VLLMFuzzingTests", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMServerTests", dependencies: [
             "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
