@@ -113,6 +113,21 @@ struct ToolCallingEndpointTests {
         }
     }
 
+    /// Text held back because it might open a tag (`<tool`, `</thi`) is sent with the last chunk.
+    @Test func heldBackTextComesWithTheLastChunk() async throws {
+        let (app, _) = Self.app(output: "Use a </thi", reasoning: .deepseekR1)
+        try await app.test(.router) { client in
+            let (_, _, raw) = try await post(client, "/v1/chat/completions", Self.body(#", "stream": true"#))
+            let (deltas, finish) = Self.deltas(raw)
+            #expect(deltas.compactMap { $0["reasoning"] as? String }.joined() == "Use a </thi" && finish == "stop")
+        }
+        let (plain, _) = Self.app(output: "Use a <tool")
+        try await plain.test(.router) { client in
+            let (_, _, raw) = try await post(client, "/v1/chat/completions", Self.body(#", "stream": true"#))
+            #expect(Self.deltas(raw).deltas.compactMap { $0["content"] as? String }.joined() == "Use a <tool")
+        }
+    }
+
     @Test func parallelToolCallsFalseKeepsTheFirstCall() async throws {
         let two = Self.call + "\n" + Self.call.replacingOccurrences(of: "get_weather", with: "get_time")
         let (app, _) = Self.app(output: two)
