@@ -20,6 +20,7 @@ struct ChatCompletionsEndpoint: Sendable {
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
         }
+        if let tools = fields["tools"], tools.array == nil { throw RequestFields.type("tools", "an array of tools", tools) }
         if try fields.string("chat_template") != nil {
             throw APIError.invalid("a per-request 'chat_template' is not accepted; start the server with --chat-template", param: "chat_template")
         }
@@ -88,7 +89,7 @@ struct ChatCompletionsEndpoint: Sendable {
                 var delta = streams[index].feed(output.text)
                 var finishReason = Responses.finishReason(output.finishReason)
                 if let reason = finishReason.string {
-                    delta.merge(streams[index].finish()) { first, _ in first }
+                    delta.merge(streams[index].finish(), uniquingKeysWith: ChatDeltaStream.joined)
                     let called = streams[index].calledTools
                     finishReason = .string(reader.toolChoice.finishesWithToolCalls(called: called, finishReason: reason) ? "tool_calls" : reason)
                 }

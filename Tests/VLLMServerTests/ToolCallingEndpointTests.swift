@@ -66,6 +66,7 @@ struct ToolCallingEndpointTests {
         (#", "tool_choice": "auto""#, false, "When using `tool_choice`, `tools` must be set."),
         (#", "tool_choice": "sometimes""#, true, #"Invalid value for `tool_choice`: "sometimes"! Only named tools, "none", "auto" or "required" are supported."#),
         (#", "tool_choice": {"type": "function", "function": {"name": "nope"}}"#, true, "The tool specified in `tool_choice` does not match any of the specified `tools`"),
+        (#", "tools": {"type": "function"}"#, false, "'tools' must be an array of tools, got object"),
         (#", "tool_choice": {"type": "function"}"#, true, #"Invalid value for `function`: `None` in `tool_choice`! Correct usage: `{"type": "function", "function": {"name": "my_function"}}`"#),
     ])
     func toolChoiceIsCheckedAsVLLMDoes(_ extra: String, _ withTools: Bool, _ message: String) async throws {
@@ -74,7 +75,8 @@ struct ToolCallingEndpointTests {
             let (status, reply, _) = try await post(client, "/v1/chat/completions", Self.body(extra, tools: withTools))
             #expect(status == .badRequest)
             let error = reply["error"] as? [String: Any]
-            #expect(error?["message"] as? String == message && error?["param"] as? String == "tool_choice")
+            #expect(error?["message"] as? String == message)
+            #expect(error?["param"] as? String == (extra.hasPrefix(#", "tools""#) ? "tools" : "tool_choice"))
         }
     }
 
@@ -110,6 +112,21 @@ struct ToolCallingEndpointTests {
             #expect(arguments.count > 1, "arguments come in pieces")
             #expect(arguments.joined() == #"{"city": "Paris"}"#)
             #expect(entries.dropFirst().allSatisfy { $0["id"] == nil && $0["index"] as? Int == 0 })
+        }
+    }
+
+    /// Text held back because it might open a tag (`<tool`, `</thi`) is sent with the last chunk.
+    @Test func heldBackTextComesWithTheLastChunk() async throws {
+        let (app, _) = Self.app(output: "Use a </thi", reasoning: .deepseekR1)
+        try await app.test(.router) { client in
+            let (_, _, raw) = try await post(client, "/v1/chat/completions", Self.body(#", "stream": true"#))
+            let (deltas, finish) = Self.deltas(raw)
+            #expect(deltas.compactMap { $0["reasoning"] as? String }.joined() == "Use a </thi" && finish == "stop")
+        }
+        let (plain, _) = Self.app(output: "Use a <tool")
+        try await plain.test(.router) { client in
+            let (_, _, raw) = try await post(client, "/v1/chat/completions", Self.body(#", "stream": true"#))
+            #expect(Self.deltas(raw).deltas.compactMap { $0["content"] as? String }.joined() == "Use a <tool")
         }
     }
 

@@ -97,6 +97,26 @@ struct ToolParserTests {
         #expect(pieces == ["{\"a\": ", "\"xyz\"", "}"])
     }
 
+    /// JSON-object calls stream their arguments member by member, in pieces that add up to exactly the complete
+    /// call's `json.dumps` text (vLLM streams the growing `json.dumps` of its partial parse).
+    @Test(arguments: [
+        (Llama3JSONToolParser() as any ToolParser, #"{"name": "searchTool", "parameters": {"query": "test query", "limit": 10, "deep": {"a": [1, 2]}}}"#),
+        (MistralToolParser() as any ToolParser, #"[TOOL_CALLS] [{"name": "searchTool", "arguments": {"query":"test query","limit":10,"deep":{"a":[1,2]}}}]"#),
+        (RequiredToolParser() as any ToolParser, #"[{"name": "searchTool", "parameters": {"query": "test query", "limit": 10, "deep": {"a": [1, 2]}}}]"#),
+    ])
+    func jsonCallsStreamArgumentsInPieces(_ parser: any ToolParser, _ output: String) {
+        var streamer = ToolCallStreamer(parser: parser)
+        var text = ""
+        var pieces: [String] = []
+        for character in output {
+            text.append(character)
+            pieces += streamer.feed(text).toolCalls.compactMap { $0.object?["function"]?.object?["arguments"]?.string }
+        }
+        pieces += streamer.finish(text).toolCalls.compactMap { $0.object?["function"]?.object?["arguments"]?.string }
+        #expect(pieces.count >= 4, "\(pieces)")
+        #expect(pieces.joined() == #"{"query": "test query", "limit": 10, "deep": {"a": [1, 2]}}"#)
+    }
+
     // MARK: llama3_json
 
     @Test func llama3JSONCalls() {

@@ -28,7 +28,7 @@ public struct Llama3JSONToolParser: ToolParser {
     }
 
     /// Output that does not start with `<|python_tag|>` or `{` streams as content (vLLM decides on the first
-    /// delta); otherwise each object's name once complete, its arguments once the object is.
+    /// delta); otherwise each object's name once complete, then its arguments member by member.
     public func partial(_ text: String) -> PartialToolCalls {
         let bytes = Array(text.utf8)
         let tagged = bytes.starts(with: Self.pythonTag)
@@ -43,7 +43,8 @@ public struct Llama3JSONToolParser: ToolParser {
             while i < bytes.count, TextScan.isSpace(bytes[i]) || bytes[i] == UInt8(ascii: ";") { i += 1 }
             guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { break }
             guard let end = TextScan.balancedEnd(bytes, from: i) else {
-                calls.append(.init(name: TextScan.stringField(bytes[i...], "name"), arguments: nil))
+                let start = TextScan.valueStart(bytes, key: "arguments", from: i) ?? TextScan.valueStart(bytes, key: "parameters", from: i)
+                calls.append(.init(name: TextScan.stringField(bytes[i...], "name"), arguments: start.flatMap { TextScan.stableObjectPrefix(bytes, from: $0) }))
                 break
             }
             guard let object = TextScan.json(bytes[i..<end])?.object, let name = object["name"]?.string else { break }

@@ -88,6 +88,48 @@ enum TextScan {
 
     static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Where the value of `"key":` starts in `bytes` (the first such key followed by a colon).
+    static func valueStart(_ bytes: [UInt8], key: String, from: Int = 0) -> Int? {
+        let pattern = Array("\"\(key)\"".utf8)
+        var position = from
+        while let at = find(bytes, pattern, from: position) {
+            position = at + 1
+            let colon = skipSpaces(bytes, at + pattern.count)
+            guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else { continue }
+            let value = skipSpaces(bytes, colon + 1)
+            return value < bytes.count ? value : nil
+        }
+        return nil
+    }
+
+    /// The part of a still-open JSON object's final `json.dumps` text that is already certain: `{` and its complete
+    /// members, each written as `json.dumps` writes it (`"key": value`, joined by `, `), so that later readings only
+    /// extend it. Lets arguments stream in pieces that add up to exactly the complete call's arguments.
+    static func stableObjectPrefix(_ bytes: [UInt8], from: Int) -> String? {
+        guard from < bytes.count, bytes[from] == UInt8(ascii: "{") else { return nil }
+        var out = "{"
+        var i = from + 1
+        var first = true
+        while true {
+            i = skipSpaces(bytes, i)
+            if !first {
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ",") else { return out }
+                i = skipSpaces(bytes, i + 1)
+            }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let (key, keyEnd) = jsonPrefix(bytes, from: i), let name = key.string else { return out }
+            let colon = skipSpaces(bytes, keyEnd)
+            guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else { return out }
+            let start = skipSpaces(bytes, colon + 1)
+            guard start < bytes.count, let (value, end) = jsonPrefix(bytes, from: start) else { return out }
+            // A number or literal is complete only once something follows it (`12` may yet become `123`).
+            let next = skipSpaces(bytes, end)
+            guard next < bytes.count, bytes[next] == UInt8(ascii: ",") || bytes[next] == UInt8(ascii: "}") else { return out }
+            out += (first ? "" : ", ") + JSONValue.string(name).serialized() + ": " + value.serialized()
+            first = false
+            i = end
+        }
+    }
+
     /// Calls written as a JSON array of `{"name": ..., <argumentsKey>: {...}}` objects, as far as `bytes` from
     /// `from` (the array's `[`) goes: complete objects give name and arguments (serialized as `json.dumps`, `{}`
     /// when absent), the open one its name once complete. Used by Mistral's parser and for `tool_choice: required`.
@@ -100,7 +142,8 @@ enum TextScan {
             while i < bytes.count, isSpace(bytes[i]) || bytes[i] == UInt8(ascii: ",") { i += 1 }
             guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return calls }
             guard let end = balancedEnd(bytes, from: i) else {
-                calls.append(.init(name: stringField(bytes[i...], "name"), arguments: nil))
+                let arguments = valueStart(bytes, key: argumentsKey, from: i).flatMap { stableObjectPrefix(bytes, from: $0) }
+                calls.append(.init(name: stringField(bytes[i...], "name"), arguments: arguments))
                 return calls
             }
             guard let object = json(bytes[i..<end])?.object, let name = object["name"]?.string else { return calls }

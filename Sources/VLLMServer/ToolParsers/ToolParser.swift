@@ -81,7 +81,7 @@ public struct PartialToolCalls: Sendable, Equatable {
 public enum ToolParsers {
     public static let names = ["hermes", "llama3_json", "mistral", "pythonic"]
 
-    /// The parser named `name`, or nil. `vocabulary` tells Mistral's two formats apart (a vocabulary with `[ARGS]`
+    /// The parser named `name`, or nil. `vocabularyHasArgsToken` tells Mistral's two formats apart (a vocabulary with `[ARGS]`
     /// is a v11+ tokenizer's: `[TOOL_CALLS]name{args}`).
     public static func make(_ name: String, vocabularyHasArgsToken: Bool = false) -> (any ToolParser)? {
         switch name {
