@@ -124,31 +124,19 @@ def test_langchain_bind_tools(qwen):
     assert final.content or all(call["name"] == "get_weather" for call in final.tool_calls), final
 
 
-def _needs_grammar(error):
-    """Until the grammar engine is merged, required and named tool choices are refused by name: skip then."""
-    if isinstance(error, openai.BadRequestError) and "structured outputs are not supported yet" in str(error):
-        pytest.skip("needs the grammar engine (structured outputs), not merged yet")
-    raise error
-
-
-def test_required_tool_choice_needs_grammar(client):
-    try:
-        reply = client.chat.completions.create(model="qwen", messages=QUESTION, tools=[WEATHER], tool_choice="required",
-                                               temperature=0, max_tokens=100)
-    except openai.BadRequestError as error:
-        _needs_grammar(error)
+def test_required_tool_choice_is_constrained_to_a_call(client):
+    """vLLM constrains `required` by the tools' JSON schema: the answer is a call whose arguments fit the parameters."""
+    reply = client.chat.completions.create(model="qwen", messages=QUESTION, tools=[WEATHER], tool_choice="required",
+                                           temperature=0, max_tokens=100)
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.tool_calls[0].function.name == "get_weather"
     assert "city" in json.loads(choice.message.tool_calls[0].function.arguments)
 
 
-def test_named_tool_choice_needs_grammar(client):
+def test_named_tool_choice_is_constrained_to_its_parameters(client):
     named = {"type": "function", "function": {"name": "get_weather"}}
-    try:
-        reply = client.chat.completions.create(model="qwen", messages=QUESTION, tools=[WEATHER], tool_choice=named,
-                                               temperature=0, max_tokens=100)
-    except openai.BadRequestError as error:
-        _needs_grammar(error)
+    reply = client.chat.completions.create(model="qwen", messages=QUESTION, tools=[WEATHER], tool_choice=named,
+                                           temperature=0, max_tokens=100)
     choice = reply.choices[0]
     assert choice.finish_reason == "stop" and choice.message.tool_calls[0].function.name == "get_weather"
     assert isinstance(json.loads(choice.message.tool_calls[0].function.arguments)["city"], str)
