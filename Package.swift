@@ -37,7 +37,7 @@ let package = Package(
             "VLLMModelFormats", .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMChatTemplates", dependencies: [
-            .product(name: "OrderedCollections", package: "swift-collections"),
+            "VLLMJSON", .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
         .target(name: "VLLMGrammar", dependencies: ["VLLMJSON"]),
         .target(name: "VLLMModels", dependencies: ["VLLMKernels", "VLLMModelFormats"]),
@@ -47,11 +47,12 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "VLLMServer", dependencies: [
-            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats", "VLLMJSON",
+            "VLLMEngine", "VLLMChatTemplates", "VLLMModelFormats", "VLLMJSON", "VLLMGrammar",
             .product(name: "OrderedCollections", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,7 +78,7 @@ let package = Package(
             "VLLMChatTemplates", .product(name: "OrderedCollections", package: "swift-collections"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "CVLLMKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMModels", "VLLMKernels", "VLLMTokenizers"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMModels", "VLLMKernels", "VLLMTokenizers", "VLLMGrammar"]),
         .testTarget(name: "VLLMFuzzingTests", dependencies: ["VLLMFuzzing"]),
         .testTarget(name: "VLLMServerTests", dependencies: [
             "VLLMServer", .product(name: "HummingbirdTesting", package: "hummingbird"),

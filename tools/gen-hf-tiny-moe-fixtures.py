@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Creates tiny random-weight Hugging Face checkpoints of Phi-3 and of the mixture-of-experts architectures (Qwen3-MoE,
-Qwen2-MoE with its shared expert, Mixtral) and records transformers' float32 logits at every position of two prompts
+Qwen2-MoE with its shared expert, Mixtral), and of Phi-3, Mixtral and Mistral with sliding-window attention, and records transformers' float32 logits at every position of two prompts
 and its greedy continuation of the first, as fixtures for Tests/VLLMModelsTests (Fixtures/hf-tiny/<name>/), beside
 those of tools/gen-hf-tiny-fixtures.py (same prompts, same layout of expected.json, plus "greedy").
 
@@ -16,14 +16,16 @@ import shutil
 
 import torch
 import transformers
-from transformers import (MixtralConfig, MixtralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2MoeConfig,
-                          Qwen2MoeForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM)
+from transformers import (MistralConfig, MistralForCausalLM, MixtralConfig, MixtralForCausalLM, Phi3Config, Phi3ForCausalLM,
+                          Qwen2MoeConfig, Qwen2MoeForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/VLLMModelsTests/Fixtures/hf-tiny")
 PROMPTS = [[1, 17, 42, 99, 5, 311, 7, 64, 128, 200, 3, 9], [5, 6, 7]]
 GREEDY_TOKENS = 8
-NAMES = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral"]
+LONG_PROMPT = [(i * 37 + 11) % 320 for i in range(300)]
+# The *-window models slide every layer's attention over the last 5 positions (the prompts are longer).
+NAMES = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral", "phi3-window", "mixtral-window", "mistral-window"]
 COMMON = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
               vocab_size=320, rms_norm_eps=1e-5, attn_implementation="eager", tie_word_embeddings=False)
 MOE = dict(num_experts_per_tok=2, moe_intermediate_size=32)
@@ -52,6 +54,14 @@ def build(name):
     if name == "mixtral":
         return MixtralForCausalLM(MixtralConfig(**{**COMMON, "intermediate_size": 32}, num_local_experts=4,
                                                 num_experts_per_tok=2, max_position_embeddings=256, sliding_window=None))
+    if name == "phi3-window":
+        return Phi3ForCausalLM(Phi3Config(**COMMON, max_position_embeddings=256, original_max_position_embeddings=256,
+                                          sliding_window=5, bos_token_id=1, eos_token_id=2, pad_token_id=0))
+    if name == "mixtral-window":
+        return MixtralForCausalLM(MixtralConfig(**{**COMMON, "intermediate_size": 32}, num_local_experts=4,
+                                                num_experts_per_tok=2, max_position_embeddings=256, sliding_window=5))
+    if name == "mistral-window":
+        return MistralForCausalLM(MistralConfig(**COMMON, max_position_embeddings=256, sliding_window=5))
     raise ValueError(name)
 
 
@@ -86,6 +96,13 @@ def main():
         model.save_pretrained(path, safe_serialization=True)
         expected = {"prompts": PROMPTS, "logits": [[[float(f"{v:.6g}") for v in row] for row in p] for p in logits(model)],
                     "greedy": greedy(model, PROMPTS[0]), "transformers": transformers.__version__, "torch": torch.__version__}
+        if name == "phi3-longrope":
+            # Past the original context (256) transformers takes the long factors for the whole sequence: the last
+            # positions' logits of a 300-token prompt and its greedy continuation (each step a full forward).
+            with torch.no_grad():
+                rows = model(torch.tensor([LONG_PROMPT])).logits[0, -4:].float().tolist()
+            expected["long"] = {"prompt": LONG_PROMPT, "lastLogits": [[float(f"{v:.6g}") for v in row] for row in rows],
+                                "greedy": greedy(model, LONG_PROMPT)[:4]}
         with open(os.path.join(path, "expected.json"), "w") as f:
             json.dump(expected, f, separators=(",", ":"))
         print(name, expected["greedy"])

@@ -17,15 +17,19 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/fetch-minilm.sh >/dev/null
 if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
 swift test -c release "$@"
-swift build -c release --product vllm "$@"
+# `swift test` builds every product, the `vllm` binary the e2e tests run included (with testability: same code, same
+# speed for these tests); building it again without testability recompiled the whole package (~400 s on 2 cores).
+[ -x .build/release/vllm ] && [ .build/release/vllm -nt Package.swift ] || swift build -c release --product vllm "$@"
 # Every parser of untrusted bytes under libFuzzer + AddressSanitizer, briefly (the README has the longer command).
 FUZZ_SECONDS=${SWIFT_VLLM_FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" != 0 ]; then ./tools/fuzz.sh "$FUZZ_SECONDS"; fi
 VENV="$CACHE/venv-e2e"
 [ -x "$VENV/bin/pytest" ] || python3 -m venv "$VENV"
-# The e2e suite's references: the openai client, kubernetes-validate for deploy/, vllm-router for replicas behind it.
-[ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] && "$VENV/bin/python" -c "import selenium" 2>/dev/null \
-    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium
+# The e2e suite's references: the openai client, kubernetes-validate for deploy/, vllm-router for replicas behind it,
+# pyzmq and msgspec to read KV events as vLLM's subscribers do, jsonschema to check structured outputs.
+[ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] \
+    && "$VENV/bin/python" -c "import selenium, zmq, msgspec, jsonschema" 2>/dev/null \
+    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium pyzmq msgspec jsonschema
 # The chat page's browser test: Debian's chromium and its driver.
 command -v chromedriver >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } >/dev/null
 # The RAG example's test (tests/e2e/test_rag_example.py) runs LangChain's OpenAI classes.

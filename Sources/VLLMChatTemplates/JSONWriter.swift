@@ -1,3 +1,5 @@
+import VLLMJSON
+
 /// `json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=...)` as transformers' `tojson` filter calls it.
 enum JSONWriter {
     /// Writes within `budget`: the text's size, the nesting and the time are checked as it grows.
@@ -70,28 +72,10 @@ enum JSONWriter {
         }
     }
 
+    /// A JSON string literal with Python's escapes (`ensure_ascii` escapes every non-ASCII character).
     static func quote(_ s: String, ensureASCII: Bool = false) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
-                    if c.value > 0xFFFF {
-                        let v = c.value - 0x10000
-                        out += "\\u" + String(0xD800 + (v >> 10), radix: 16).leftPad(4) + "\\u" + String(0xDC00 + (v & 0x3FF), radix: 16).leftPad(4)
-                    } else {
-                        out += "\\u" + String(c.value, radix: 16).leftPad(4)
-                    }
-                } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONValue.quote(s, into: &out, ensureASCII)
+        return out
     }
 }

@@ -39,12 +39,21 @@ public final class AsyncEngine: Sendable {
     public let kvCacheBlockCount: Int
     /// Whether the engine runs a pooling model (embeddings) instead of generating.
     public let isPooling: Bool
+    /// Compiles output constraints from any thread (nil for a pooling model).
+    public let structuredOutputs: StructuredOutputManager?
+
+    /// Receives each step's prefix-cache changes on the engine thread (it must not block: hand them on).
+    private let kvCacheEvents: (@Sendable ([KVCacheEvent]) -> Void)?
 
     /// Takes ownership of `core` and starts its loop thread.
-    public init(core: sending EngineCore) {
+    /// - Parameter kvCacheEvents: called after each step that changed the prefix cache, with the changes, when
+    ///   the core collects them (`EngineOptions.enableKVCacheEvents`).
+    public init(core: sending EngineCore, kvCacheEvents: (@Sendable ([KVCacheEvent]) -> Void)? = nil) {
+        self.kvCacheEvents = kvCacheEvents
         limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
         isPooling = core.isPooling
+        structuredOutputs = core.structuredOutputs
         let owner = LoopOwner(core: core)
         self.owner = owner
         let thread = Thread { [self] in runLoop(owner.core) }
@@ -183,6 +192,10 @@ public final class AsyncEngine: Sendable {
                         continuation.finish()
                         streams[output.requestID] = nil
                     }
+                }
+                if let kvCacheEvents {
+                    let events = core.takeKVCacheEvents()
+                    if !events.isEmpty { kvCacheEvents(events) }
                 }
                 publish(core, stepped: true)
             } else {

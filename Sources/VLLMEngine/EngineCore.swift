@@ -1,4 +1,5 @@
 import Foundation
+import VLLMGrammar
 import VLLMHub
 import VLLMKernels
 import VLLMModelFormats
@@ -14,6 +15,9 @@ public final class EngineCore {
     public let options: EngineOptions
     public let maxModelLength: Int
     public let runner: ModelRunner
+    /// Compiles output constraints (nil for a pooling model, which does not sample).
+    public let structuredOutputs: StructuredOutputManager?
+    private let grammarProcessor = GrammarLogitsProcessor()
     public private(set) var scheduler: Scheduler
     private var outputProcessor: OutputProcessor
     /// Tokens computed by the last step, and cumulative prompt (prefill) and generated tokens, for statistics.
@@ -38,6 +42,7 @@ public final class EngineCore {
         self.options = options
         let c = model.configuration
         maxModelLength = min(options.maxModelLength ?? c.maxPositions, c.maxPositions, lengthCap ?? .max)
+        model.fitContext(maxModelLength)
         let type = options.kvCacheType ?? (model.weightTypeDescription == "F32" ? .f32 : .f16)
         let perBlock = model.kvBytesPerToken(type: type) * options.blockSize
         let space = try options.kvCacheSpaceGiB(weightBytes: model.packedWeightBytes)
@@ -52,6 +57,14 @@ public final class EngineCore {
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
         cache.prefaultInBackground()
         runner = ModelRunner(model: model, cache: cache, endOfGeneration: tokenizer.endOfGenerationIDs, pooler: pooler)
+        if pooler == nil {
+            structuredOutputs = StructuredOutputManager(tokenizer: tokenizer, vocabularySize: c.vocabularySize,
+                                                        endOfGeneration: tokenizer.endOfGenerationIDs)
+            // The grammar's mask comes first, as vLLM applies the bitmask before the sampler's processors.
+            runner.logitsProcessors.processors.insert(grammarProcessor, at: 0)
+        } else {
+            structuredOutputs = nil
+        }
         outputProcessor = OutputProcessor(tokenizer: tokenizer)
         let configuration = SchedulerConfiguration(
             maxBatchedTokens: options.maxNumBatchedTokens, maxRunningRequests: options.maxNumSeqs,
@@ -62,8 +75,12 @@ public final class EngineCore {
         scheduler = Scheduler(configuration: configuration,
                               cache: KVCacheManager(blockCount: blocks, blockSize: options.blockSize, cachingEnabled: caching,
                                                     slidingWindows: layout.groups.map(\.slidingWindow)))
+        scheduler.recordsKVCacheEvents = options.enableKVCacheEvents && caching
         if options.profile { model.profiler = Profiler() }
     }
+
+    /// The prefix cache's changes since the last call (empty unless `EngineOptions.enableKVCacheEvents`).
+    public func takeKVCacheEvents() -> [KVCacheEvent] { scheduler.takeKVCacheEvents() }
 
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model)
     /// with its tokenizer, and sizes the KV cache from `options`.
@@ -110,6 +127,9 @@ public final class EngineCore {
         if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard !outputProcessor.isLive(id) else { throw EngineError("request id \(id) is already in use") }
+        if let constraint = parameters.structuredOutputs, let structuredOutputs {
+            grammarProcessor.start(requestID: id, grammar: try structuredOutputs.compile(constraint))
+        }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
                               priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)

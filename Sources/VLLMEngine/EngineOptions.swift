@@ -34,6 +34,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxNumSeqs: Int = 256
     /// `--enable-prefix-caching` / `--no-enable-prefix-caching`.
     public var enablePrefixCaching: Bool = true
+    /// Collect prefix-cache changes as `KVCacheEvent`s for a publisher (vLLM's `enable_kv_cache_events`).
+    public var enableKVCacheEvents: Bool = false
     /// `--enable-chunked-prefill` / `--no-enable-chunked-prefill`.
     public var enableChunkedPrefill: Bool = true
     /// `--long-prefill-token-threshold` (0: no limit per request).

@@ -23,6 +23,17 @@ public struct JSONParser {
         return try result.get()
     }
 
+    /// The JSON value at the start of `data` and the number of bytes it spans, ignoring whatever follows, as
+    /// Python's `JSONDecoder.raw_decode` reads one value out of model output (tool calls followed by more text).
+    public static func parsePrefix(_ data: Data) throws(JSONParseError) -> (value: JSONValue, length: Int) {
+        let result: Result<(JSONValue, Int), JSONParseError> = data.withUnsafeBytes { raw in
+            var parser = JSONParser(raw.bindMemory(to: UInt8.self))
+            return Result { () throws(JSONParseError) in (try parser.value(), parser.index) }
+        }
+        let (value, length) = try result.get()
+        return (value, length)
+    }
+
     private mutating func document() throws(JSONParseError) -> JSONValue {
         let value = try self.value()
         skipWhitespace()

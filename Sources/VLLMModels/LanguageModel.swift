@@ -26,6 +26,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// sequences must run whole, from position 0, in one step (no chunked prefill, no prefix cache). False by default.
     var isEncoder: Bool { get }
 
+    /// Fixes the context the engine will run (its max model length) before the first `forward`: LongRoPE models pick
+    /// their long factors when it exceeds their original context. No-op by default.
+    func fitContext(_ length: Int)
+
     /// Runs the batch and returns, for `batch.logitIndices` in that order, `[count, vocabularySize]` logits
     /// (`batch.output == .logits`) or `[count, hiddenSize]` final-normed hidden states (`.hiddenStates`). The
     /// buffer is valid until the next call.
@@ -39,6 +43,8 @@ extension LanguageModel {
     public var kvCacheLayout: KVCacheLayout { KVCacheLayout(slidingWindows: slidingWindows) }
 
     public var isEncoder: Bool { false }
+
+    public func fitContext(_ length: Int) {}
 
     /// The KV cache this model needs for `blockCount` blocks of `blockSize` tokens of `type`.
     public func makeKVCache(blockCount: Int, blockSize: Int, type: KVCacheType) -> PagedKVCache {

@@ -41,5 +41,6 @@ extension ModelConfiguration {
             vocabularySize: config.vocabSize, maxPositions: config.maxPositionEmbeddings ?? 4096,
             rmsNormEps: Float(config.rmsNormEps ?? 1e-6), ropeInverseFrequencies: inv.map { Float($0) },
             ropeNeoxStyle: true, hasQKNorm: arch == "qwen3" || arch == "qwen3_moe")
+        try applySlidingWindow(huggingFace: directory)
     }
 }

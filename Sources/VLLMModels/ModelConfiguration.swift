@@ -24,6 +24,10 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var hasQKNorm: Bool
     /// Multiplies the RoPE cosines and sines (so attention logits by its square): LongRoPE's attention factor.
     public var ropeAttentionFactor: Float = 1
+    /// LongRoPE's factors for contexts beyond the original one (Phi-3 128k), taken by `fitContext`.
+    public var longRoPE: LongRoPE?
+    /// The attention window of every layer, in positions (nil: full attention): Mistral's, Mixtral's, Phi-3's.
+    public var slidingWindow: Int?
     /// The routed experts of mixture-of-experts feed-forward layers (Qwen2/3-MoE, Mixtral); nil for dense models.
     public var experts: MixtureOfExpertsConfiguration?
 

@@ -10,7 +10,7 @@ struct ChatCompletionsEndpoint: Sendable {
     static let knownKeys = RequestFields.samplingKeys.union([
         "messages", "max_completion_tokens", "logprobs", "top_logprobs", "add_generation_prompt", "continue_final_message",
         "chat_template", "chat_template_kwargs", "tools", "tool_choice", "parallel_tool_calls", "documents",
-        "echo", "metadata", "store", "service_tier", "modalities", "audio", "prediction", "reasoning_effort",
+        "echo", "metadata", "store", "service_tier", "modalities", "audio", "prediction", "reasoning_effort", "include_reasoning",
     ])
 
     func handle(_ fields: RequestFields) async throws -> Response {
@@ -20,6 +20,7 @@ struct ChatCompletionsEndpoint: Sendable {
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
         }
+        if let tools = fields["tools"], tools.array == nil { throw RequestFields.type("tools", "an array of tools", tools) }
         if try fields.string("chat_template") != nil {
             throw APIError.invalid("a per-request 'chat_template' is not accepted; start the server with --chat-template", param: "chat_template")
         }
@@ -30,6 +31,9 @@ struct ChatCompletionsEndpoint: Sendable {
         if chat.addGenerationPrompt && chat.continueFinalMessage {
             throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
         }
+        try ServerContext.validate(chat)
+        let toolChoice = try ToolChoice.from(fields, tools: chat.tools)
+        let reader = try outputReader(fields, chat: chat, toolChoice: toolChoice)
         let promptText = try await server.renderChat(chat)
         // vLLM's chat default: the template already wrote BOS where the model wants it.
         let rendered = await server.tokenize(promptText, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
@@ -40,7 +44,15 @@ struct ChatCompletionsEndpoint: Sendable {
         let topLogprobs = try fields.int("top_logprobs")
         if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }
         if wantLogprobs { parameters.logprobs = topLogprobs ?? 0 }
-        let choices = try server.prepare(prompts: [promptIDs], parameters: parameters)
+        if let constraint = try toolChoice.structuredOutputs(tools: chat.tools ?? []) {
+            // vLLM constrains a required or named tool choice by its own schema; a second constraint cannot also hold.
+            if parameters.structuredOutputs != nil {
+                throw APIError.invalid("tool_choice 'required' or a named function constrains the output to tool calls; it cannot be combined with response_format or structured_outputs", param: "tool_choice")
+            }
+            parameters.structuredOutputs = constraint
+        }
+        if toolChoice != .none, server.configuration.toolParser?.needsSpecialTokens == true { parameters.skipSpecialTokens = false }
+        let choices = try await server.prepare(prompts: [promptIDs], parameters: parameters)
         let id = Responses.newID("chatcmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0
@@ -48,10 +60,10 @@ struct ChatCompletionsEndpoint: Sendable {
         if !(try fields.bool("stream") ?? false) {
             let results = try await runner.gather(choices, priority: priority)
             let body: [JSONValue] = zip(choices, results).map { choice, result in
-                .object(["index": Responses.number(choice.index),
-                         "message": .object(["role": .string("assistant"), "content": .string(result.text), "tool_calls": .array([])]),
-                         "logprobs": wantLogprobs ? logprobs(result.logprobs) : .null,
-                         "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null])
+                let (message, finishReason) = reader.message(result.text, finishReason: Responses.finishReason(result.finishReason).string ?? "stop")
+                return .object(["index": Responses.number(choice.index), "message": message,
+                                "logprobs": wantLogprobs ? logprobs(result.logprobs) : .null,
+                                "finish_reason": .string(finishReason), "stop_reason": .null])
             }
             let completion = results.reduce(0) { $0 + $1.tokenIDs.count }
             return Responses.json(.object(["id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(model),
@@ -71,16 +83,40 @@ struct ChatCompletionsEndpoint: Sendable {
                                                "logprobs": .null, "finish_reason": .null])]))
             }
             var completion = 0
+            var streams = choices.map { _ in ChatDeltaStream(reader: reader) }
             for try await (index, output) in runner.merged(choices, priority: priority) {
                 completion += output.tokenIDs.count
-                if output.text.isEmpty && output.finishReason == nil && !wantLogprobs { continue }
-                let delta: JSONValue = output.text.isEmpty && output.finishReason != nil ? .object([:]) : .object(["content": .string(output.text)])
-                try await send(chunk([.object(["index": Responses.number(index), "delta": delta,
+                var delta = streams[index].feed(output.text)
+                var finishReason = Responses.finishReason(output.finishReason)
+                if let reason = finishReason.string {
+                    delta.merge(streams[index].finish(), uniquingKeysWith: ChatDeltaStream.joined)
+                    let called = streams[index].calledTools
+                    finishReason = .string(reader.toolChoice.finishesWithToolCalls(called: called, finishReason: reason) ? "tool_calls" : reason)
+                }
+                if delta.isEmpty && output.finishReason == nil && !wantLogprobs { continue }
+                try await send(chunk([.object(["index": Responses.number(index), "delta": .object(delta),
                                                "logprobs": wantLogprobs ? logprobs(output.logprobs) : .null,
-                                               "finish_reason": Responses.finishReason(output.finishReason)])]))
+                                               "finish_reason": finishReason])]))
             }
             if includeUsage { try await send(chunk([], usage: Responses.usage(prompt: promptIDs.count, completion: completion))) }
         }
+    }
+
+    /// How the choices' text becomes answers: the server's reasoning parser, and the tool parser `tool_choice`
+    /// calls for (400 for `auto` on a server started without tool calling, with vLLM's message).
+    func outputReader(_ fields: RequestFields, chat: ChatRequest, toolChoice: ToolChoice) throws(APIError) -> ChatOutputReader {
+        let configuration = server.configuration
+        if toolChoice == .auto && !(configuration.enableAutoToolChoice && configuration.toolParser != nil) {
+            throw APIError.invalid("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", param: "tool_choice")
+        }
+        var reader = ChatOutputReader()
+        reader.reasoning = configuration.reasoningParser
+        reader.includeReasoning = try fields.bool("include_reasoning") ?? true
+        reader.thinkingEnabled = chat.templateArguments["enable_thinking"].map { $0 != .bool(false) && $0 != .null } ?? true
+        reader.toolChoice = toolChoice
+        reader.toolParser = toolChoice.parser(auto: configuration.toolParser)
+        reader.parallelToolCalls = try fields.bool("parallel_tool_calls") ?? true
+        return reader
     }
 
     /// Chat-style logprobs: `{"content": [{token, logprob, bytes, top_logprobs}]}`.

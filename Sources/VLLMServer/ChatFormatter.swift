@@ -100,7 +100,28 @@ public struct ChatFormatter: Sendable {
         default:
             break
         }
+        if object["role"] == .string("assistant"), let calls = object["tool_calls"]?.array {
+            object["tool_calls"] = .array(calls.map(Self.decodingArguments))
+        }
         return Self.value(.object(object))
+    }
+
+    /// A tool call of an assistant message with its `function.arguments` as the template expects them, as vLLM's
+    /// `_postprocess_messages` does: JSON text is parsed into its value, empty or absent arguments become `{}`
+    /// (OpenAI clients send the text the server returned; Hugging Face templates write `arguments | tojson`).
+    static func decodingArguments(_ call: JSONValue) -> JSONValue {
+        guard var object = call.object, var function = object["function"]?.object else { return call }
+        switch function["arguments"] {
+        case .string(let text)? where !text.isEmpty:
+            guard let value = try? JSONParser.parse(Data(text.utf8)) else { return call }
+            function["arguments"] = value
+        case .object?, .array?:
+            return call
+        default:
+            function["arguments"] = .object([:])
+        }
+        object["function"] = .object(function)
+        return .object(object)
     }
 
     static func text(of message: JSONValue) -> String? {

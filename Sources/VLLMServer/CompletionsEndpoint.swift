@@ -25,7 +25,7 @@ struct CompletionsEndpoint: Sendable {
         }
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
-        let choices = try server.prepare(prompts: prompts, parameters: parameters)
+        let choices = try await server.prepare(prompts: prompts, parameters: parameters)
         let runner = server.runner
         let id = Responses.newID("cmpl-"), created = Responses.created
         server.logReceived(id, choices)

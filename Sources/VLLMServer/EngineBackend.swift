@@ -1,4 +1,5 @@
 import VLLMEngine
+import VLLMGrammar
 import VLLMTokenizers
 
 /// The real backend: an `AsyncEngine` plus the model's tokenizer and chat template.
@@ -31,6 +32,14 @@ public struct EngineBackend: GenerationBackend {
     }
 
     public var isPooling: Bool { engine.isPooling }
+
+    public func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
+        guard let manager = engine.structuredOutputs else {
+            throw InvalidParameter("structured_outputs", "a pooling model does not generate text to constrain")
+        }
+        // Compiling a schema over a large vocabulary takes milliseconds: not on the event loop.
+        _ = try await WorkThreads.shared.run(size: .max) { () throws -> Bool in _ = try manager.compile(constraint); return true }
+    }
 
     public func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         engine.submitPooling(promptTokenIDs: promptTokenIDs, parameters: parameters, priority: priority)

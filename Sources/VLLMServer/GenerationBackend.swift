@@ -1,5 +1,6 @@
 import OrderedCollections
 import VLLMEngine
+import VLLMGrammar
 import VLLMJSON
 
 /// What the HTTP layer needs from an engine. `EngineBackend` is the real one; tests use a fake.
@@ -19,10 +20,17 @@ public protocol GenerationBackend: Sendable {
     var isPooling: Bool { get }
     /// Starts a pooling request; the stream yields one output carrying `embedding`.
     func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
+    /// Compiles an output constraint before its request queues, off the caller's thread: a bad schema, regex or
+    /// grammar throws `InvalidParameter` (a 400), and the engine later finds the grammar compiled.
+    func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws
 }
 
 extension GenerationBackend {
     public var isPooling: Bool { false }
+
+    public func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
+        throw InvalidParameter("structured_outputs", "this backend cannot constrain outputs")
+    }
 
     public func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
         AsyncThrowingStream { $0.finish(throwing: EngineError("this backend has no pooling model")) }

@@ -29,6 +29,7 @@ extension RequestFields {
         p.allowedTokenIDs = try tokenIDs("allowed_token_ids")
         p.logitBias = try logitBias()
         p.cacheSalt = try string("cache_salt")
+        p.structuredOutputs = try structuredOutputs()
         return p
     }
 
@@ -47,18 +48,6 @@ extension RequestFields {
         }
         if let words = try strings("bad_words"), !words.isEmpty {
             throw .invalid("bad_words is not supported", param: "bad_words")
-        }
-        // Structured outputs (shared/DESIGN.md's grammar engine) are not built yet: plain text only.
-        if let format = try object("response_format") {
-            guard let type = format["type"]?.string else {
-                throw .invalid("response_format must be an object with a 'type'", param: "response_format")
-            }
-            if type != "text" {
-                throw .invalid("response_format of type '\(type)' is not supported (structured outputs are not implemented)", param: "response_format")
-            }
-        }
-        for key in ["structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar"] where self[key] != nil {
-            throw .invalid("\(key) is not supported (structured outputs are not implemented)", param: key)
         }
     }
 

@@ -111,6 +111,7 @@ struct RequestFields {
         "skip_special_tokens", "spaces_between_special_tokens", "allowed_token_ids", "prompt_logprobs", "logit_bias",
         "bad_words", "model", "stream", "stream_options", "user", "priority", "request_id", "cache_salt",
         "add_special_tokens", "truncate_prompt_tokens", "best_of", "use_beam_search", "length_penalty",
-        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "response_format", "structured_outputs",
+        "guided_json", "guided_regex", "guided_choice", "guided_grammar", "guided_whitespace_pattern", "guided_decoding_backend",
+        "response_format", "structured_outputs",
     ]
 }

@@ -19,6 +19,13 @@ public struct ServerConfiguration: Sendable {
     public var logRequests: Bool = true
     /// Keep-alive timeout and connection cap (`VLLM_HTTP_TIMEOUT_KEEP_ALIVE`, `--limit-concurrency`).
     public var connections = ConnectionLimits()
+    /// `--enable-auto-tool-choice`: `tool_choice: "auto"` (the default with `tools`) lets the model call tools,
+    /// read from its output by `toolParser`.
+    public var enableAutoToolChoice: Bool = false
+    /// `--tool-call-parser NAME` (`ToolParsers.make`).
+    public var toolParser: (any ToolParser)? = nil
+    /// `--reasoning-parser NAME`: thinking moves from `content` to `reasoning`.
+    public var reasoningParser: ReasoningParser? = nil
     /// The engine's version string for `/version`.
     public var version: String = "0.1.0"
 

@@ -1,3 +1,5 @@
+import Foundation
+import VLLMJSON
 import Hummingbird
 import VLLMChatTemplates
 
@@ -56,6 +58,13 @@ extension ServerContext {
                 }
             default:
                 throw APIError.invalid("messages[\(i)].content must be a string or a list of content parts", param: "messages")
+            }
+            // Arguments reach the template parsed (`ChatFormatter.decodingArguments`), as vLLM's json.loads does.
+            for (j, call) in (object["tool_calls"]?.array ?? []).enumerated() {
+                if let text = call.object?["function"]?.object?["arguments"]?.string, !text.isEmpty,
+                   (try? JSONParser.parse(Data(text.utf8))) == nil {
+                    throw APIError.invalid("messages[\(i)].tool_calls[\(j)].function.arguments is not valid JSON", param: "messages")
+                }
             }
         }
         for (i, tool) in (chat.tools ?? []).enumerated() {

@@ -94,8 +94,15 @@ public struct ServerContext: Sendable {
     }
 
     /// Validates parameters and limits for every prompt and returns the choices to run.
-    func prepare(prompts: [[Int32]], parameters: SamplingParameters) throws -> [ChoiceRunner.Choice] {
+    func prepare(prompts: [[Int32]], parameters: SamplingParameters) async throws -> [ChoiceRunner.Choice] {
         try Self.validate(parameters, limits: backend.limits, maxLogprobs: configuration.maxLogprobs)
+        if let constraint = parameters.structuredOutputs {
+            do {
+                try await backend.compileStructuredOutputs(constraint)
+            } catch let error as InvalidParameter {
+                throw APIError.invalid(error.message, param: error.parameter)
+            }
+        }
         try checkSequenceCount(prompts: prompts.count, n: parameters.n)
         try checkAdmission()
         var choices = ChoiceRunner.choices(prompts: prompts, parameters: parameters)

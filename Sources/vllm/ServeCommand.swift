@@ -48,11 +48,24 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Seconds in-flight requests may keep running after SIGINT/SIGTERM before they are aborted (0: abort at once).")
     var shutdownTimeout: Int = 0
 
+    @Option(name: .customLong("kv-events-config"),
+            help: "vLLM's KV-events JSON, e.g. '{\"enable_kv_cache_events\": true, \"endpoint\": \"tcp://*:5557\"}': publish prefix-cache changes over ZeroMQ (PUB) for cache-aware routers.")
+    var kvEventsConfig: String?
+
     @Flag(name: .customLong("disable-log-requests"), help: "Do not log each request.")
     var disableLogRequests = false
 
     @Flag(name: .customLong("disable-log-stats"), help: "Do not log engine statistics every few seconds (VLLM_LOG_STATS_INTERVAL, default 5).")
     var disableLogStats = false
+
+    @Flag(name: .customLong("enable-auto-tool-choice"), help: "Let the model call tools on its own (tool_choice auto); needs --tool-call-parser.")
+    var enableAutoToolChoice = false
+
+    @Option(name: .customLong("tool-call-parser"), help: "How tool calls are read from the model's output: \(ToolParsers.names.joined(separator: ", ")).")
+    var toolCallParser: String?
+
+    @Option(name: .customLong("reasoning-parser"), help: "Move <think>...</think> from content to reasoning: \(ReasoningParser.names.joined(separator: ", ")).")
+    var reasoningParser: String?
 
     @OptionGroup var engine: EngineArguments
 
@@ -66,9 +79,38 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxWaitingRequests >= 1 else { throw ValidationError("--max-waiting-requests must be at least 1, got \(maxWaitingRequests)") }
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be a non-negative number of seconds, got \(shutdownTimeout)") }
+        try validateParsers()
         _ = try statsInterval()
         _ = try connectionSettings()
         _ = try habits.model(positional: model)
+        _ = try kvEvents()
+    }
+
+    /// `--kv-events-config`, parsed; events need the prefix cache they describe.
+    func kvEvents() throws -> KVEventsConfiguration {
+        guard let kvEventsConfig else { return KVEventsConfiguration() }
+        do {
+            let configuration = try KVEventsConfiguration.parse(kvEventsConfig)
+            if configuration.enabled && !engine.enablePrefixCaching {
+                throw ValidationError("--kv-events-config describes the prefix cache: it needs --enable-prefix-caching")
+            }
+            return configuration
+        } catch let error as KVEventsConfiguration.Invalid {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// vLLM's checks and messages for the tool-call and reasoning parser flags.
+    func validateParsers() throws {
+        if enableAutoToolChoice && toolCallParser == nil {
+            throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
+        }
+        if let toolCallParser, !ToolParsers.names.contains(toolCallParser) {
+            throw ValidationError("invalid tool call parser: \(toolCallParser) (chose from { \(ToolParsers.names.joined(separator: ",")) })")
+        }
+        if let reasoningParser, ReasoningParser(name: reasoningParser) == nil {
+            throw ValidationError("invalid reasoning parser: \(reasoningParser) (chose from { \(ReasoningParser.names.joined(separator: ",")) })")
+        }
     }
 
     /// `--limit-concurrency` or `VLLM_MAX_CONNECTIONS` (nil: from the file limit), and vLLM's
@@ -103,7 +145,10 @@ struct ServeCommand: AsyncParsableCommand {
         let start = Date()
         let model = try habits.model(positional: model)
         habits.announce(logger)
-        let core = try EngineCore.load(model: model, options: try engine.options())
+        let kvEvents = try kvEvents()
+        var options = try engine.options()
+        options.enableKVCacheEvents = kvEvents.enabled
+        let core = try EngineCore.load(model: model, options: options)
         let tokenizer = core.tokenizer, weights = core.model.weightTypeDescription
         let chat = try ChatFormatter(tokenizer: tokenizer, override: chatTemplate)
         var configuration = ServerConfiguration()
@@ -115,6 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxWaitingRequests = maxWaitingRequests
         configuration.maxSequencesPerRequest = maxSequencesPerRequest
         configuration.logRequests = !disableLogRequests
+        configuration.enableAutoToolChoice = enableAutoToolChoice
+        configuration.toolParser = toolCallParser.flatMap { ToolParsers.make($0, vocabularyHasArgsToken: tokenizer.tokenID("[ARGS]") != nil) }
+        configuration.reasoningParser = reasoningParser.flatMap(ReasoningParser.init(name:))
         let fileLimit = ConnectionLimits.raiseFileLimit()
         let (connections, keepAlive) = try connectionSettings()
         configuration.connections = ConnectionLimits(fileLimit: fileLimit, maxConnections: connections, keepAliveTimeout: keepAlive)
@@ -122,7 +170,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("--limit-concurrency \(connections) lowered to \(configuration.connections.maxConnections): the open-file limit is \(fileLimit)")
         }
         let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount, packedBytes = core.model.packedWeightBytes
-        let asyncEngine = AsyncEngine(core: core)
+        let publisher = kvEvents.enabled ? try await KVEventPublisher.start(kvEvents) : nil
+        if let publisher { logger.info("publishing KV cache events on \(kvEvents.endpoint) (port \(publisher.port), topic '\(kvEvents.topic)')") }
+        var sink: (@Sendable ([KVCacheEvent]) -> Void)? = nil
+        if let publisher { sink = { publisher.publish($0) } }
+        let asyncEngine = AsyncEngine(core: core, kvCacheEvents: sink)
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
         let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
         let packedMiB = String(format: "%.1f", Double(packedBytes) / 1_048_576)
@@ -135,6 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         asyncEngine.shutdown()
+        await publisher?.close()
         logger.info("server stopped")
     }
 }

@@ -32,6 +32,14 @@ struct JSONParserTests {
 
     /// Members keep the document's order (Foundation's decoder does not promise any), and serialization writes them
     /// back in that order with Python's `json.dumps` separators and escapes.
+    /// `parsePrefix` reads one value and says where it ends, as Python's `raw_decode` (tool calls in model output).
+    @Test func prefixReadsOneValueAndItsLength() throws {
+        let (value, length) = try JSONParser.parsePrefix(Data(#"{"a": [1, 2]}; {"b": 3} trailing"#.utf8))
+        #expect(value == .object(["a": .array([.number(1), .number(2)])]) && length == 13)
+        #expect(try JSONParser.parsePrefix(Data("true!".utf8)).length == 4)
+        #expect(throws: JSONParseError.self) { try JSONParser.parsePrefix(Data(#"{"a": "#.utf8)) }
+    }
+
     @Test func membersKeepTheDocumentsOrder() throws {
         let text = #"{"zeta": 1, "alpha": {"b": [true, null], "a": "\u00e9\n\u0001"}, "mid": -2.5}"#
         let value = try JSONParser.parse(Data(text.utf8))

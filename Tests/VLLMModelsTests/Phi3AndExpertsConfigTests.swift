@@ -44,9 +44,15 @@ struct Phi3AndExpertsConfigTests {
         }
     }
 
-    @Test func phi3SlidingWindowLimitsTheContext() throws {
-        let directory = try Self.fixture("phi3") { $0["sliding_window"] = 48 }
-        #expect(try Self.load(directory).configuration.maxPositions == 48)
+    /// Phi-3's window slides over the whole context (it used to cap the context at the window); a window as long as
+    /// the context, or 0, is none.
+    @Test func phi3SlidingWindowSlides() throws {
+        let model = try Self.load(try Self.fixture("phi3") { $0["sliding_window"] = 48 })
+        #expect(model.configuration.maxPositions == 256 && model.configuration.slidingWindow == 48)
+        #expect(model.slidingWindows == [48, 48] && model.kvCacheLayout.groups.map(\.slidingWindow) == [48])
+        for none in [0, 256, 4096] {
+            #expect(try Self.load(try Self.fixture("phi3") { $0["sliding_window"] = none }).configuration.slidingWindow == nil)
+        }
     }
 
     @Test func longRoPEFactorsOfTheWrongLengthAreRefused() throws {
@@ -62,7 +68,7 @@ struct Phi3AndExpertsConfigTests {
 
     @Test func qwenSlidingWindowLayersAreRefusedByName() throws {
         let directory = try Self.fixture("qwen2moe") { $0["use_sliding_window"] = true; $0["sliding_window"] = 16 }
-        #expect(throws: ModelFormatError("'\(directory)/config.json': use_sliding_window (sliding-window attention on some layers) is not supported")) {
+        #expect(throws: ModelFormatError("'\(directory)/config.json': use_sliding_window (sliding-window attention on the layers from max_window_layers on) is not supported")) {
             _ = try Self.load(directory)
         }
     }

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import VLLMModels
 
-/// Tiny random-weight Phi-3 and mixture-of-experts checkpoints written by transformers
-/// (tools/gen-hf-tiny-moe-fixtures.py), loaded from safetensors: logits at every position within float32 rounding
-/// of transformers', the same greedy tokens, and experts that batch without changing a token's result.
+/// Tiny random-weight Phi-3 and mixture-of-experts checkpoints (and Phi-3, Mixtral and Mistral with 5-position sliding
+/// windows) written by transformers (tools/gen-hf-tiny-moe-fixtures.py), loaded from safetensors: logits at every
+/// position within float32 rounding of transformers', the same greedy tokens, and experts that batch without
+/// changing a token's result.
 struct Phi3AndExpertsReferenceTests {
     struct Expected: Decodable {
         let prompts: [[Int32]]
@@ -12,7 +13,7 @@ struct Phi3AndExpertsReferenceTests {
         let greedy: [Int32]
     }
 
-    static let names = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral"]
+    static let names = ["phi3", "phi3-longrope", "qwen3moe", "qwen2moe", "mixtral", "phi3-window", "mixtral-window", "mistral-window"]
 
     static func load(_ name: String) throws -> (any LanguageModel, Expected) {
         let directory = ModelHarness.fixtures.appendingPathComponent("hf-tiny/\(name)")
@@ -31,6 +32,28 @@ struct Phi3AndExpertsReferenceTests {
             for (row, refRow) in zip(got, reference) { for (a, b) in zip(row, refRow) { worst = max(worst, abs(a - b)) } }
         }
         #expect(worst < 1e-4, "\(name): max |Δlogit| = \(worst)")
+    }
+
+    /// Past the original context (256 here) the engine fits the model to its context, and LongRoPE's long factors
+    /// apply to every position: transformers' logits on a 300-token prompt (the last 4 positions) and its greedy
+    /// continuation. A model fitted to the original context keeps the short factors (the other tests).
+    @Test func longRoPEPastTheOriginalContextMatchesTransformers() throws {
+        struct Long: Decodable { let prompt: [Int32]; let lastLogits: [[Float]]; let greedy: [Int32] }
+        struct File: Decodable { let long: Long }
+        let directory = ModelHarness.fixtures.appendingPathComponent("hf-tiny/phi3-longrope")
+        let long = try JSONDecoder().decode(File.self, from: Data(contentsOf: directory.appendingPathComponent("expected.json"))).long
+        let model = try ModelHarness.load(directory.path, threads: 2, dtype: .float32)
+        #expect(model.configuration.maxPositions == 4096)
+        model.fitContext(256)
+        let short = model.configuration.ropeInverseFrequencies
+        model.fitContext(4096)
+        #expect(model.configuration.ropeInverseFrequencies != short)
+        let cache = ModelHarness.cache(for: model, blocks: 80, blockSize: 4, type: .f32)
+        let got = ModelHarness.allLogits(model, long.prompt, cache: cache, blockTable: (0..<76).map { Int32($0) })
+        var worst: Float = 0
+        for (row, reference) in zip(got.suffix(4), long.lastLogits) { for (a, b) in zip(row, reference) { worst = max(worst, abs(a - b)) } }
+        #expect(worst < 1e-4, "max |Δlogit| = \(worst)")
+        #expect(ModelHarness.greedy(model, long.prompt, count: long.greedy.count, kvType: .f32) == long.greedy)
     }
 
     @Test(arguments: names)
@@ -63,10 +86,10 @@ struct Phi3AndExpertsReferenceTests {
         }
     }
 
-    @Test func phi3LongRoPEScalesAndStopsAtTheOriginalContext() throws {
+    @Test func phi3LongRoPEKeepsTheWholeContextAndItsAttentionFactor() throws {
         let (model, _) = try Self.load("phi3-longrope")
         let c = model.configuration
-        #expect(c.maxPositions == 256)  // original_max_position_embeddings: the long factors are not applied
+        #expect(c.maxPositions == 4096 && c.longRoPE?.originalContext == 256)
         #expect(abs(c.ropeAttentionFactor - Float((1 + log(4096.0 / 256) / log(256.0)).squareRoot())) < 1e-6)
     }
 }

@@ -1,15 +1,18 @@
 import Foundation
 import Synchronization
 import VLLMEngine
+import VLLMGrammar
 @testable import VLLMServer
 
 /// A backend with a byte-level "tokenizer" (token id = byte) and a "model" that spells out
 /// "hello world ..." one byte per step, honouring max_tokens and stop strings, so the HTTP layer
 /// can be tested exactly without a model.
 final class FakeBackend: GenerationBackend {
-    let limits = RequestLimits(maxModelLength: 64, vocabularySize: 256, kvCacheTokens: 10_000)
+    let limits: RequestLimits
     let state = Mutex(AsyncEngine.Snapshot())
-    let script = Array("hello world, this is a fake model speaking".utf8)
+    let script: [UInt8]
+    /// Whether the output ends (finish reason `stop`) at the end of the script instead of cycling through it.
+    let scripted: Bool
     /// Requests whose streams are still open (to check that disconnects abort).
     let open = Atomic<Int>(0)
     let stepDelay: Duration
@@ -23,7 +26,11 @@ final class FakeBackend: GenerationBackend {
     /// When set, chats render with this real formatter (a real template) instead of the fake markup.
     let chat: ChatFormatter?
 
-    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil, bos: Int32? = nil) {
+    /// - Parameter output: when set, the model says exactly this (one byte per step) and stops.
+    init(stepDelay: Duration = .zero, stopAfter: Int? = nil, chat: ChatFormatter? = nil, bos: Int32? = nil, output: String? = nil) {
+        limits = RequestLimits(maxModelLength: output == nil ? 64 : 2048, vocabularySize: 256, kvCacheTokens: 10_000)
+        script = Array((output ?? "hello world, this is a fake model speaking").utf8)
+        scripted = output != nil
         self.bos = bos
         self.stepDelay = stepDelay
         self.stopAfter = stopAfter
@@ -31,6 +38,14 @@ final class FakeBackend: GenerationBackend {
     }
 
     var snapshot: AsyncEngine.Snapshot { state.withLock { $0 } }
+
+    /// The constraints compiled, in order; a regex "(" fails to compile, as a malformed one would.
+    let compiled = Mutex<[StructuredOutputs]>([])
+
+    func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
+        if constraint == .regex("(") { throw InvalidParameter("structured_outputs", "regex: missing ) at offset 1") }
+        compiled.withLock { $0.append(constraint) }
+    }
 
     /// When set, tokenizing with special tokens puts this id first, as a BOS.
     let bos: Int32?
@@ -61,7 +76,7 @@ final class FakeBackend: GenerationBackend {
     }
 
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error> {
-        let script = script, delay = stepDelay, stopAfter = stopAfter
+        let script = script, delay = stepDelay, stopAfter = stopAfter, scripted = scripted
         let maxTokens = parameters.maxTokens ?? 16
         lastParameters.withLock { $0 = parameters }
         open.add(1, ordering: .relaxed)
@@ -74,7 +89,7 @@ final class FakeBackend: GenerationBackend {
                 if Task.isCancelled { break }
                 let token = Int32(script[i % script.count])
                 let (emit, stopped) = checker.append(String(decoding: [UInt8(token)], as: UTF8.self))
-                let last = stopped || i == maxTokens - 1
+                let last = stopped || i == maxTokens - 1 || (scripted && i == script.count - 1)
                 let text = last ? emit + checker.finish() : emit
                 var logprobs: [TokenLogprobs] = []
                 if let k = parameters.logprobs {
@@ -83,7 +98,7 @@ final class FakeBackend: GenerationBackend {
                     logprobs = [row.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }]
                 }
                 continuation.yield(RequestOutput(requestID: 0, text: text, tokenIDs: [token], logprobs: logprobs,
-                                                 finishReason: last ? (stopped ? .stop : .length) : nil, promptTokenCount: promptTokenIDs.count))
+                                                 finishReason: last ? (stopped || (scripted && i == script.count - 1) ? .stop : .length) : nil, promptTokenCount: promptTokenIDs.count))
                 if last { break }
             }
             continuation.finish()

@@ -107,24 +107,6 @@ struct ParameterTests {
         }
     }
 
-    @Test(arguments: [
-        (#""response_format": {"type": "json_object"}"#, "response_format"),
-        (#""response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}"#, "response_format"),
-        (#""response_format": {}"#, "response_format"),
-        (#""guided_json": {"type": "object"}"#, "guided_json"),
-        (#""guided_choice": ["a", "b"]"#, "guided_choice"),
-        (#""guided_regex": "a+""#, "guided_regex"),
-        (#""structured_outputs": {"choice": ["a"]}"#, "structured_outputs"),
-    ])
-    func structuredOutputsAreRefusedByName(_ extra: String, _ name: String) async throws {
-        try await Self.app().test(.router) { client in
-            try await Self.each(client, extra) { uri, status, _, param in
-                #expect(status == .badRequest && param == name, "\(uri) \(extra)")
-            }
-            try await Self.each(client, #""response_format": {"type": "text"}"#) { uri, status, _, _ in #expect(status == .ok, "\(uri)") }
-        }
-    }
-
     /// Accepted and ignored before: now the prompt is cut to its last k tokens, as vLLM does.
     @Test func truncatePromptTokensKeepsTheLastTokens() async throws {
         try await Self.app().test(.router) { client in

@@ -93,3 +93,25 @@ def test_score_and_rerank(embedding_server):
         assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] > 0
     r = requests.post(url + "/score", json={"text_1": ["a", "b"], "text_2": ["c", "d", "e"]})
     assert r.status_code == 400
+
+
+def test_messages_embed_the_rendered_conversation(tmp_path):
+    """`messages` (vLLM's chat-style embedding input) embeds the conversation as the chat template renders it, without
+    a generation prompt: the same vector as the text `vllm template` renders, sent as `input`. On SmolLM2 turned into
+    an embedder (`--convert embed`), since the MiniLM folder has no chat template (there `messages` is a 400)."""
+    import subprocess
+    from conftest import BINARY, MODEL, Server
+    messages = [{"role": "system", "content": "You answer briefly."}, {"role": "user", "content": "Where is Lyon?"}]
+    (tmp_path / "messages.json").write_text(json.dumps(messages))
+    rendered = subprocess.run([BINARY, "template", "--model", MODEL, "--messages", str(tmp_path / "messages.json"),
+                               "--no-generation-prompt"], capture_output=True, text=True, check=True).stdout
+    server = Server("--convert", "embed")
+    try:
+        by_messages = requests.post(server.url + "/v1/embeddings", json={"messages": messages}).json()
+        by_text = requests.post(server.url + "/v1/embeddings", json={"input": rendered, "add_special_tokens": False}).json()
+        assert by_messages["data"][0]["embedding"] == by_text["data"][0]["embedding"]
+        assert by_messages["usage"]["prompt_tokens"] == by_text["usage"]["prompt_tokens"] > 10
+        both = requests.post(server.url + "/v1/embeddings", json={"messages": messages, "input": "x"})
+        assert both.status_code == 400 and both.json()["error"]["param"] == "messages"
+    finally:
+        server.stop()

@@ -66,8 +66,6 @@ public struct SamplingParameters: Sendable, Equatable {
             throw InvalidParameter("cache_salt", "cache_salt must have at most 1024 characters, got \(cacheSalt.unicodeScalars.count)")
         }
         if let allowedTokenIDs, allowedTokenIDs.isEmpty { throw InvalidParameter("allowed_token_ids", "allowed_token_ids is not None and empty!") }
-        // Until the grammar engine is wired into the sampler, a constraint is refused rather than silently dropped.
-        if structuredOutputs != nil { throw InvalidParameter("structured_outputs", "structured outputs are not supported yet") }
     }
 }
 

@@ -11,6 +11,10 @@ public struct BlockPool: Sendable {
     private var head: Int32 = -1, tail: Int32 = -1
     public private(set) var freeCount: Int
     private var cached: [BlockHash: Int32] = [:]
+    /// When set, hashes that leave the cache are collected in `removedHashes` (for KV events).
+    public var recordsRemovals = false
+    /// Hashes evicted since the caller last emptied this (only while `recordsRemovals`).
+    public var removedHashes: [BlockHash] = []
 
     public init(blockCount: Int, cachingEnabled: Bool = true) {
         precondition(blockCount > 0, "the KV cache needs at least one block")
@@ -28,6 +32,9 @@ public struct BlockPool: Sendable {
     public var usage: Double { Double(blockCount - freeCount) / Double(blockCount) }
 
     public func referenceCount(_ block: Int32) -> Int { Int(referenceCounts[Int(block)]) }
+
+    /// How many hashes the prefix cache holds.
+    public var cachedCount: Int { cached.count }
 
     /// The cached block holding `hash`, if any (it may be free, waiting for reuse).
     public func cachedBlock(_ hash: BlockHash) -> Int32? { cachingEnabled ? cached[hash] : nil }
@@ -65,11 +72,15 @@ public struct BlockPool: Sendable {
         }
     }
 
-    /// Records that `block` holds the full block `hash` (first writer wins for a given hash).
-    public mutating func cache(_ block: Int32, as hash: BlockHash) {
-        guard cachingEnabled, hashes[Int(block)] == nil else { return }
+    /// Records that `block` holds the full block `hash` (first writer wins for a given hash). True when the hash
+    /// was not cached before.
+    @discardableResult
+    public mutating func cache(_ block: Int32, as hash: BlockHash) -> Bool {
+        guard cachingEnabled, hashes[Int(block)] == nil else { return false }
         hashes[Int(block)] = hash
-        if cached[hash] == nil { cached[hash] = block }
+        guard cached[hash] == nil else { return false }
+        cached[hash] = block
+        return true
     }
 
     /// Forgets every cached hash (e.g. after a model reset); blocks in use keep their contents.
@@ -80,7 +91,10 @@ public struct BlockPool: Sendable {
 
     private mutating func evict(_ block: Int32) {
         if let hash = hashes[Int(block)] {
-            if cached[hash] == block { cached[hash] = nil }
+            if cached[hash] == block {
+                cached[hash] = nil
+                if recordsRemovals { removedHashes.append(hash) }
+            }
             hashes[Int(block)] = nil
         }
     }

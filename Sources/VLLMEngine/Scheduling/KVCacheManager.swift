@@ -14,6 +14,13 @@ public struct KVCacheManager {
     /// Prefix-cache lookups and hits, in tokens (vLLM's `prefix_cache_queries/hits`).
     public private(set) var prefixQueryTokens = 0
     public private(set) var prefixHitTokens = 0
+    /// Whether cache changes are collected as `KVCacheEvent`s (vLLM's `--kv-events-config`).
+    public var recordsEvents = false {
+        didSet { pool.recordsRemovals = recordsEvents }
+    }
+    private var events: [KVCacheEvent] = []
+    /// The first group's hashes reported stored and not yet removed (other groups' copies are not reported).
+    private var reported: Set<BlockHash> = []
 
     /// A prefix-cache hit: `blockCount` whole blocks of the prompt, and each group's blocks for them.
     public struct PrefixHit {
@@ -100,10 +107,47 @@ public struct KVCacheManager {
         // can share it, since each step writes all new K/V before any attention reads.
         request.updateBlockHashes(blockSize: blockSize)
         let full = min(totalTokens / blockSize, request.blockHashes.count)
+        var stored: [Int] = []
         for (g, table) in tables.enumerated() {
-            for i in 0..<full where table[i] >= 0 { pool.cache(table[i], as: request.blockHashes[i].inGroup(g)) }
+            for i in 0..<full where table[i] >= 0 {
+                if pool.cache(table[i], as: request.blockHashes[i].inGroup(g)) && g == 0 && recordsEvents { stored.append(i) }
+            }
         }
+        if !stored.isEmpty { recordStored(stored, of: request) }
         return true
+    }
+
+    /// One `blockStored` event per run of consecutive newly cached blocks, as vLLM's block pool reports them.
+    private mutating func recordStored(_ indices: [Int], of request: Request) {
+        flushRemovals()
+        var start = 0
+        while start < indices.count {
+            var end = start
+            while end + 1 < indices.count && indices[end + 1] == indices[end] + 1 { end += 1 }
+            let first = indices[start], last = indices[end]
+            let hashes = request.blockHashes[first...last]
+            reported.formUnion(hashes)
+            events.append(.blockStored(hashes: hashes.map(\.external), parent: first > 0 ? request.blockHashes[first - 1].external : nil,
+                                       tokenIDs: Array(request.tokenIDs[(first * blockSize)..<((last + 1) * blockSize)]),
+                                       blockSize: blockSize))
+            start = end + 1
+        }
+    }
+
+    /// Moves the pool's evictions of reported blocks into the event list (evictions happen only while allocating,
+    /// before the allocation's stores, so the list stays in order).
+    private mutating func flushRemovals() {
+        guard !pool.removedHashes.isEmpty else { return }
+        let removed = pool.removedHashes.filter { reported.remove($0) != nil }
+        pool.removedHashes.removeAll(keepingCapacity: true)
+        if !removed.isEmpty { events.append(.blockRemoved(hashes: removed.map(\.external))) }
+    }
+
+    /// The cache changes since the last call, in the order they happened.
+    public mutating func takeEvents() -> [KVCacheEvent] {
+        flushRemovals()
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
     }
 
     /// Releases all of a request's blocks, tail first so its shared prefix stays cached longest.

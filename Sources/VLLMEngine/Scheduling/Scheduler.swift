@@ -23,6 +23,15 @@ public struct Scheduler {
     public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
 
     /// Queues a new request.
+    /// Whether the KV cache collects `KVCacheEvent`s.
+    public var recordsKVCacheEvents: Bool {
+        get { cache.recordsEvents }
+        set { cache.recordsEvents = newValue }
+    }
+
+    /// The prefix cache's changes since the last call, in order.
+    public mutating func takeKVCacheEvents() -> [KVCacheEvent] { cache.takeEvents() }
+
     public mutating func add(_ request: Request) {
         request.status = .waiting
         enqueue(request, atFront: false)

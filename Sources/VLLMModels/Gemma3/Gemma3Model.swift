@@ -77,19 +77,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let hidden = c.hiddenSize
         let rows = batch.logitIndices
         let final = scratch.finalHidden.reserve(max(1, rows.count) * hidden)
-        var next = 0
-        for (offset, part) in batch.parts(maxTokens: LlamaModel.microBatchTokens) {
-            var partRows: [Int] = []
-            while next + partRows.count < rows.count, rows[next + partRows.count] < offset + part.tokens.count {
-                partRows.append(rows[next + partRows.count] - offset)
-            }
-            let x = hiddenStates(part, outputRows: partRows, cache: cache)
-            for j in partRows.indices {
-                outputNorm.withUnsafeBufferPointer {
-                    Kernels.rmsNorm(x + j * hidden, weight: $0.baseAddress!, into: final + (next + j) * hidden, count: hidden, eps: c.rmsNormEps)
-                }
-            }
-            next += partRows.count
+        batch.finalHiddenStates(maxTokens: LlamaModel.microBatchTokens, hidden: hidden, normWeight: outputNorm, eps: c.rmsNormEps, into: final) { part, partRows in
+            hiddenStates(part, outputRows: partRows, cache: cache)
         }
         if batch.output == .hiddenStates { return UnsafeBufferPointer(start: final, count: rows.count * hidden) }
         let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
@@ -120,7 +109,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         // slots: [groups, tokens], each new token's slot in every KV cache group's blocks.
         let groups = cache.layout.groups.count, tokens = count
         let positions = s.positions.reserve(count), slots = s.slots.reserve(groups * count)
-        Gemma3Attention.placeTokens(batch, cache: cache, positions: positions, slots: slots)
+        PagedAttentionSteps.placeTokens(batch, cache: cache, positions: positions, slots: slots)
         let half = c.headDim / 2
         let globalCos = s.ropeCos.reserve(count * half), globalSin = s.ropeSin.reserve(count * half)
         let localCos = localRopeCos.reserve(count * half), localSin = localRopeSin.reserve(count * half)
@@ -161,10 +150,10 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             } }
             p?.lap("qk norm + rope + kv write")
             if index == layers.count - 1 && outputRows.count < count {
-                batch = Gemma3Attention.compact(batch, rows: outputRows, rowWidths: [(x, hidden), (q, qDim)], positions: positions)
+                batch = PagedAttentionSteps.compact(batch, rows: outputRows, rowWidths: [(x, hidden), (q, qDim)], positions: positions)
                 count = outputRows.count
             }
-            Gemma3Attention.attend(batch, configuration: c, q: q, out: attention, positions: positions, keyCache: keyCache,
+            PagedAttentionSteps.attend(batch, configuration: c, q: q, out: attention, positions: positions, keyCache: keyCache,
                                    valueCache: valueCache, cache: cache, group: group, scale: parameters.attentionScale, window: layer.window,
                                    pool: threadPool)
             p?.lap("attention")

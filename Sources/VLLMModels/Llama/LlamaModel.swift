@@ -7,7 +7,7 @@ import VLLMModelFormats
 ///
 /// Not thread-safe: one owner (the engine loop) calls `forward`, which uses the model's thread pool.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
-    public let configuration: ModelConfiguration
+    public private(set) var configuration: ModelConfiguration
     /// How the weights are stored, for logs (e.g. "Q4_1", "BF16").
     public let weightTypeDescription: String
     let embedding: WeightMatrix       // [vocab, hidden]
@@ -21,6 +21,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let expertScratch = ExpertScratch()
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
+
+    public func fitContext(_ length: Int) { configuration.fitContext(length) }
+
+    /// Every layer slides over the same window, or none does.
+    public var slidingWindows: [Int?] { [Int?](repeating: configuration.slidingWindow, count: configuration.layerCount) }
 
     init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool,
          dtype: ComputeDType) throws(ModelFormatError) {
@@ -74,19 +79,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let hidden = c.hiddenSize
         let rows = batch.logitIndices
         let final = scratch.finalHidden.reserve(max(1, rows.count) * hidden)
-        var next = 0
-        for (offset, part) in batch.parts(maxTokens: Self.microBatchTokens) {
-            var partRows: [Int] = []
-            while next + partRows.count < rows.count, rows[next + partRows.count] < offset + part.tokens.count {
-                partRows.append(rows[next + partRows.count] - offset)
-            }
-            let x = hiddenStates(part, outputRows: partRows, cache: cache)
-            for j in partRows.indices {
-                outputNorm.withUnsafeBufferPointer {
-                    Kernels.rmsNorm(x + j * hidden, weight: $0.baseAddress!, into: final + (next + j) * hidden, count: hidden, eps: c.rmsNormEps)
-                }
-            }
-            next += partRows.count
+        batch.finalHiddenStates(maxTokens: Self.microBatchTokens, hidden: hidden, normWeight: outputNorm, eps: c.rmsNormEps, into: final) { part, partRows in
+            hiddenStates(part, outputRows: partRows, cache: cache)
         }
         if batch.output == .hiddenStates { return UnsafeBufferPointer(start: final, count: rows.count * hidden) }
         let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
@@ -108,18 +102,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let q = s.query.reserve(count * qDim), k = s.key.reserve(count * kvDim), v = s.value.reserve(count * kvDim)
         let attention = s.attention.reserve(count * qDim), projected = s.projected.reserve(count * hidden)
         let gate = s.gate.reserve(count * c.intermediateSize), up = s.up.reserve(count * c.intermediateSize)
-        let positions = s.positions.reserve(count), slots = s.slots.reserve(count)
-        for sequence in batch.sequences {
-            precondition(sequence.blockTable.count * cache.blockSize >= sequence.startPosition + sequence.tokenCount,
-                         "block table too short for the sequence's positions")
-            for i in 0..<sequence.tokenCount {
-                let position = sequence.startPosition + i
-                positions[sequence.tokenStart + i] = Int32(position)
-                let block = Int(sequence.blockTable[position / cache.blockSize])
-                precondition(block >= 0 && block < cache.blockCount, "block id out of range")
-                slots[sequence.tokenStart + i] = block * cache.blockSize + position % cache.blockSize
-            }
-        }
+        let positions = s.positions.reserve(count), slots = s.slots.reserve(cache.layout.groups.count * count)
+        PagedAttentionSteps.placeTokens(batch, cache: cache, positions: positions, slots: slots)
         let half = c.headDim / 2
         let cosines = s.ropeCos.reserve(count * half), sines = s.ropeSin.reserve(count * half)
         c.ropeInverseFrequencies.withUnsafeBufferPointer { inv in
@@ -141,7 +125,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 MatmulJob(matrix: layer.value, output: v),
             ], prepare: normalizer(x, into: h, weight: layer.attentionNorm, adding: index > 0 ? projected : nil, bias: nil))
             p?.lap("norm + matmul qkv")
-            let (keyCache, valueCache, _) = cache.layer(index)  // one group: every layer attends in full
+            let (keyCache, valueCache, _) = cache.layer(index)  // one group: every layer attends alike
             threadPool.forEachItem(count) { t in
                 let qt = q + t * qDim, kt = k + t * kvDim, vt = v + t * kvDim
                 if let b = layer.queryBias { add(b, to: qt) }
@@ -158,10 +142,12 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             }
             p?.lap("rope + kv write")
             if index == layers.count - 1 && outputRows.count < count {
-                batch = Self.compact(batch, rows: outputRows, rowWidths: [(x, hidden), (q, qDim)], positions: positions)
+                batch = PagedAttentionSteps.compact(batch, rows: outputRows, rowWidths: [(x, hidden), (q, qDim)], positions: positions)
                 count = outputRows.count
             }
-            attend(batch, q: q, out: attention, positions: positions, keyCache: keyCache, valueCache: valueCache, cache: cache)
+            PagedAttentionSteps.attend(batch, configuration: c, q: q, out: attention, positions: positions, keyCache: keyCache,
+                                       valueCache: valueCache, cache: cache, group: 0, scale: 1 / Float(c.headDim).squareRoot(),
+                                       window: c.slidingWindow ?? 0, pool: threadPool)
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             p?.lap("matmul attn output")
@@ -182,61 +168,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
 
         return x
-    }
-
-    /// Moves `rows` (sorted token indices) of each `[tokens, width]` buffer and of `positions` to the front, in
-    /// order, and returns the batch of those tokens as one-token sequences at their positions.
-    private static func compact(_ batch: ForwardBatch, rows: [Int], rowWidths: [(UnsafeMutablePointer<Float>, Int)],
-                                positions: UnsafeMutablePointer<Int32>) -> ForwardBatch {
-        var out = ForwardBatch()
-        var s = 0
-        for (j, row) in rows.enumerated() {
-            while batch.sequences[s].tokenStart + batch.sequences[s].tokenCount <= row { s += 1 }
-            for (buffer, width) in rowWidths where j != row { (buffer + j * width).update(from: buffer + row * width, count: width) }
-            positions[j] = positions[row]
-            out.append(tokens: [batch.tokens[row]], startPosition: Int(positions[j]), blockTable: batch.sequences[s].blockTable)
-        }
-        return out
-    }
-
-    /// Paged attention for every new token: tasks over (sequence, KV head, chunk of queries), except that in a
-    /// batch of many sequences a single decode token is one task over all its KV heads (the heads' rows share the
-    /// slots the task streams from DRAM, and 32 decode tasks balance as well as 96). Each head's result is the
-    /// same either way.
-    private func attend(_ batch: ForwardBatch, q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-                        positions: UnsafeMutablePointer<Int32>, keyCache: UnsafeMutableRawPointer,
-                        valueCache: UnsafeMutableRawPointer, cache: PagedKVCache) {
-        let c = configuration
-        let qDim = c.headCount * c.headDim
-        let chunk = 16
-        var tasks: [(sequence: Int, kvHead: Int, kvHeads: Int, first: Int, count: Int)] = []
-        // With fewer decode sequences than two per thread, their KV heads are split too, so no core idles.
-        let fewDecodes = batch.sequences.count < 2 * threadPool.threadCount
-        for (index, sequence) in batch.sequences.enumerated() {
-            if sequence.tokenCount == 1 && !fewDecodes {
-                tasks.append((index, 0, c.kvHeadCount, 0, 1))
-                continue
-            }
-            // Later query chunks see more keys: queued first, so the pool's last tasks are the short ones.
-            for first in stride(from: 0, to: sequence.tokenCount, by: chunk).reversed() {
-                for kvHead in 0..<c.kvHeadCount {
-                    tasks.append((index, kvHead, 1, first, min(chunk, sequence.tokenCount - first)))
-                }
-            }
-        }
-        let scale = 1 / Float(c.headDim).squareRoot()
-        threadPool.parallelFor(tasks.count) { i in
-            let task = tasks[i]
-            let sequence = batch.sequences[task.sequence]
-            let t0 = sequence.tokenStart + task.first
-            sequence.blockTable.withUnsafeBufferPointer { table in
-                Kernels.pagedAttention(query: q + t0 * qDim, queryStride: qDim, out: out + t0 * qDim, outStride: qDim, queries: task.count,
-                                       positions: positions + t0, keys: keyCache, values: valueCache, type: cache.type.typeID,
-                                       blockTable: table.baseAddress!, blockSize: cache.blockSize, heads: c.headCount,
-                                       kvHeadCount: c.kvHeadCount, headDim: c.headDim, scale: scale,
-                                       kvHeads: task.kvHead..<(task.kvHead + task.kvHeads))
-            }
-        }
     }
 
     /// Adds the pending residual `y` (plus `bias`) into token t's row of x, then RMS-normalizes that row into h

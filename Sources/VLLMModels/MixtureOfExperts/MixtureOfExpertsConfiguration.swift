@@ -89,15 +89,13 @@ struct MixtureOfExpertsFields: Decodable {
     var normTopkProb: Bool?
     var decoderSparseStep: Int?
     var mlpOnlyLayers: [Int]?
-    var useSlidingWindow: Bool?
-    var slidingWindow: Int?
     var hiddenAct: String?
 
     enum CodingKeys: String, CodingKey {
         case numExperts = "num_experts", numLocalExperts = "num_local_experts", numExpertsPerTok = "num_experts_per_tok"
         case moeIntermediateSize = "moe_intermediate_size", sharedExpertIntermediateSize = "shared_expert_intermediate_size"
         case normTopkProb = "norm_topk_prob", decoderSparseStep = "decoder_sparse_step", mlpOnlyLayers = "mlp_only_layers"
-        case useSlidingWindow = "use_sliding_window", slidingWindow = "sliding_window", hiddenAct = "hidden_act"
+        case hiddenAct = "hidden_act"
     }
 }
 
@@ -133,23 +131,9 @@ extension ModelConfiguration {
                                                   denseLayers: mixtral ? [] : dense)
         try c.experts?.check(check, keys: (mixtral ? "num_local_experts" : "num_experts", "num_experts_per_tok",
                                            mixtral ? "intermediate_size" : "moe_intermediate_size", "shared_expert_intermediate_size"))
-        // Mixtral's sliding window applies to every layer; the Qwen MoEs use theirs only with use_sliding_window.
-        if mixtral, let window = fields.slidingWindow {
-            try c.limitContext(toSlidingWindow: window, key: "sliding_window", file: file)
-        } else if !mixtral, fields.useSlidingWindow == true {
-            throw ModelFormatError("'\(file)': use_sliding_window (sliding-window attention on some layers) is not supported")
-        }
         return c
     }
 
-    /// Honours a sliding window of `window` tokens on every layer by limiting the context to it: within `window`
-    /// positions a sliding window attends to every earlier token, exactly as full attention does (transformers
-    /// masks keys more than `window - 1` positions back).
-    mutating func limitContext(toSlidingWindow window: Int, key: String, file: String) throws(ModelFormatError) {
-        guard window > 0 else { return }  // 0: no window (the Phi-4 convention)
-        try HyperParameterCheck(file: file).size(key, window, max: HyperParameterCheck.maxPositions)
-        maxPositions = min(maxPositions, window)
-    }
 }
 
 extension LlamaModel {

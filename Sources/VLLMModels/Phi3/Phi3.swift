@@ -26,12 +26,11 @@ struct Phi3Fields: Decodable {
     var ropeParameters: Scaling?
     var partialRotaryFactor: Double?
     var originalMaxPositionEmbeddings: Int?
-    var slidingWindow: Int?
     var hiddenAct: String?
 
     enum CodingKeys: String, CodingKey {
         case ropeScaling = "rope_scaling", ropeParameters = "rope_parameters", partialRotaryFactor = "partial_rotary_factor"
-        case originalMaxPositionEmbeddings = "original_max_position_embeddings", slidingWindow = "sliding_window"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case hiddenAct = "hidden_act"
     }
 }
@@ -58,51 +57,59 @@ extension ModelConfiguration {
             try HyperParameterCheck(file: file).size("original_max_position_embeddings", original, max: HyperParameterCheck.maxPositions)
             let half = c.headDim / 2
             guard let short = scaling.shortFactor, short.count == half, short.allSatisfy({ $0.isFinite && $0 > 0 }),
-                  scaling.longFactor?.count == half else {
+                  let long = scaling.longFactor, long.count == half, long.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 throw ModelFormatError("'\(file)': rope_scaling needs short_factor and long_factor of \(half) positive numbers each")
             }
             let factor = scaling.factor ?? Double(c.maxPositions) / Double(original)
             let attention = scaling.attentionFactor ?? (factor <= 1 ? 1 : (1 + log(factor) / log(Double(original))).squareRoot())
-            c.applyLongRoPE(shortFactors: short, attentionFactor: attention, originalContext: original, theta: config.ropeTheta ?? 10000)
+            c.applyLongRoPE(shortFactors: short, longFactors: long, attentionFactor: attention, originalContext: original,
+                            theta: config.ropeTheta ?? 10000)
         } else if let kind, kind != "default" {
             throw ModelFormatError("'\(file)': rope_scaling type '\(kind)' is not supported for Phi-3 (longrope is)")
         }
-        try c.limitContext(toSlidingWindow: fields.slidingWindow ?? 0, key: "sliding_window", file: file)
         return c
     }
 
-    /// LongRoPE within the original context: each pair's frequency divided by its short factor, the cosines and
-    /// sines scaled by `attentionFactor`. Beyond `originalContext` tokens transformers, vLLM and llama.cpp switch to
-    /// the long factors; this engine does not, so the context stops there (`maxPositions`).
-    mutating func applyLongRoPE(shortFactors: [Double], attentionFactor: Double, originalContext: Int, theta: Double) {
+    /// LongRoPE: each pair's frequency divided by its short factor (its long factor once the context exceeds
+    /// `originalContext`, see `fitContext`), the cosines and sines scaled by `attentionFactor`.
+    mutating func applyLongRoPE(shortFactors: [Double], longFactors: [Double]?, attentionFactor: Double, originalContext: Int,
+                                theta: Double) {
         let base = Self.baseInverseFrequencies(base: theta, dim: headDim)
         ropeInverseFrequencies = zip(base, shortFactors).map { Float($0 / $1) }
         ropeAttentionFactor = Float(attentionFactor)
-        maxPositions = min(maxPositions, originalContext)
+        if let longFactors {
+            longRoPE = LongRoPE(inverseFrequencies: zip(base, longFactors).map { Float($0 / $1) }, originalContext: originalContext)
+        } else {
+            // Without long factors (a GGUF that lacks them) the context stops at the original one.
+            maxPositions = min(maxPositions, originalContext)
+        }
+        if let window = slidingWindow, window >= maxPositions { slidingWindow = nil }
     }
 
-    /// Phi-3's GGUF extras (convert_hf_to_gguf's `Phi3MiniModel`): LongRoPE's `rope_factors_short.weight` with
-    /// `phi3.rope.scaling.attn_factor` and `.original_context_length` (llama.cpp uses the short factors while the
-    /// context is within the original), and `phi3.attention.sliding_window`, honoured by limiting the context
+    /// Takes LongRoPE's long factors for every position when the engine's context exceeds the original one, as
+    /// llama.cpp decides once for its context (transformers decides per forward call on the sequence's length, and
+    /// vLLM per batch; a choice fixed for the engine keeps every token's result independent of its batch).
+    public mutating func fitContext(_ length: Int) {
+        guard let longRoPE, length > longRoPE.originalContext else { return }
+        ropeInverseFrequencies = longRoPE.inverseFrequencies
+    }
+
+    /// Phi-3's GGUF extras (convert_hf_to_gguf's `Phi3MiniModel`): LongRoPE's `rope_factors_short.weight` and
+    /// `rope_factors_long.weight` with `phi3.rope.scaling.attn_factor` and `.original_context_length` (llama.cpp uses
+    /// the long factors when its context exceeds the original, as `fitContext` does), and `phi3.attention.sliding_window`, honoured as transformers and vLLM do
     /// (llama.cpp turns Phi-3's window off instead; within the window both agree).
     mutating func applyPhi3(gguf: GGUFFile) throws(ModelFormatError) {
         let file = gguf.file.path
-        if let short = gguf.tensor(named: "rope_factors_short.weight") {
-            guard short.type == .f32, short.elementCount == headDim / 2 else {
-                throw ModelFormatError("'\(file)': rope_factors_short.weight must be \(headDim / 2) f32 values")
-            }
-            let factors = gguf.data(of: short).bindMemory(to: Float.self).map(Double.init)
-            guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw ModelFormatError("'\(file)': rope_factors_short.weight holds a value that is not a finite positive number")
-            }
+        if let short = try Self.ropeFactors("rope_factors_short.weight", in: gguf, count: headDim / 2) {
+            let long = try Self.ropeFactors("rope_factors_long.weight", in: gguf, count: headDim / 2)
             let attention = gguf.metadata["phi3.rope.scaling.attn_factor"]?.double ?? 1
             try HyperParameterCheck(file: file).number("phi3.rope.scaling.attn_factor", attention, above: 0)
             let original = gguf.metadata["phi3.rope.scaling.original_context_length"]?.int ?? maxPositions
             let theta = gguf.metadata["phi3.rope.freq_base"]?.double ?? 10000
-            applyLongRoPE(shortFactors: factors, attentionFactor: attention, originalContext: original, theta: theta)
+            applyLongRoPE(shortFactors: short, longFactors: long, attentionFactor: attention, originalContext: original, theta: theta)
         }
         if let window = gguf.metadata["phi3.attention.sliding_window"]?.int {
-            try limitContext(toSlidingWindow: window, key: "phi3.attention.sliding_window", file: file)
+            try useSlidingWindow(window, key: "phi3.attention.sliding_window", file: file)
         }
     }
 }
@@ -117,4 +124,24 @@ extension LlamaModel {
             try load(configuration: ModelConfiguration.phi3(huggingFace: config, directory: directory), config: config, directory: directory,
                      pool: pool, dtype: dtype)
         })
+}
+
+extension ModelConfiguration {
+    /// LongRoPE's long-context frequencies and the context length up to which the short ones apply.
+    public struct LongRoPE: Sendable, Equatable {
+        public var inverseFrequencies: [Float]
+        public var originalContext: Int
+    }
+
+    /// A GGUF rope-factor vector (`count` finite positive f32 values), if the file has it.
+    static func ropeFactors(_ name: String, in gguf: GGUFFile, count: Int) throws(ModelFormatError) -> [Double]? {
+        guard let tensor = gguf.tensor(named: name) else { return nil }
+        let file = gguf.file.path
+        guard tensor.type == .f32, tensor.elementCount == count else { throw ModelFormatError("'\(file)': \(name) must be \(count) f32 values") }
+        let factors = gguf.data(of: tensor).bindMemory(to: Float.self).map(Double.init)
+        guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelFormatError("'\(file)': \(name) holds a value that is not a finite positive number")
+        }
+        return factors
+    }
 }

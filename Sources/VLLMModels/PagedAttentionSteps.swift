@@ -1,8 +1,9 @@
 import VLLMKernels
 
-/// The paged-attention steps of Gemma 3's forward pass: where each new token's K/V goes, the last layer's
-/// compaction to the rows that need outputs, and attention over each layer's window.
-enum Gemma3Attention {
+/// The paged-attention steps every decoder's forward pass shares (Llama family, Gemma 3): where each new token's K/V
+/// goes in each KV cache group, the last layer's compaction to the rows that need outputs, and attention over each
+/// layer's window.
+enum PagedAttentionSteps {
     /// Fills `positions` (`[tokens]`) and the cache `slots` (`[groups, tokens]`: in each KV cache group's blocks)
     /// of every new token of `batch`.
     static func placeTokens(_ batch: ForwardBatch, cache: PagedKVCache, positions: UnsafeMutablePointer<Int32>,
