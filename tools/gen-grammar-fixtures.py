@@ -4,7 +4,8 @@
 Run through tools/gen-grammar-fixtures.sh (it makes the venv). Writes Tests/VLLMGrammarTests/Fixtures/walks.json:
 per grammar its constraint and random walks; per walk the token ids taken and, per step, the number of allowed ids
 and a 48-bit hash of the allowed ids (the sum of splitmix64(id), top 48 bits), so the Swift tests can replay
-every walk and compare each step's mask. With --bench it also times xgrammar (compile, per-step mask) on the same
+every walk and compare each step's mask; and thousands more "seeded" walks whose tokens both sides derive from the
+allowed sets themselves, stored as one digest each (see seeded_walk). With --bench it also times xgrammar (compile, per-step mask) on the same
 vocabulary and schemas as `vllm bench grammar`.
 """
 import argparse, json, os, random, statistics, sys, time
@@ -208,6 +209,48 @@ def walk(compiled, eos, rng, max_steps):
     return {"tokens": tokens, "steps": steps}
 
 
+MASK64 = (1 << 64) - 1
+
+
+def splitmix(x):
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def seeded_walk(compiled, eos, seed, max_steps, memo):
+    """A walk whose tokens both sides derive from the allowed set itself: at step i, r = splitmix(seed * 1000003 + i);
+    end-of-generation when nothing else is allowed or, if allowed, when r % 25 == 0; else the ((r >> 8) % n)-th of the
+    n other allowed ids in increasing order. Only a digest of the steps is stored (a mismatch at any step changes it):
+    d = splitmix(d ^ (count << 48 | hash)) over the steps' (allowed count, 48-bit set hash)."""
+    m = xgr.GrammarMatcher(compiled)
+    bm = xgr.allocate_token_bitmask(1, VOCAB_SIZE)
+    digest, steps = 0, 0
+    for i in range(max_steps):
+        xgr.reset_token_bitmask(bm)
+        m.fill_next_token_bitmask(bm)
+        key = bm[0].numpy().tobytes()
+        if key not in memo:
+            ids = allowed_ids(bm)
+            memo[key] = (ids, set_hash(ids))
+        ids, h = memo[key]
+        digest = splitmix(digest ^ ((len(ids) << 48) | h))
+        steps += 1
+        if len(ids) == 0:
+            break
+        r = splitmix(seed * 1000003 + i)
+        others = ids[ids != eos] if eos in ids else ids
+        if len(others) == 0 or (r % 25 == 0 and len(others) < len(ids)):
+            t = eos
+        else:
+            t = int(others[(r >> 8) % len(others)])
+        assert m.accept_token(t), (t,)
+        if t == eos:
+            break
+    return f"{digest:016x}:{steps}"
+
+
 def bench(compiler_info, out):
     """xgrammar's compile time (cache cleared each time) and per-step mask time on walks."""
     for name, kind, src in [g for g in GRAMMARS if g[0] in ("schema_person", "schema_recursive_ref", "json_object")]:
@@ -242,6 +285,8 @@ def main():
     ap.add_argument("--out", default="Tests/VLLMGrammarTests/Fixtures/walks.json")
     ap.add_argument("--walks", type=int, default=150)
     ap.add_argument("--max-steps", type=int, default=28)
+    ap.add_argument("--seeded-walks", type=int, default=2000)
+    ap.add_argument("--seeded-max-steps", type=int, default=16)
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--dump-ebnf", default="")
     args = ap.parse_args()
@@ -260,8 +305,12 @@ def main():
         rng = np.random.default_rng(1000 + gi)
         walks = [walk(compiled, eos, rng, args.max_steps) for _ in range(args.walks)]
         source = json.dumps(src, ensure_ascii=False) if kind == "json" else src
-        result["grammars"].append({"name": name, "kind": kind, "source": source, "walks": walks})
-        print(name, "steps", sum(len(w["steps"]) for w in walks), file=sys.stderr)
+        memo = {}
+        seeded = [seeded_walk(compiled, eos, seed, args.seeded_max_steps, memo) for seed in range(args.seeded_walks)]
+        result["grammars"].append({"name": name, "kind": kind, "source": source, "walks": walks,
+                                   "seededWalks": {"maxSteps": args.seeded_max_steps, "digests": seeded}})
+        print(name, "steps", sum(len(w["steps"]) for w in walks), "seeded steps",
+              sum(int(d.split(":")[1]) for d in seeded), file=sys.stderr)
     if args.dump_ebnf:
         open(args.dump_ebnf, "w").write("\n".join(dump))
     with open(args.out, "w") as f:
