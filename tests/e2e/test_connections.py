@@ -43,9 +43,10 @@ def health_latencies(url, count=5):
 
 
 def answers_promptly(latencies):
-    """The median within 100 ms, and no probe slower than 500 ms (slack for a loaded two-core CI machine; alone each
-    takes a few ms)."""
-    return latencies[len(latencies) // 2] < 0.1 and latencies[-1] < 0.5
+    """The median within 100 ms, and every probe within Kubernetes' default probe timeout of 1 s (alone each takes a
+    few ms; on a loaded two-core CI machine, with four generations and 200 connections arriving, one probe in five
+    once took 0.72 s)."""
+    return latencies[len(latencies) // 2] < 0.1 and latencies[-1] < 1.0
 
 
 def send_completion(port, body):
