@@ -118,6 +118,7 @@ def test_bad_kv_events_configs_fail_at_start():
     for config, fragment in [('{"enable_kv_cache_events": true, "replay_endpoint": "tcp://*:5558"}', "replay_endpoint"),
                              ('{"enable_kv_cache_events": true, "endpoint": "ipc:///tmp/x"}', "tcp://HOST:PORT"),
                              ('{"enable_kv_cache_events": true, "colour": 1}', "colour"),
+                             ('{"enable_kv_cache_events": true, "buffer_steps": 100}', "buffer_steps"),
                              ('{"enable_kv_cache_events": true}', "--enable-prefix-caching")]:
         extra = ["--no-enable-prefix-caching"] if "prefix" in fragment else []
         run = subprocess.run([BINARY, "serve", MODEL, "--port", str(free_port()), "--kv-events-config", config, *extra],

@@ -36,7 +36,9 @@ public struct KVEventsConfiguration: Sendable, Equatable {
         if try string(fields, "replay_endpoint") != nil {
             throw Invalid("--kv-events-config replay_endpoint is not supported: subscribers get the events published while connected")
         }
-        if let steps = try int(fields, "buffer_steps"), steps < 1 { throw Invalid("--kv-events-config buffer_steps must be positive") }
+        if try int(fields, "buffer_steps") != nil {
+            throw Invalid("--kv-events-config buffer_steps sizes the replay endpoint's buffer, and replay_endpoint is not supported")
+        }
         let hwm = try int(fields, "hwm") ?? 100_000, queue = try int(fields, "max_queue_size") ?? 100_000
         guard hwm >= 1, queue >= 1 else { throw Invalid("--kv-events-config hwm and max_queue_size must be positive") }
         c.highWaterMark = min(hwm, queue)
