@@ -86,13 +86,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="ours,st,llama")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ours-args", default="", help="more arguments for our `vllm serve` (e.g. '--dtype float32')")
     args = parser.parse_args()
     results = {}
     for engine in args.engines.split(","):
         if engine == "ours":
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            p = start([OURS, "serve", FOLDER, "--host", "127.0.0.1", "--port", str(port), "--threads", "2"], url)
+            p = start([OURS, "serve", FOLDER, "--host", "127.0.0.1", "--port", str(port), "--threads", "2"]
+                      + args.ours_args.split(), url)
             try:
                 results[engine] = measure(http_embedder(url, {"truncate_prompt_tokens": -1}), args.rounds)
             finally:

@@ -108,6 +108,21 @@ static void vk_pack_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64
     }
 }
 
+void vk_pack_f32_as_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1) {
+    // vk_pack_bf16's layout, each f32 weight rounded to the nearest even bf16 first.
+    for (int64_t p = p0; p < p1; p++) {
+        uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(VK_BF16, k / 32);
+        memset(panel, 0, (size_t)vk_panel_bytes(VK_BF16, k / 32));
+        for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
+            const float *row = (const float *)((const uint8_t *)w + (16 * p + i) * w_row_bytes);
+            for (int64_t c = 0; c < k / 2; c++) {
+                const uint16_t pair[2] = {vk_f32_to_bf16(row[2 * c]), vk_f32_to_bf16(row[2 * c + 1])};
+                memcpy(panel + 64 * c + 4 * i, pair, 4);
+            }
+        }
+    }
+}
+
 static void vk_pack_float(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                           int64_t p0, int64_t p1) {
     const int64_t es = wtype == VK_F32 ? 4 : 2, stride = vk_panel_bytes(wtype, k / 32);

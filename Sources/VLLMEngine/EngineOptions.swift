@@ -6,7 +6,7 @@ import VLLMModels
 public struct EngineOptions: Sendable, Equatable {
     /// `--threads`: compute threads (default: one per core).
     public var threads: Int? = nil
-    /// `--dtype`: the dot products with 16-bit float weights (bf16 products for BF16 weights unless float32).
+    /// `--dtype`: the dot products with float weights (`ComputeDType`: bf16 products for BF16 weights unless float32).
     public var dtype: ComputeDType = .auto
     /// `--revision`, `--download-dir`, `--gguf-file`: for models named `ORG/NAME` (downloaded from the Hub, see
     /// `HubModel`): the branch, tag or commit; the cache folder instead of the Hugging Face one; the GGUF file of a

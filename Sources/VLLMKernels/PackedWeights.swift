@@ -14,12 +14,14 @@ public final class PackedWeights: @unchecked Sendable {
     public let typeID: Int32
 
     /// Packs `matrix` across `pool` into memory from `arena` (a model's matrices share one), or returns nil when
-    /// its type has no packed kernel on this CPU. `layout` is the packed type id when it is not the matrix's own
-    /// (VK_BF16_F32_PANELS for BF16 weights).
+    /// its type has no packed kernel on this CPU. `layout` is the packed type id when it is not the matrix's own:
+    /// VK_BF16_F32_PANELS for BF16 weights, VK_BF16 for F32 weights rounded to bf16.
     public init?(_ matrix: WeightMatrix, pool: ThreadPool, arena: PackedArena = PackedArena(), layout: Int32? = nil) {
         let type = layout ?? matrix.typeID
         typeID = type
         guard vk_packed_supported(type) == 1, matrix.columns % 32 == 0 else { return nil }
+        let roundsF32 = type == VK_BF16 && matrix.typeID == VK_F32
+        guard type == matrix.typeID || roundsF32 || (type == VK_BF16_F32_PANELS && matrix.typeID == VK_BF16) else { return nil }
         byteCount = Int(vk_packed_bytes(type, Int64(matrix.rows), Int64(matrix.columns)))
         let (chunk, destination) = arena.allocate(byteCount)
         self.chunk = chunk
@@ -28,8 +30,13 @@ public final class PackedWeights: @unchecked Sendable {
         let perTask = max(1, panels / (pool.threadCount * 4))
         pool.parallelFor((panels + perTask - 1) / perTask) { task in
             let p0 = task * perTask, p1 = min(panels, p0 + perTask)
-            vk_pack_weights(type, matrix.base, Int64(matrix.rowBytes), Int64(matrix.rows), Int64(matrix.columns),
-                            destination, Int64(p0), Int64(p1))
+            if roundsF32 {
+                vk_pack_f32_as_bf16(matrix.base, Int64(matrix.rowBytes), Int64(matrix.rows), Int64(matrix.columns),
+                                    destination, Int64(p0), Int64(p1))
+            } else {
+                vk_pack_weights(type, matrix.base, Int64(matrix.rowBytes), Int64(matrix.rows), Int64(matrix.columns),
+                                destination, Int64(p0), Int64(p1))
+            }
         }
     }
 }

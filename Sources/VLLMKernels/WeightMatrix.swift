@@ -23,12 +23,16 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// This matrix with a packed copy for the packed kernels (AVX2 or better) where the CPU and type allow one
     /// (unchanged otherwise). BF16 weights get bf16-product panels (bf16-rounded activations, `vdpbf16ps`) where
-    /// the CPU has AVX-512 BF16 and `bfloat16Products` is true, else f32-FMA panels (VK_BF16_F32_PANELS).
+    /// the CPU has AVX-512 BF16 and `bfloat16Products` is true, else f32-FMA panels (VK_BF16_F32_PANELS). F32
+    /// weights get bf16-product panels of their bf16 roundings where the CPU has them and `float32AsBFloat16` is
+    /// true (a checkpoint's float32 served in bfloat16, as vLLM downcasts it), else f32-FMA panels of their own bits.
     /// `base` stays valid for the other paths (embedding lookups, ISA overrides). The copy's memory comes from `arena`.
-    public func packing(pool: ThreadPool, bfloat16Products: Bool = true, arena: PackedArena = PackedArena()) -> WeightMatrix {
+    public func packing(pool: ThreadPool, bfloat16Products: Bool = true, float32AsBFloat16: Bool = false,
+                        arena: PackedArena = PackedArena()) -> WeightMatrix {
         var copy = self
         var layout: Int32? = nil
         if typeID == VK_BF16 && (!bfloat16Products || vk_packed_supported(typeID) == 0) { layout = Int32(VK_BF16_F32_PANELS) }
+        if typeID == VK_F32 && float32AsBFloat16 && vk_packed_supported(Int32(VK_BF16)) == 1 { layout = Int32(VK_BF16) }
         copy.packed = packed ?? PackedWeights(self, pool: pool, arena: arena, layout: layout)
         return copy
     }

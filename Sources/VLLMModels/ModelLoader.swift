@@ -4,7 +4,7 @@ import VLLMModelFormats
 /// Loads a model from a GGUF file or a Hugging Face directory through `ModelRegistry`.
 public enum ModelLoader {
     /// Opens the model at `location`, binding every tensor by name; errors name the file and the tensor.
-    /// `dtype` picks the dot products for 16-bit float weights (`ComputeDType`). `quantization` (vLLM's
+    /// `dtype` picks the dot products for float weights (`ComputeDType`). `quantization` (vLLM's
     /// `--quantization`) must name the method of the checkpoint's `quantization_config` when given.
     public static func load(_ location: ModelLocation, pool: ThreadPool, dtype: ComputeDType = .auto,
                             quantization: QuantizationConfig.Method? = nil) throws(ModelFormatError) -> any LanguageModel {

@@ -8,7 +8,7 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .long, help: "Compute threads (default: one per core).")
     var threads: Int?
 
-    @Option(name: .long, help: "Dot products with 16-bit float weights: auto (the weights' dtype), bfloat16 or float32. Quantized GGUF weights always take int8 activations.")
+    @Option(name: .long, help: "Dot products with float weights: auto (the weights' dtype; float32 weights of pooling models in bfloat16), bfloat16 (float32 weights rounded to it) or float32. Quantized GGUF weights always take int8 activations.")
     var dtype: String = "auto"
 
     @Option(name: .long, help: "For ORG/NAME models from the Hugging Face Hub: the branch, tag or commit (default: main).")

@@ -135,6 +135,9 @@ int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
 /// Packs panels [p0, p1) of the row-major matrix `w` into `dst` (the whole packed buffer, 64-byte aligned).
 void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                      int64_t p0, int64_t p1);
+/// Packs panels [p0, p1) of the row-major F32 matrix `w` into the BF16 layout (vk_packed_supported(VK_BF16)), each
+/// weight rounded to the nearest even bf16: `--dtype bfloat16` on F32 weights. Its matmuls are VK_BF16's.
+void vk_pack_f32_as_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1);
 /// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and VK_P8 rows `x`
 /// (VK_PB16 rows for BF16 weights).
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,

@@ -49,7 +49,7 @@ struct BertLayer {
     func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> BertLayer {
         var layer = self
         for path in Self.matmulWeights {
-            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
+            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, dtype: dtype, float32AsBFloat16ByDefault: true, arena: arena)
         }
         return layer
     }

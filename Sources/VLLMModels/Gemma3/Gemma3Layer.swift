@@ -54,7 +54,7 @@ struct Gemma3Layer {
     func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> Gemma3Layer {
         var layer = self
         for path in Self.matmulWeights {
-            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
+            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, dtype: dtype, arena: arena)
         }
         return layer
     }

@@ -39,7 +39,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let tied = !store.has("output.weight")
         let arena = PackedArena()
         output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
-            .packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
+            .packing(pool: pool, dtype: dtype, arena: arena)
         self.embedding = tied ? output : embedding
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize).map { $0 + normShift }
         var layers: [Gemma3Layer] = []

@@ -32,7 +32,7 @@ struct GatedMLP {
 
     /// Each matrix with its packed panels where the CPU has a kernel for its type.
     func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> GatedMLP {
-        let pack = { (m: WeightMatrix) in m.packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena) }
+        let pack = { (m: WeightMatrix) in m.packing(pool: pool, dtype: dtype, arena: arena) }
         return GatedMLP(gate: pack(gate), up: pack(up), down: pack(down))
     }
 

@@ -80,7 +80,7 @@ struct LlamaLayer {
     func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> LlamaLayer {
         var layer = self
         for path in [\LlamaLayer.query, \.key, \.value, \.attentionOutput] {
-            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
+            layer[keyPath: path] = layer[keyPath: path].packing(pool: pool, dtype: dtype, arena: arena)
         }
         switch feedForward {
         case .dense(let mlp): layer.feedForward = .dense(mlp.packing(pool: pool, dtype: dtype, arena: arena))

@@ -38,7 +38,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let tied = !store.has("output.weight")
         let arena = PackedArena()  // every packed copy of the model in shared huge-page chunks
         output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
-            .packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena)
+            .packing(pool: pool, dtype: dtype, arena: arena)
         self.embedding = tied ? output : embedding
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
         var layers: [LlamaLayer] = []

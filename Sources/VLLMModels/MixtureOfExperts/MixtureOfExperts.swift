@@ -71,7 +71,7 @@ struct MixtureOfExperts {
 
     /// Each matrix with its packed panels where the CPU has a kernel for its type.
     func packing(pool: ThreadPool, dtype: ComputeDType, arena: PackedArena) -> MixtureOfExperts {
-        let pack = { (m: WeightMatrix) in m.packing(pool: pool, bfloat16Products: dtype.bfloat16Products, arena: arena) }
+        let pack = { (m: WeightMatrix) in m.packing(pool: pool, dtype: dtype, arena: arena) }
         return MixtureOfExperts(configuration: configuration, router: pack(router),
                                 experts: experts.map { $0.packing(pool: pool, dtype: dtype, arena: arena) },
                                 shared: shared?.packing(pool: pool, dtype: dtype, arena: arena), sharedGate: sharedGate.map(pack))
