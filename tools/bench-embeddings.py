@@ -8,6 +8,7 @@ convert_hf_to_gguf.py makes from the same folder, one engine at a time, all with
   long16  16 long texts (about 240 tokens each) per request   -> texts/s
 
     ~/.cache/swift-vllm/venv-st/bin/python tools/bench-embeddings.py [--engines ours,st,llama] [--rounds 3]
+    ~/.cache/swift-vllm/venv-st/bin/python tools/bench-embeddings.py --chat-load   # p50 of one query under chat load
 
 The venv is the one tools/gen-embedding-fixtures.py uses (sentence-transformers, torch CPU, requests); the GGUF is
 written next to the folder on first use (convert_hf_to_gguf.py from tools/fetch-llama-cpp-source.sh, gguf-py on
@@ -45,6 +46,7 @@ def start(command, url):
     while time.monotonic() < deadline:
         try:
             if requests.get(url + "/health", timeout=1).status_code == 200:
+                time.sleep(2)  # whatever the server still does after its first 200 (page faults, threads) settles
                 return process
         except requests.ConnectionError:
             pass
@@ -87,7 +89,11 @@ def main():
     parser.add_argument("--engines", default="ours,st,llama")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ours-args", default="", help="more arguments for our `vllm serve` (e.g. '--dtype float32')")
+    parser.add_argument("--chat-load", action="store_true",
+                        help="instead: one query's latency idle and beside 8 chat streams on another `vllm serve`")
     args = parser.parse_args()
+    if args.chat_load:
+        return query_latency_under_chat_load(args.ours_args)
     results = {}
     for engine in args.engines.split(","):
         if engine == "ours":
@@ -129,6 +135,56 @@ def main():
         for other in [e for e in results if e != "ours"]:
             ratios = [results["ours"][k] / results[other][k] for k in ("batch1", "batch64", "long16")]
             print(f"| ours / {other} | {ratios[0]:.2f}× | | {ratios[1]:.2f}× | {ratios[2]:.2f}× |")
+
+
+def query_latency_under_chat_load(ours_args, queries=60):
+    """p50 / p90 ms of one short query embedding, idle and while 8 streams generate 64 tokens each back to back on
+    a chat server (the default model) beside the embedding server on the same cores."""
+    import threading
+    chat_model = os.path.join(CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    eport, cport = free_port(), free_port()
+    eurl, curl = f"http://127.0.0.1:{eport}", f"http://127.0.0.1:{cport}"
+    embedder = start([OURS, "serve", FOLDER, "--host", "127.0.0.1", "--port", str(eport)] + ours_args.split(), eurl)
+    chat = start([OURS, "serve", chat_model, "--host", "127.0.0.1", "--port", str(cport)], curl)
+    embed = http_embedder(eurl, {})
+    stop = threading.Event()
+    chunks = []
+
+    def stream():
+        while not stop.is_set():
+            body = {"prompt": "Tell me a story about a river.", "max_tokens": 64, "ignore_eos": True, "stream": True}
+            with requests.post(curl + "/v1/completions", json=body, stream=True, timeout=600) as r:
+                r.raise_for_status()
+                chunks.append(sum(1 for line in r.iter_lines() if line.startswith(b"data: {")))
+
+    def latencies():
+        out = []
+        for i in range(queries):
+            t = time.perf_counter()
+            embed(texts(i, 1, (6, 10)))
+            out.append(1000 * (time.perf_counter() - t))
+            time.sleep(0.05)
+        out.sort()
+        return out[len(out) // 2], out[int(len(out) * 0.9)]
+
+    try:
+        embed(texts(0, 4, (8, 14)))
+        idle = latencies()
+        streams = [threading.Thread(target=stream) for _ in range(8)]
+        for t in streams:
+            t.start()
+        time.sleep(2)
+        started, generated = time.monotonic(), sum(chunks)
+        loaded = latencies()
+        rate = (sum(chunks) - generated) / (time.monotonic() - started)
+        stop.set()
+        for t in streams:
+            t.join()
+    finally:
+        for p in (embedder, chat):
+            p.terminate(); p.wait()
+    print(f"| one query embedding, idle: p50 / p90 ms | {idle[0]:.1f} / {idle[1]:.1f} |")
+    print(f"| the same beside 8 chat streams ({rate:.0f} tokens/s meanwhile): p50 / p90 ms | {loaded[0]:.1f} / {loaded[1]:.1f} |")
 
 
 if __name__ == "__main__":

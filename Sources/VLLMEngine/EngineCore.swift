@@ -55,7 +55,9 @@ public final class EngineCore {
                                               blockCount: blocks, layout: layout, stepTokens: stepTokens)
         }
         let cache = model.makeKVCache(blockCount: blocks, blockSize: options.blockSize, type: type)
-        cache.prefaultInBackground()
+        // An encoder's attention reads the step's own keys and never writes the cache (its blocks only admit
+        // requests): its lazily mapped pages stay untouched, so nothing faults them in.
+        if !model.isEncoder { cache.prefaultInBackground() }
         runner = ModelRunner(model: model, cache: cache, endOfGeneration: tokenizer.endOfGenerationIDs, pooler: pooler)
         if pooler == nil {
             structuredOutputs = StructuredOutputManager(tokenizer: tokenizer, vocabularySize: c.vocabularySize,
