@@ -3,7 +3,7 @@ import CVLLMKernels
 /// A weight matrix rearranged into 16-row panels for the packed kernels, AVX-512 VNNI or AVX2 (layout in CVLLMKernels.h).
 /// The GGUF rows' exact values at about their size (at most 0.5 bit a weight more), in the order the kernel reads
 /// them, 64-byte aligned, cut from a
-/// `PackedArena` (huge pages where the system grants them).
+/// `PackedArena` (collapsed into huge pages after the load, where the system grants them).
 public final class PackedWeights: @unchecked Sendable {
     private let chunk: PackedArena.Chunk
     /// The first panel.

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+import VLLMKernels
 
 /// Faults in the pages of memory regions laid out by block (block `b` of region `r` spans
 /// `start + b * bytesPerBlock ..< start + (b + 1) * bytesPerBlock`), a chunk of blocks across all regions at a
-/// time in ascending block order, on its own thread at `SCHED_IDLE` priority: it runs only when a core would
+/// time in ascending block order, on its own thread at `SCHED_IDLE` priority once `StartupGate` opens: it runs only when a core would
 /// otherwise idle. `madvise(MADV_POPULATE_WRITE)` maps the pages writable without touching their contents, so
 /// it is safe beside threads that already write to the same pages. Where that call is unsupported (Linux
 /// before 5.14, other systems) nothing is done and pages fault on first write as before.
@@ -14,6 +15,7 @@ final class BackgroundPrefault: Sendable {
     init(regions: [(start: Int, bytesPerBlock: Int)], blockCount: Int, blocksPerChunk: Int) {
         let thread = Thread { [self] in
             defer { finished.signal() }
+            StartupGate.wait { stopping.load(ordering: .relaxed) }
             #if os(Linux)
             var parameters = sched_param(sched_priority: 0)
             _ = sched_setscheduler(0, Self.schedIdle, &parameters)  // this thread only (Linux: pid 0 = caller)

@@ -53,8 +53,9 @@ public enum OpenAIServer {
     /// The application listening on the configured host and port, within the configured connection limits: idle
     /// and half-sent connections closed after the keep-alive timeout (Hummingbird's idle timeout counts from the last
     /// complete request part, so a request head sent a byte at a time does not reset it), and `ConnectionGuard`
-    /// enforcing the connection cap.
-    public static func application(_ server: ServerContext, logger: Logger) -> some ApplicationProtocol {
+    /// enforcing the connection cap. `onListening` runs once the socket accepts connections.
+    public static func application(_ server: ServerContext, logger: Logger,
+                                   onListening: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
         let limits = server.configuration.connections
         let registry = ConnectionRegistry(limits: limits)
         let seconds = limits.keepAliveTimeout.components
@@ -62,7 +63,7 @@ public enum OpenAIServer {
         let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(registry: registry)], idleTimeout: idle)
         return Application(router: router(server), server: .http1(configuration: http),
                            configuration: .init(address: .hostname(server.configuration.host, port: server.configuration.port), serverName: "swift-vllm"),
-                           logger: logger)
+                           onServerRunning: { _ in onListening() }, logger: logger)
     }
 
     static func fields(_ request: Request) async throws -> RequestFields {

@@ -181,7 +181,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("model \(configuration.primaryModelName) (\(weights), \(packedMiB) MiB packed), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), \(KernelISA.description) kernels, loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port) (\(configuration.connections.maxConnections) connections, keep-alive \(keepAlive))")
         // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then
         // the HTTP server, which by then has no request still generating.
-        var services: [any Service] = [OpenAIServer.application(context, logger: logger),
+        // Once the socket listens, the model's background warm-up (huge pages, KV cache pages) may start.
+        var services: [any Service] = [OpenAIServer.application(context, logger: logger, onListening: { StartupGate.open() }),
                                        EngineService(engine: asyncEngine, drainTimeout: .seconds(shutdownTimeout), logger: logger)]
         if !disableLogStats { services.append(StatsLogger(backend: backend, interval: try statsInterval(), logger: logger)) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

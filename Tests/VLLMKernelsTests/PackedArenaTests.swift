@@ -1,3 +1,4 @@
+import Foundation
 import CVLLMKernels
 import Testing
 @testable import VLLMKernels
@@ -44,6 +45,28 @@ struct PackedArenaTests {
                 vk_get_rows_packed(type, copy.base, Int64(matrix.columns), ids, Int64(ids.count), &fromPanels)
                 #expect(fromRows == fromPanels)
             }
+        }
+    }
+
+    /// Collapsing the chunks into huge pages after packing (while kernels may read them) changes no value.
+    @Test func promotionToHugePagesKeepsTheValues() throws {
+        let type = Int32(VK_Q8_0)
+        guard vk_packed_supported(type) == 1 else { return }
+        let arena = PackedArena(chunkBytes: 1)
+        var data = KernelTestData(seed: 5)
+        let rows = 4096, columns = 256  // 1.1 MB of Q8_0: panels over one 2 MiB chunk
+        let weights = data.weights(type: type, rows: rows, columns: columns)
+        try weights.withUnsafeBytes { base in
+            let matrix = WeightMatrix(typeID: type, rows: rows, columns: columns, base: base.baseAddress!)
+            let copy = try #require(matrix.packing(pool: ThreadPool(threadCount: 2), arena: arena).packed)
+            let ids = (0..<Int32(rows)).map { $0 }
+            var before = [Float](repeating: .nan, count: rows * columns), after = before
+            vk_get_rows_packed(type, copy.base, Int64(columns), ids, Int64(rows), &before)
+            let done = arena.promoteToHugePagesInBackground()
+            StartupGate.open()
+            done.wait()
+            vk_get_rows_packed(type, copy.base, Int64(columns), ids, Int64(rows), &after)
+            #expect(before.map(\.bitPattern) == after.map(\.bitPattern))
         }
     }
 }

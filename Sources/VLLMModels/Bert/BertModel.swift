@@ -45,6 +45,7 @@ public final class BertModel: LanguageModel, @unchecked Sendable {
         self.layers = layers
         try store.checkAllUsed()
         self.storage = storage
+        arena.promoteToHugePagesInBackground()  // packed on 4 KiB pages: the load does not wait for huge pages
         runner = MatmulRunner(pool: pool)
         let types = Set(([tokenEmbedding] + layers.flatMap { [$0.query, $0.up, $0.down] }).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")

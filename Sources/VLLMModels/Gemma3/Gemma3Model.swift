@@ -54,6 +54,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
             for case let file as SafetensorsFile in storage { file.file.releaseResidentPages() }
         }
+        arena.promoteToHugePagesInBackground()  // packed on 4 KiB pages: the load does not wait for huge pages
         runner = MatmulRunner(pool: pool)
         let types = Set(([embedding, output] + layers.flatMap { [$0.query, $0.gate, $0.down] }).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")

@@ -36,7 +36,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         // a tied one is gathered from the output's panels, so the file's pages are not faulted back row by row
         // (a page fault per prompt token cost 3-10 ms of a 400-token prefill on this VM).
         let tied = !store.has("output.weight")
-        let arena = PackedArena()  // every packed copy of the model in shared huge-page chunks
+        let arena = PackedArena()  // every packed copy of the model in shared chunks
         output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
             .packing(pool: pool, dtype: dtype, arena: arena)
         self.embedding = tied ? output : embedding
@@ -54,6 +54,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
             for case let file as SafetensorsFile in storage { file.file.releaseResidentPages() }
         }
+        arena.promoteToHugePagesInBackground()  // packed on 4 KiB pages: the load does not wait for huge pages
         runner = MatmulRunner(pool: pool)
         let types = Set(([embedding, output] + layers.flatMap(\.matrices)).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")
