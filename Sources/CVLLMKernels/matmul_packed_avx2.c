@@ -15,6 +15,13 @@
 #if VK_X86
 #include <immintrin.h>
 
+// How far ahead the streaming tiles prefetch (bytes). Unlike the VNNI kernel's 512 (matmul_packed_x86.c), the
+// AVX2 kernel wants it far: 1.5B Q4_K_M decode under VLLM_CPU_ISA=avx2 took 4.04-4.11 s for 128 tokens at 8192,
+// 4.68-4.84 at 4096, 5.43-5.47 at 512, 4.13-4.69 at 16384; the 0.5B's decode and prefill did not move.
+#ifndef VK_PACKED2_PREFETCH
+#define VK_PACKED2_PREFETCH 8192
+#endif
+
 #define VK_P2_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 
 VK_P2_INLINE __m256i vk_shift16_avx2(const __m256i v, const int n) {
@@ -66,7 +73,7 @@ VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const i
         const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb, *q = group + (b % G) * qb;
         const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
         if (prefetch)
-            for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + 4096 + l, _MM_HINT_T1);
+            for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + VK_PACKED2_PREFETCH + l, _MM_HINT_T1);
         __m256i i0[4], i1[4], s16[4];
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); i1[u] = i0[u]; s16[u] = i0[u]; }
