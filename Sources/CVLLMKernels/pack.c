@@ -96,31 +96,26 @@ static vk_scale_slots vk_slots(uint8_t *sec, const vk_packed_params *p, int k, i
     return s;
 }
 
-static void vk_pack_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1) {
-    // Word c, lane i: the bf16 pair (2c, 2c + 1) of row i; rows past the matrix are zero.
+/// Word c, lane i: the bf16 pair (2c, 2c + 1) of row i; rows past the matrix are zero. `from_f32`: the rows are F32,
+/// each weight rounded to the nearest even bf16 (`--dtype bfloat16` on F32 weights).
+static void vk_pack_bf16_rows(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1,
+                              int from_f32) {
     for (int64_t p = p0; p < p1; p++) {
         uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(VK_BF16, k / 32);
         memset(panel, 0, (size_t)vk_panel_bytes(VK_BF16, k / 32));
         for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
             const uint8_t *row = (const uint8_t *)w + (16 * p + i) * w_row_bytes;
-            for (int64_t c = 0; c < k / 2; c++) memcpy(panel + 64 * c + 4 * i, row + 4 * c, 4);
+            for (int64_t c = 0; c < k / 2; c++) {
+                if (!from_f32) { memcpy(panel + 64 * c + 4 * i, row + 4 * c, 4); continue; }
+                const uint16_t pair[2] = {vk_f32_to_bf16(vk_rdf32(row + 8 * c)), vk_f32_to_bf16(vk_rdf32(row + 8 * c + 4))};
+                memcpy(panel + 64 * c + 4 * i, pair, 4);
+            }
         }
     }
 }
 
 void vk_pack_f32_as_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1) {
-    // vk_pack_bf16's layout, each f32 weight rounded to the nearest even bf16 first.
-    for (int64_t p = p0; p < p1; p++) {
-        uint8_t *panel = (uint8_t *)dst + p * vk_panel_bytes(VK_BF16, k / 32);
-        memset(panel, 0, (size_t)vk_panel_bytes(VK_BF16, k / 32));
-        for (int i = 0; i < 16 && 16 * p + i < rows; i++) {
-            const float *row = (const float *)((const uint8_t *)w + (16 * p + i) * w_row_bytes);
-            for (int64_t c = 0; c < k / 2; c++) {
-                const uint16_t pair[2] = {vk_f32_to_bf16(row[2 * c]), vk_f32_to_bf16(row[2 * c + 1])};
-                memcpy(panel + 64 * c + 4 * i, pair, 4);
-            }
-        }
-    }
+    vk_pack_bf16_rows(w, w_row_bytes, rows, k, dst, p0, p1, 1);
 }
 
 static void vk_pack_float(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
@@ -196,7 +191,7 @@ static void vk_pack_q6k_row(const uint8_t *row, int64_t nsb, int i, uint8_t *pan
 void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst,
                      int64_t p0, int64_t p1) {
     vk_packed_params p;
-    if (wtype == VK_BF16) { vk_pack_bf16(w, w_row_bytes, rows, k, dst, p0, p1); return; }
+    if (wtype == VK_BF16) { vk_pack_bf16_rows(w, w_row_bytes, rows, k, dst, p0, p1, 0); return; }
     if (vk_is_float_panel(wtype)) { vk_pack_float(wtype, w, w_row_bytes, rows, k, dst, p0, p1); return; }
     if (!vk_packed_params_of(wtype, &p)) return;
     const int64_t nb = k / 32, gb = vk_panel_group_bytes_of(&p), qb = vk_panel_quant_bytes_of(&p);

@@ -36,7 +36,7 @@ public final class LLM {
     /// Loads `model` (a GGUF file, a Hugging Face directory, or `org/name` in the local HF cache; nil = the default model).
     public init(model: String? = nil, options: EngineOptions = EngineOptions()) throws {
         core = try EngineCore.load(model: model, options: options)
-        StartupGate.open()  // the engine is built: its idle-priority warm-up may start
+        StartupGate.open()  // the engine is built: its background warm-up (huge pages, KV pages) may start
     }
 
     /// vLLM's spelling: `gpuMemoryUtilization` is the fraction of the machine's memory the weights and the KV cache
