@@ -54,9 +54,18 @@ public struct EngineOptions: Sendable, Equatable {
     public var runner: Runner = .auto
     /// `--convert auto|none|embed`: `embed` serves a decoder as an embedding model (last-token pooling, normalized).
     public var convert: Convert = .auto
+    /// `--tensor-parallel-size`: processes splitting the model's heads and MLP features (`TensorParallelLauncher`).
+    public var tensorParallelSize: Int = 1
+    /// `--distributed-executor-backend`: how the ranks start and talk: `mp` (this process starts the others on this
+    /// host, shared memory) or `mpi` (every rank started by `mpirun`, Open MPI between them).
+    public var distributedExecutorBackend: DistributedExecutorBackend = .mp
+    /// The executable that runs `vllm tp-worker` for the `mp` backend (nil: `TensorParallelLauncher.workerExecutable()`).
+    public var workerExecutable: String? = nil
     /// `--pooler-config` JSON (`pooling_type`, `normalize`) over the model's own pooling.
     public var poolerConfig: String? = nil
 
+    /// vLLM's `--distributed-executor-backend` values this engine has (vLLM's `ray` and `external_launcher` are not).
+    public enum DistributedExecutorBackend: String, Sendable, CaseIterable { case mp, mpi }
     /// vLLM's `--runner`.
     public enum Runner: String, Sendable, CaseIterable { case auto, generate, pooling }
     /// vLLM's `--convert`.

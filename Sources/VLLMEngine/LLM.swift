@@ -40,18 +40,17 @@ public final class LLM {
     }
 
     /// vLLM's spelling: `gpuMemoryUtilization` is the fraction of the machine's memory the weights and the KV cache
-    /// may take together (`EngineOptions.memoryUtilization`); `tensorParallelSize` must be 1 (one process uses every
-    /// core; tensor parallelism is not built yet).
+    /// may take together (`EngineOptions.memoryUtilization`); `tensorParallelSize` processes split the model
+    /// (`TensorParallelLauncher`: the others run `vllm tp-worker`, found as `WorkerProcesses.workerExecutable` says).
     public convenience init(model: String? = nil, gpuMemoryUtilization: Double, tensorParallelSize: Int = 1,
                             options: EngineOptions = EngineOptions()) throws {
-        guard tensorParallelSize == 1 else {
-            throw EngineError("tensorParallelSize \(tensorParallelSize): tensor parallelism is not built yet; one process uses every core")
-        }
+        guard tensorParallelSize >= 1 else { throw EngineError("tensorParallelSize must be at least 1, got \(tensorParallelSize)") }
         guard gpuMemoryUtilization > 0, gpuMemoryUtilization <= 1 else {
             throw EngineError("gpuMemoryUtilization must be in (0, 1], got \(gpuMemoryUtilization)")
         }
         var options = options
         options.memoryUtilization = gpuMemoryUtilization
+        options.tensorParallelSize = tensorParallelSize
         try self.init(model: model, options: options)
     }
 

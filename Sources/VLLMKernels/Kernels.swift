@@ -111,6 +111,9 @@ public enum Kernels {
     /// Elements per block of ggml type `type` (0 when the kernels do not know it).
     @inlinable public static func blockSize(ofType type: Int32) -> Int { Int(vk_type_block_size(type)) }
 
+    /// Bytes `columns` elements of `type` take in a row (`columns` a multiple of its block size).
+    @inlinable public static func rowBytes(ofType type: Int32, columns: Int) -> Int { Int(vk_row_bytes(type, Int64(columns))) }
+
     /// The activation format the matmul of weight type `type` consumes, or nil when it has no dot product.
     @inlinable public static func activationType(forWeightType type: Int32) -> Int32? {
         let a = vk_activation_type(type)

@@ -1,9 +1,9 @@
 /// One model step over a flattened batch: the new tokens of several sequences back to back, some in
 /// prefill (many tokens), some decoding (one token). K/V of the new tokens are written into each
 /// sequence's cache blocks, then every new token attends to all earlier positions through its block table.
-public struct ForwardBatch: Sendable {
+public struct ForwardBatch: Sendable, Equatable {
     /// One sequence's slice of the batch.
-    public struct Sequence: Sendable {
+    public struct Sequence: Sendable, Equatable {
         /// Index of this sequence's first token in `tokens`.
         public var tokenStart: Int
         /// Number of new tokens (positions `startPosition ..< startPosition + tokenCount`).

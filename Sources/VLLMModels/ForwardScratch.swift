@@ -12,7 +12,9 @@ final class ForwardScratch {
     let gate = AlignedBuffer<Float>()       // [tokens, intermediate]
     let up = AlignedBuffer<Float>()         // [tokens, intermediate]
     let finalHidden = AlignedBuffer<Float>()  // normed last hidden states of the logit rows [logit rows, hidden]
-    let logits = AlignedBuffer<Float>()     // [logit rows, vocab]
+    let logits = AlignedBuffer<Float>()     // [logit rows, vocab] (this rank's run of it under tensor parallelism)
+    let gatheredLogits = AlignedBuffer<Float>()  // tensor parallelism, rank 0: every rank's runs back to back
+    let fullLogits = AlignedBuffer<Float>()      // tensor parallelism, rank 0: [logit rows, vocab]
     let positions = AlignedBuffer<Int32>()  // [tokens]
     let ropeCos = AlignedBuffer<Float>()    // [tokens, headDim / 2] cos(position * inverse frequency), for all layers
     let ropeSin = AlignedBuffer<Float>()    // [tokens, headDim / 2]

@@ -34,6 +34,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// (`batch.output == .logits`) or `[count, hiddenSize]` final-normed hidden states (`.hiddenStates`). The
     /// buffer is valid until the next call.
     func forward(_ batch: ForwardBatch, cache: PagedKVCache) -> UnsafeBufferPointer<Float>
+
+    /// Bytes one token slot of a block takes across the block's layer regions in a cache of `type` (the KV budget's
+    /// unit); by default from `configuration`.
+    func kvBytesPerToken(type: KVCacheType) -> Int
 }
 
 extension LanguageModel {
@@ -53,7 +57,6 @@ extension LanguageModel {
                             headDim: c.headDim, type: type)
     }
 
-    /// Bytes one token slot of a block takes across the block's layer regions in a cache of `type`.
     public func kvBytesPerToken(type: KVCacheType) -> Int {
         let c = configuration
         return PagedKVCache.bytesPerToken(layerCount: kvCacheLayout.regionCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim, type: type)

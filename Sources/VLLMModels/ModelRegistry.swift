@@ -9,15 +9,18 @@ public struct ModelArchitecture: Sendable {
     public let ggufNames: [String]
     /// `architectures[0]` values of Hugging Face `config.json` files it loads (`model_type` when a file has none).
     public let huggingFaceNames: [String]
-    let fromGGUF: @Sendable (GGUFFile, ThreadPool, ComputeDType) throws(ModelFormatError) -> any LanguageModel
-    let fromHuggingFace: @Sendable (HuggingFaceConfig, String, ThreadPool, ComputeDType) throws(ModelFormatError) -> any LanguageModel
+    /// Whether its models split over tensor-parallel ranks (`TensorParallelShard`); the others refuse a shard.
+    public let tensorParallel: Bool
+    let fromGGUF: @Sendable (GGUFFile, ThreadPool, ComputeDType, TensorParallelShard) throws(ModelFormatError) -> any LanguageModel
+    let fromHuggingFace: @Sendable (HuggingFaceConfig, String, ThreadPool, ComputeDType, TensorParallelShard) throws(ModelFormatError) -> any LanguageModel
 
-    public init(name: String, ggufNames: [String], huggingFaceNames: [String],
-                fromGGUF: @escaping @Sendable (GGUFFile, ThreadPool, ComputeDType) throws(ModelFormatError) -> any LanguageModel,
-                fromHuggingFace: @escaping @Sendable (HuggingFaceConfig, String, ThreadPool, ComputeDType) throws(ModelFormatError) -> any LanguageModel) {
+    public init(name: String, ggufNames: [String], huggingFaceNames: [String], tensorParallel: Bool = false,
+                fromGGUF: @escaping @Sendable (GGUFFile, ThreadPool, ComputeDType, TensorParallelShard) throws(ModelFormatError) -> any LanguageModel,
+                fromHuggingFace: @escaping @Sendable (HuggingFaceConfig, String, ThreadPool, ComputeDType, TensorParallelShard) throws(ModelFormatError) -> any LanguageModel) {
         self.name = name
         self.ggufNames = ggufNames
         self.huggingFaceNames = huggingFaceNames
+        self.tensorParallel = tensorParallel
         self.fromGGUF = fromGGUF
         self.fromHuggingFace = fromHuggingFace
     }

@@ -75,7 +75,17 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("pooler-config"), help: "Pooling of a pooling model as JSON, e.g. '{\"pooling_type\": \"MEAN\", \"normalize\": true}' (CLS, MEAN or LAST).")
     var poolerConfig: String?
 
+    @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)],
+            help: "Processes splitting the model's attention heads and MLP features (one all-reduce after attention, one after the MLP), each pinned to its share of the cores (VLLM_CPU_OMP_THREADS_BIND).")
+    var tensorParallelSize: Int = 1
+
+    @Option(name: .customLong("distributed-executor-backend"),
+            help: "mp: this process starts the other ranks on this host (shared memory); mpi: every rank started by `mpirun -np N` (Open MPI), on one host or several.")
+    var distributedExecutorBackend: String = "mp"
+
     func validate() throws {
+        guard tensorParallelSize >= 1 else { throw ValidationError("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
+        _ = try backend()
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard blockSize >= 1, blockSize <= 1024 else { throw ValidationError("--block-size must be in 1...1024, got \(blockSize)") }
         if let maxModelLen, maxModelLen < 1 { throw ValidationError("--max-model-len must be at least 1, got \(maxModelLen)") }
@@ -99,6 +109,14 @@ struct EngineArguments: ParsableArguments {
                 throw ValidationError("\(error)")
             }
         }
+    }
+
+    func backend() throws -> EngineOptions.DistributedExecutorBackend {
+        if let backend = EngineOptions.DistributedExecutorBackend(rawValue: distributedExecutorBackend.lowercased()) { return backend }
+        if ["ray", "external_launcher", "uni"].contains(distributedExecutorBackend.lowercased()) {
+            throw ValidationError("--distributed-executor-backend \(distributedExecutorBackend) is vLLM's but not built here: use mp (one host, shared memory) or mpi (mpirun, one host or several)")
+        }
+        throw ValidationError("--distributed-executor-backend must be mp or mpi, got '\(distributedExecutorBackend)'")
     }
 
     func computeDType() throws -> ComputeDType {
@@ -154,6 +172,8 @@ struct EngineArguments: ParsableArguments {
         options.runner = EngineOptions.Runner(rawValue: runner) ?? .auto
         options.convert = EngineOptions.Convert(rawValue: convert) ?? .auto
         options.poolerConfig = poolerConfig
+        options.tensorParallelSize = tensorParallelSize
+        options.distributedExecutorBackend = try backend()
         return options
     }
 }

@@ -13,9 +13,6 @@ struct ServeHabits: ParsableArguments {
     @Option(name: .customLong("device"), help: "cpu (or auto): the only device this engine runs on.")
     var device: String?
 
-    @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)], help: "Worker processes splitting the model: only 1 so far.")
-    var tensorParallelSize: Int = 1
-
     @Option(name: [.customLong("pipeline-parallel-size")], help: .hidden)
     var pipelineParallelSize: Int = 1
 
@@ -43,9 +40,6 @@ struct ServeHabits: ParsableArguments {
     func validate() throws {
         if let device, !["cpu", "auto"].contains(device.lowercased()) {
             throw ValidationError("--device \(device): this engine runs on CPUs only (use --device cpu, or leave it out)")
-        }
-        if tensorParallelSize != 1 {
-            throw ValidationError("--tensor-parallel-size \(tensorParallelSize): tensor parallelism is not built yet; one process uses every core (--threads N)")
         }
         if pipelineParallelSize != 1 {
             throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: one process holds the whole model")

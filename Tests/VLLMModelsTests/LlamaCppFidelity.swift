@@ -77,10 +77,11 @@ struct LlamaCppFidelity {
     static var only: [Substring]? { ProcessInfo.processInfo.environment["VLLM_FIDELITY_FILES"]?.split(separator: ",") }
 
     /// Runs every criterion, recording an issue for each failure, and prints one line of figures; `kvType` is the
-    /// KV cache's element type (`VLLM_FIDELITY_KV` by default).
-    func check(kvType: KVCacheType = Self.kvType) throws {
+    /// KV cache's element type (`VLLM_FIDELITY_KV` by default); `model` is the file's model loaded some other way
+    /// (tensor-parallel shards), `label` says so in the figures.
+    func check(kvType: KVCacheType = Self.kvType, model given: (any LanguageModel)? = nil, label: String = "") throws {
         let started = ContinuousClock.now
-        let model = try ModelHarness.load(modelPath)
+        let model = try given ?? ModelHarness.load(modelPath)
         var positions = 0, agreed = 0, greedyEqual = 0, decodeChecked = 0
         var tieGaps: [Float] = [], drift: [Float] = []
         for (index, c) in fixture.cases.prefix(Self.promptLimit).enumerated() {
@@ -117,9 +118,9 @@ struct LlamaCppFidelity {
         #expect(rate >= Self.requiredAgreement, "\(name): top-1 agreement \(agreed)/\(positions)")
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let gaps = tieGaps.sorted().map { String(format: "%.3f", $0) }.joined(separator: " ")
-        print(String(format: "[fidelity] %@ (%@): top-1 %d/%d (%.1f%%), disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
+        print(String(format: "[fidelity] %@%@ (%@): top-1 %d/%d (%.1f%%), disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
                      "%d decode steps checked, mean |Δlogprob| over llama.cpp's top 5 %.3f (max %.3f); llama.cpp's own near-ties %d/%d; %.0f s",
-                     name, ["portable C", "AVX2", "AVX-512"][Int(vk_get_isa())], agreed, positions, 100 * rate, gaps, greedyEqual, min(Self.promptLimit, fixture.cases.count), decodeChecked,
+                     name, label, ["portable C", "AVX2", "AVX-512"][Int(vk_get_isa())], agreed, positions, 100 * rate, gaps, greedyEqual, min(Self.promptLimit, fixture.cases.count), decodeChecked,
                      drift.reduce(0, +) / Float(max(drift.count, 1)), drift.max() ?? 0, fixture.summary.near_ties, fixture.summary.positions, seconds))
     }
 

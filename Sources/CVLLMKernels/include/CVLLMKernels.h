@@ -257,6 +257,35 @@ int vk_pool_threads(const vk_pool *pool);
 /// and returns when all are done. Not reentrant: one caller at a time.
 void vk_pool_run(vk_pool *pool, vk_task_fn fn, void *ctx, int64_t n_tasks);
 
+// Collectives between tensor-parallel ranks (collective.c).
+/// Acquire-loads a counter in shared memory.
+uint32_t vk_atomic_load_u32(const uint32_t *word);
+/// Release-stores `value` and wakes every process waiting on `word`.
+void vk_atomic_store_wake_u32(uint32_t *word, uint32_t value);
+/// Waits until `*word - target`, as a signed difference, is >= 0: spins `spin` times, then sleeps on a futex.
+/// Returns 0, -1 when `*abort_word` (may be NULL) became nonzero, -2 after `timeout_ms` (0: none).
+int vk_wait_u32_reaches(const uint32_t *word, uint32_t target, int spin, const uint32_t *abort_word, int timeout_ms);
+/// dst[i] = parts[0][i] + parts[1][i] + ... in that order (every rank the same bits).
+void vk_sum_rows_ordered(float *dst, const float *const *parts, int n_parts, int64_t count);
+/// Restricts the calling thread (and threads it creates later) to `cpus`; 0 or an errno.
+int vk_pin_current_thread(const int32_t *cpus, int count);
+/// The CPUs this thread may run on, ascending; their count or -errno.
+int vk_allowed_cpus(int32_t *cpus, int capacity);
+/// SIGTERM to this process when the thread that started it exits (a tensor-parallel worker follows its engine).
+void vk_exit_with_parent(void);
+/// Loads Open MPI (libmpi.so.40) and initialises it (MPI_THREAD_SERIALIZED); 0, or -1 with `error` filled.
+int vk_mpi_open(char *error, int capacity);
+int vk_mpi_rank(void);
+int vk_mpi_size(void);
+/// MPI_Bcast of bytes from `root` on MPI_COMM_WORLD; MPI's error code.
+int vk_mpi_bcast_bytes(void *data, int64_t count, int root);
+/// In-place MPI_Allreduce (MPI_SUM) of floats on MPI_COMM_WORLD; MPI's error code.
+int vk_mpi_allreduce_sum_f32(float *data, int64_t count);
+/// MPI_Gatherv of floats to `root` (`into`, `counts`, `displacements` only read there); MPI's error code.
+int vk_mpi_gatherv_f32(const float *part, int count, float *into, const int *counts, const int *displacements, int root);
+void vk_mpi_abort(int code);
+void vk_mpi_finalize(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,12 +8,12 @@ extension BertModel {
     public static let architecture = ModelArchitecture(
         name: "bert", ggufNames: ["bert"],
         huggingFaceNames: ["BertModel", "BertForMaskedLM", "BertForPreTraining", "BertLMHeadModel"],
-        fromGGUF: { file, pool, dtype throws(ModelFormatError) in
+        fromGGUF: { file, pool, dtype, _ throws(ModelFormatError) in
             let h = try Hyper(gguf: file)
             return try BertModel(configuration: h.configuration, layerNormEps: h.layerNormEps, typeVocabularySize: h.typeVocabularySize,
                                  store: try WeightStore(gguf: file), storage: [file], pool: pool, dtype: dtype)
         },
-        fromHuggingFace: { _, directory, pool, dtype throws(ModelFormatError) in
+        fromHuggingFace: { _, directory, pool, dtype, _ throws(ModelFormatError) in
             let h = try Hyper(huggingFaceDirectory: directory)
             let checkpoint = try SafetensorsCheckpoint(directory: directory)
             // `BertForMaskedLM` and friends keep the encoder under `bert.` beside heads the encoder does not use.

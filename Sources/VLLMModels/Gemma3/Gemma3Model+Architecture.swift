@@ -6,14 +6,14 @@ extension Gemma3Model {
     /// folders of `Gemma3ForCausalLM`.
     public static let architecture = ModelArchitecture(
         name: "gemma3", ggufNames: ["gemma3"], huggingFaceNames: ["Gemma3ForCausalLM"],
-        fromGGUF: { file, pool, dtype throws(ModelFormatError) in
+        fromGGUF: { file, pool, dtype, _ throws(ModelFormatError) in
             let store = try WeightStore(gguf: file)
             let configuration = try ModelConfiguration(gguf: file)
             let parameters = try Gemma3Parameters(gguf: file, configuration: configuration)
             return try Gemma3Model(configuration: configuration, parameters: parameters, store: store, storage: [file], pool: pool,
                                    dtype: dtype, normShift: 0)
         },
-        fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
+        fromHuggingFace: { config, directory, pool, dtype, _ throws(ModelFormatError) in
             let (configuration, parameters) = try Gemma3Parameters.huggingFace(config, directory: directory)
             let checkpoint = try SafetensorsCheckpoint(directory: directory)
             let store = try WeightStore(safetensors: checkpoint, directory: directory, overrides: huggingFaceTensorNames)

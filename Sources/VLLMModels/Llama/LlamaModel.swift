@@ -21,42 +21,64 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let expertScratch = ExpertScratch()
     /// When set, `forward` charges each phase's wall time to it (the caller has called `start()`).
     public var profiler: Profiler?
+    /// The part of the model this process computes (`.whole` but under tensor parallelism).
+    let shard: TensorParallelShard
 
     public func fitContext(_ length: Int) { configuration.fitContext(length) }
 
     /// Every layer slides over the same window, or none does.
     public var slidingWindows: [Int?] { [Int?](repeating: configuration.slidingWindow, count: configuration.layerCount) }
 
+    /// - Parameter shard: the part this process computes under tensor parallelism (`TensorParallelShard`): its
+    ///   configuration then counts this rank's heads and intermediate features.
     init(configuration: ModelConfiguration, store: WeightStore, storage: [AnyObject], pool: ThreadPool,
-         dtype: ComputeDType) throws(ModelFormatError) {
+         dtype: ComputeDType, shard: TensorParallelShard = .whole) throws(ModelFormatError) {
         let c = configuration
-        self.configuration = c
+        try shard.check(c, file: store.description)
         let embedding = try store.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
         // Matmul weights get their packed panels here. An untied embedding is only gathered by row, from the map;
         // a tied one is gathered from the output's panels, so the file's pages are not faulted back row by row
         // (a page fault per prompt token cost 3-10 ms of a 400-token prefill on this VM).
         let tied = !store.has("output.weight")
         let arena = PackedArena()  // every packed copy of the model in shared chunks
-        output = (tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize))
+        let output = tied ? embedding : try store.matrix("output.weight", rows: c.vocabularySize, columns: c.hiddenSize)
+        // Under tensor parallelism each rank packs only its run of the vocabulary's rows, and gathers embedding rows
+        // from the map.
+        self.output = (shard.size > 1 ? output.rowSlice(shard.vocabularyRange(c.vocabularySize)) : output)
             .packing(pool: pool, dtype: dtype, arena: arena)
-        self.embedding = tied ? output : embedding
+        self.embedding = tied && shard.size == 1 ? self.output : embedding
         outputNorm = try store.vector("output_norm.weight", count: c.hiddenSize)
         var layers: [LlamaLayer] = []
-        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store).packing(pool: pool, dtype: dtype, arena: arena)) }
-        self.layers = layers
+        for i in 0..<c.layerCount { layers.append(try LlamaLayer(index: i, configuration: c, store: store)) }
+        var copies: [ColumnSlice] = []
+        if shard.size > 1 {
+            let unit = LlamaLayer.intermediateUnit(layers)
+            guard c.intermediateSize / unit >= shard.size else {
+                throw ModelFormatError("'\(store.description)': \(c.intermediateSize) intermediate features in blocks of \(unit) cannot be split over \(shard.size) ranks")
+            }
+            let width = shard.range(of: c.intermediateSize, unit: unit)
+            for i in layers.indices { layers[i] = try layers[i].sharded(shard, index: i, configuration: c, width: width, copies: &copies) }
+            self.configuration = shard.configuration(c, intermediate: width.count)
+        } else {
+            self.configuration = c
+        }
+        self.layers = layers.map { $0.packing(pool: pool, dtype: dtype, arena: arena) }
+        self.shard = shard
         // Phi-3 128k GGUFs carry LongRoPE's factors as tensors; the configuration read the short ones, and the long
         // ones are for contexts beyond the original, which the configuration's context stops at.
         for name in ["rope_factors_short.weight", "rope_factors_long.weight"] { _ = try store.optionalVector(name, count: c.headDim / 2) }
         try store.checkAllUsed()
-        self.storage = storage + store.converted
-        // With every matmul packed, the mapped files are read again only for untied embedding rows (faulted back one by one).
-        if output.packed != nil && layers.allSatisfy(\.isPacked) {
+        // With every matmul packed, the mapped files are read again only for untied embedding rows (faulted back one
+        // by one), and the column copies of a tensor-parallel shard are dead.
+        let allPacked = self.output.packed != nil && self.layers.allSatisfy(\.isPacked)
+        self.storage = storage + store.converted + (allPacked ? [] : copies)
+        if allPacked {
             for case let file as GGUFFile in storage { file.file.releaseResidentPages() }
             for case let file as SafetensorsFile in storage { file.file.releaseResidentPages() }
         }
         arena.promoteToHugePagesInBackground()  // packed on 4 KiB pages: the load does not wait for huge pages
         runner = MatmulRunner(pool: pool)
-        let types = Set(([embedding, output] + layers.flatMap(\.matrices)).map(\.typeID))
+        let types = Set(([embedding, output] + self.layers.flatMap(\.matrices)).map(\.typeID))
         weightTypeDescription = types.sorted().compactMap { TensorType(rawValue: $0)?.name }.joined(separator: "+")
     }
 
@@ -87,7 +109,15 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let logits = scratch.logits.reserve(max(1, rows.count) * output.rows)
         runner.run(input: final, inputStride: hidden, tokens: rows.count, jobs: [MatmulJob(matrix: output, output: logits)])
         profiler?.lap("logits (norm + matmul)")
-        return UnsafeBufferPointer(start: logits, count: rows.count * output.rows)
+        guard shard.size > 1 else { return UnsafeBufferPointer(start: logits, count: rows.count * output.rows) }
+        do {
+            let full = try shard.gatherLogits(logits, rows: rows.count, vocabulary: c.vocabularySize, parts: scratch.gatheredLogits,
+                                              full: scratch.fullLogits)
+            profiler?.lap("gather logits")
+            return UnsafeBufferPointer(start: full ?? logits, count: full == nil ? 0 : rows.count * c.vocabularySize)
+        } catch {
+            TensorParallelFailure.exit(error)
+        }
     }
 
     /// Embeds the batch's tokens and runs every layer over them (writing their K/V into `cache`); returns the
@@ -152,11 +182,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             p?.lap("attention")
             runner.run(input: attention, inputStride: qDim, tokens: count, jobs: [MatmulJob(matrix: layer.attentionOutput, output: projected)])
             p?.lap("matmul attn output")
+            allReduce(projected, count: count * hidden)
             let norm = normalizer(x, into: h, weight: layer.feedForwardNorm, adding: projected, bias: layer.attentionOutputBias)
             switch layer.feedForward {
             case .dense(let mlp):
                 mlp.run(input: h, count: count, into: projected, gate: gate, up: up, runner: runner, prepare: norm)
                 p?.lap("norm + gated MLP")
+                allReduce(projected, count: count * hidden)
             case .experts(let moe):
                 moe.forward(h: h, count: count, into: projected, runner: runner, scratch: expertScratch, prepare: norm)
                 p?.lap("norm + experts")
@@ -184,6 +216,19 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         if let bias { (vectors + hidden).update(from: bias, count: hidden) }
         let b: UnsafeMutablePointer<Float>? = bias == nil ? nil : vectors + hidden
         return { t in Kernels.addRMSNorm(x + t * hidden, adding: y.map { $0 + t * hidden }, bias: b, weight: vectors, into: h + t * hidden, count: hidden, eps: eps) }
+    }
+
+    /// Under tensor parallelism, sums this rank's partial `[count]` outputs with the other ranks' (every rank then holds
+    /// the same residual stream). A rank that is gone leaves the group unable to compute: the process ends with the
+    /// reason, as vLLM's engine dies with its workers.
+    private func allReduce(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        guard let communicator = shard.communicator else { return }
+        do {
+            try communicator.allReduceSum(UnsafeMutableBufferPointer(start: values, count: count))
+        } catch {
+            TensorParallelFailure.exit(error)
+        }
+        profiler?.lap("all-reduce")
     }
 
     private func add(_ bias: [Float], to row: UnsafeMutablePointer<Float>) {

@@ -142,8 +142,8 @@ extension LlamaModel {
     public static let mixtureOfExpertsArchitecture = ModelArchitecture(
         name: "moe", ggufNames: ["qwen2moe", "qwen3moe"],
         huggingFaceNames: ["Qwen2MoeForCausalLM", "Qwen3MoeForCausalLM", "MixtralForCausalLM"],
-        fromGGUF: { file, pool, dtype throws(ModelFormatError) in try load(gguf: file, pool: pool, dtype: dtype) },
-        fromHuggingFace: { config, directory, pool, dtype throws(ModelFormatError) in
+        fromGGUF: { file, pool, dtype, _ throws(ModelFormatError) in try load(gguf: file, pool: pool, dtype: dtype) },
+        fromHuggingFace: { config, directory, pool, dtype, _ throws(ModelFormatError) in
             try load(configuration: ModelConfiguration.mixtureOfExperts(huggingFace: config, directory: directory),
                      config: config, directory: directory, pool: pool, dtype: dtype)
         })

@@ -1,0 +1,67 @@
+import CVLLMKernels
+
+/// Which cores each tensor-parallel rank's threads run on: vLLM's `VLLM_CPU_OMP_THREADS_BIND`. `auto` (the default)
+/// cuts the cores this process may use into `size` consecutive, equal parts (one per rank, as vLLM gives each rank a
+/// NUMA node; this host has one node); `all` pins nothing; otherwise one list per rank, ranks separated by `|`, each a
+/// comma-separated list of cores and ranges (`0-3|4-7`, `0,2|1,3`).
+public struct CPUBinding: Sendable, Equatable {
+    /// Each rank's cores; empty for `all`.
+    public let ranks: [[Int32]]
+
+    /// Each rank's cores as given.
+    public init(ranks: [[Int32]]) { self.ranks = ranks }
+
+    /// Parses `VLLM_CPU_OMP_THREADS_BIND` for `size` ranks over the `allowed` cores; errors name the variable.
+    public init(_ value: String?, size: Int, allowed: [Int32] = CPUBinding.allowedCPUs()) throws(CommunicatorError) {
+        let spec = (value ?? "auto").trimmingWhitespace
+        if spec == "all" || spec == "nobind" { ranks = []; return }
+        if spec == "auto" || spec.isEmpty {
+            guard allowed.count >= size else {
+                throw CommunicatorError("--tensor-parallel-size \(size) needs at least \(size) cores; this process may use \(allowed.count)")
+            }
+            ranks = (0..<size).map { r in Array(allowed[(r * allowed.count / size)..<((r + 1) * allowed.count / size)]) }
+            return
+        }
+        let parts = spec.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == size else {
+            throw CommunicatorError("VLLM_CPU_OMP_THREADS_BIND='\(spec)' lists \(parts.count) rank(s) ('|'-separated) but --tensor-parallel-size is \(size)")
+        }
+        var ranks: [[Int32]] = []
+        for part in parts {
+            var cores: [Int32] = []
+            for item in part.split(separator: ",") {
+                let bounds = item.split(separator: "-").map { Int32($0.trimmingWhitespace) }
+                guard (1...2).contains(bounds.count), bounds.allSatisfy({ $0 != nil && $0! >= 0 }), bounds.first!! <= bounds.last!! else {
+                    throw CommunicatorError("VLLM_CPU_OMP_THREADS_BIND='\(spec)': '\(item)' is not a core or a range of cores (like 0-3)")
+                }
+                cores += Array(bounds.first!!...bounds.last!!)
+            }
+            guard !cores.isEmpty else { throw CommunicatorError("VLLM_CPU_OMP_THREADS_BIND='\(spec)' gives a rank no cores") }
+            ranks.append(cores)
+        }
+        self.ranks = ranks
+    }
+
+    /// The cores of `rank`, nil when nothing is pinned.
+    public func cores(rank: Int) -> [Int32]? { ranks.isEmpty ? nil : ranks[rank] }
+
+    /// Pins the calling thread, and the threads it starts afterwards, to `rank`'s cores (nothing for `all`).
+    public func pinCurrentThread(rank: Int) throws(CommunicatorError) {
+        guard let cores = cores(rank: rank) else { return }
+        let error = cores.withUnsafeBufferPointer { vk_pin_current_thread($0.baseAddress, Int32($0.count)) }
+        if error != 0 { throw CommunicatorError("cannot pin rank \(rank) to cores \(cores): error \(error)") }
+    }
+
+    /// The cores this thread may run on.
+    public static func allowedCPUs() -> [Int32] {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let n = vk_allowed_cpus(&cpus, Int32(cpus.count))
+        return n > 0 ? Array(cpus.prefix(Int(n))) : [0]
+    }
+}
+
+private extension StringProtocol {
+    var trimmingWhitespace: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
