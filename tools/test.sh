@@ -30,6 +30,8 @@ VENV="$CACHE/venv-e2e"
 [ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] \
     && "$VENV/bin/python" -c "import selenium, zmq, msgspec, jsonschema" 2>/dev/null \
     || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium pyzmq msgspec jsonschema
+# The tensor-parallel tests' MPI backend: Open MPI's mpirun and libmpi (loaded at run time, never linked).
+command -v mpirun >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openmpi-bin libopenmpi3; } >/dev/null
 # The chat page's browser test: Debian's chromium and its driver.
 command -v chromedriver >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } >/dev/null
 # The RAG example's test (tests/e2e/test_rag_example.py) runs LangChain's OpenAI classes.

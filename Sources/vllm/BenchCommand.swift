@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLMEngine
+import VLLMModels
 
 /// `vllm bench latency|throughput|serve|grammar`: vLLM's offline benchmarks, with its definitions and flag names.
 struct BenchCommand: ParsableCommand {
@@ -117,8 +118,17 @@ struct BenchLatency: ParsableCommand {
     }
 }
 
-/// The `--profile` table, on stderr so that stdout stays the benchmark's own output.
+/// The `--profile` table, and under tensor parallelism rank 0's collectives, on stderr so that stdout stays the
+/// benchmark's own output.
 func printProfile(_ llm: LLM) {
+    if let parallel = llm.model as? TensorParallelModel {
+        let s = parallel.communicator.statistics
+        FileHandle.standardError.write(Data(String(
+            format: "tensor parallel (rank 0 of %d): %d all-reduces of %.1f MB in %.1f ms (%.1f us each with the waits for the slower rank, the fastest %.1f us); %d logit gathers in %.1f ms; %d step broadcasts of %.1f KB in %.1f ms\n",
+            parallel.communicator.size, s.allReduces, Double(s.allReducedFloats * 4) / 1e6, s.allReduceSeconds * 1e3,
+            s.allReduceSeconds * 1e6 / Double(max(1, s.allReduces)), s.allReduces == 0 ? 0 : s.allReduceMinSeconds * 1e6, s.gathers, s.gatherSeconds * 1e3, s.broadcasts,
+            Double(s.broadcastBytes) / 1e3, s.broadcastSeconds * 1e3).utf8))
+    }
     guard let profiler = llm.model.profiler else { return }
     FileHandle.standardError.write(Data((profiler.report() + "\n").utf8))
 }

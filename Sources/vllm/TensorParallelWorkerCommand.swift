@@ -37,14 +37,16 @@ struct TensorParallelWorkerCommand: ParsableCommand {
             guard let method = QuantizationConfig.Method(rawValue: quantization) else { throw ValidationError("--quantization \(quantization) is not a method") }
             options.quantization = method
         }
-        let communicator = try SharedMemoryCommunicator(path: segment, rank: rank, size: size, create: false)
+        let binding = try CPUBinding(ProcessInfo.processInfo.environment["VLLM_CPU_OMP_THREADS_BIND"], size: size)
+        let communicator = try SharedMemoryCommunicator(path: segment, rank: rank, size: size, create: false,
+                                                        spin: TensorParallelLauncher.spin(binding))
         let parent = self.parent
         communicator.peersAlive = { getppid() == parent }
-        let binding = try CPUBinding(ProcessInfo.processInfo.environment["VLLM_CPU_OMP_THREADS_BIND"], size: size)
         do {
             try TensorParallelLauncher.runRank(try ModelLocation.resolve(model), options: options, communicator: communicator,
                                                binding: binding, bindingRank: rank)
         } catch {
+            if getppid() != parent { return }  // rank 0 is gone (its server stopped): nothing left to compute for
             communicator.abort()  // rank 0 stops waiting for this rank
             throw error
         }

@@ -12,7 +12,7 @@ enum TensorParallelHarness {
     static func load(_ path: String, size: Int, dtype: ComputeDType = .auto) throws -> TensorParallelModel {
         let segment = "/dev/shm/vllm-tp-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let communicators = try (0..<size).map { rank in
-            try SharedMemoryCommunicator(path: segment, rank: rank, size: size, create: rank == 0)
+            try SharedMemoryCommunicator(path: segment, rank: rank, size: size, create: rank == 0, spin: 20000)  // ranks share cores here
         }
         communicators[0].unlink()
         let location: ModelLocation = path.hasSuffix(".gguf") ? .gguf(path: path) : .huggingFaceDirectory(path: path)

@@ -20,8 +20,12 @@ public enum TensorParallelLauncher {
             guard communicator.size == size else {
                 throw EngineError("--tensor-parallel-size \(size) but mpirun started \(communicator.size) rank(s): give mpirun -np \(size)")
             }
+            // mpirun binds each rank itself (by default to a core when there are no more ranks than cores): `auto`
+            // keeps its binding and runs a thread per core it allows; an explicit list pins each local rank.
             let local = MPICommunicator.launchedLocalRank(environment: ProcessInfo.processInfo.environment)
-            let binding = try CPUBinding(ProcessInfo.processInfo.environment["VLLM_CPU_OMP_THREADS_BIND"], size: local.size)
+            let given = ProcessInfo.processInfo.environment["VLLM_CPU_OMP_THREADS_BIND"]
+            let binding = given == nil || given == "auto" ? CPUBinding(ranks: [])
+                : try CPUBinding(given, size: local.size)
             if communicator.rank != 0 {
                 try runRank(location, options: options, communicator: communicator, binding: binding, bindingRank: local.rank)
                 communicator.finalize()
@@ -31,7 +35,7 @@ public enum TensorParallelLauncher {
         case .mp:
             let binding = try CPUBinding(ProcessInfo.processInfo.environment["VLLM_CPU_OMP_THREADS_BIND"], size: size)
             let segment = "/dev/shm/vllm-tp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            let communicator = try SharedMemoryCommunicator(path: segment, rank: 0, size: size, create: true)
+            let communicator = try SharedMemoryCommunicator(path: segment, rank: 0, size: size, create: true, spin: spin(binding))
             let workers = try WorkerProcesses(size: size, segment: segment, location: location, options: options, communicator: communicator)
             defer { communicator.unlink() }  // every rank has it open once the handshake is done
             return try load(location, options: options, communicator: communicator, binding: binding, bindingRank: 0, workers: workers)
@@ -59,7 +63,7 @@ public enum TensorParallelLauncher {
     public static func runRank(_ location: ModelLocation, options: EngineOptions, communicator: any Communicator, binding: CPUBinding,
                         bindingRank: Int) throws {
         try binding.pinCurrentThread(rank: bindingRank)
-        let pool = ThreadPool(threadCount: options.threads ?? binding.cores(rank: bindingRank)?.count ?? ThreadPool.coreCount)
+        let pool = ThreadPool(threadCount: options.threads ?? binding.cores(rank: bindingRank)?.count ?? CPUBinding.allowedCPUs().count)
         let shard = TensorParallelShard(rank: communicator.rank, size: communicator.size, communicator: communicator)
         let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype, quantization: options.quantization, shard: shard)
         _ = try handshake(communicator, kvHeads: model.configuration.kvHeadCount)
@@ -80,9 +84,15 @@ public enum TensorParallelLauncher {
         return counts.map { Int($0) }
     }
 
+    /// How long the shared memory transport's waits spin: long when each rank has cores of its own, short when ranks
+    /// share them (`VLLM_CPU_OMP_THREADS_BIND=all`), where a spinning rank would hold the core another rank needs.
+    public static func spin(_ binding: CPUBinding) -> Int32 {
+        binding.ranks.isEmpty ? 20000 : SharedMemoryCommunicator.operationSpin
+    }
+
     /// A thread pool whose threads run on `rank`'s cores; the calling thread keeps its own affinity.
     private static func pinnedPool(binding: CPUBinding, rank: Int, threads: Int?) throws -> ThreadPool {
-        let count = threads ?? binding.cores(rank: rank)?.count ?? ThreadPool.coreCount
+        let count = threads ?? binding.cores(rank: rank)?.count ?? CPUBinding.allowedCPUs().count
         guard binding.cores(rank: rank) != nil else { return ThreadPool(threadCount: count) }
         let previous = CPUBinding.allowedCPUs()
         try binding.pinCurrentThread(rank: rank)  // the pool's threads inherit the mask

@@ -30,10 +30,20 @@ public struct CollectiveStatistics: Sendable {
     public var allReduces = 0
     public var allReducedFloats = 0
     public var allReduceSeconds = 0.0
+    /// The fastest all-reduce: about the transport's own cost (both ranks arriving together).
+    public var allReduceMinSeconds = Double.infinity
     public var gathers = 0
     public var gatherSeconds = 0.0
     public var broadcasts = 0
     public var broadcastBytes = 0
     public var broadcastSeconds = 0.0
     public init() {}
+
+    /// Records one all-reduce of `floats` values that took `seconds`.
+    public mutating func recordAllReduce(floats: Int, seconds: Double) {
+        allReduces += 1
+        allReducedFloats += floats
+        allReduceSeconds += seconds
+        allReduceMinSeconds = min(allReduceMinSeconds, seconds)
+    }
 }

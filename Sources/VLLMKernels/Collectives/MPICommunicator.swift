@@ -51,9 +51,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
         let start = SharedMemoryCommunicator.now()
         try check(vk_mpi_allreduce_sum_f32(values.baseAddress, Int64(values.count)), "MPI_Allreduce")
-        statistics.allReduces += 1
-        statistics.allReducedFloats += values.count
-        statistics.allReduceSeconds += SharedMemoryCommunicator.now() - start
+        statistics.recordAllReduce(floats: values.count, seconds: SharedMemoryCommunicator.now() - start)
     }
 
     /// MPI_Gatherv in rounds of at most 2^28 floats a rank (MPI counts are ints).
