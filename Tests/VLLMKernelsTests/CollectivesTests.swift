@@ -89,12 +89,16 @@ import VLLMKernels
     }
 
     @Test func bindingParsesVLLMsSyntax() throws {
-        #expect(try CPUBinding("auto", size: 2, allowed: [0, 1, 2, 3]).ranks == [[0, 1], [2, 3]])
-        #expect(try CPUBinding(nil, size: 2, allowed: [4, 5]).ranks == [[4], [5]])
+        #expect(try CPUBinding("auto", size: 2, allowed: [0, 1, 2, 3], nodes: [[0, 1, 2, 3]]).ranks == [[0, 1], [2, 3]])
+        // A rank per NUMA node where there are enough (vLLM's auto), cores numbered across nodes as they come.
+        #expect(try CPUBinding("auto", size: 2, allowed: [0, 1, 2, 3], nodes: [[0, 2], [1, 3]]).ranks == [[0, 2], [1, 3]])
+        #expect(try CPUBinding(nil, size: 2, allowed: [1, 2, 3], nodes: [[0, 2], [1, 3]]).ranks == [[2], [1, 3]])
+        #expect(!CPUBinding.numaNodes().isEmpty && CPUBinding.numaNodes()[0].contains(0))
+        #expect(try CPUBinding(nil, size: 2, allowed: [4, 5], nodes: []).ranks == [[4], [5]])
         #expect(try CPUBinding("0-1|2,3", size: 2).ranks == [[0, 1], [2, 3]])
         #expect(try CPUBinding("all", size: 2).cores(rank: 1) == nil)
         #expect(throws: CommunicatorError.self) { try CPUBinding("0-3", size: 2) }
         #expect(throws: CommunicatorError.self) { try CPUBinding("0-x|1", size: 2) }
-        #expect(throws: CommunicatorError.self) { try CPUBinding("auto", size: 3, allowed: [0, 1]) }
+        #expect(throws: CommunicatorError.self) { try CPUBinding("auto", size: 3, allowed: [0, 1], nodes: [[0, 1]]) }
     }
 }
