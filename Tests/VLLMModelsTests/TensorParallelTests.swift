@@ -74,4 +74,37 @@ struct TensorParallelTests {
             try fidelity.check(model: model, label: " tensor-parallel 2")
         }
     }
+
+    /// Every Llama-family variant and checkpoint format splits: Qwen2's biases, Qwen3's QK norms, Phi-3's fused
+    /// projections, Mistral's sliding window, bf16 weights, AWQ and GPTQ layers (tiny random checkpoints of
+    /// tools/gen-hf-tiny-fixtures.py and gen-quantized-fixtures.py). Float weights: logits within 1e-4 of the whole
+    /// model's; integer and bf16 ones (int8 or bf16-rounded activations, whose rounding a reordered sum can flip) within
+    /// 1e-2; the argmax everywhere.
+    @Test(arguments: ["hf-tiny/llama", "hf-tiny/qwen2", "hf-tiny/qwen3", "hf-tiny/phi3", "hf-tiny/mistral-window", "hf-tiny/llama-bf16",
+                      "hf-quantized/llama-awq", "hf-quantized/llama-gptq-actorder"])
+    func everyVariantSplits(_ name: String) throws {
+        let path = ModelHarness.fixtures.appendingPathComponent(name).path
+        let tokens: [Int32] = (0..<40).map { Int32(($0 * 37 + 11) % 200) }
+        let whole = try ModelHarness.load(path, threads: 1)
+        let parallel = try TensorParallelHarness.load(path, size: 2)
+        let table = (0..<Int32(8)).map { $0 }
+        let a = ModelHarness.allLogits(whole, tokens, cache: ModelHarness.cache(for: whole, type: .f32), blockTable: table)
+        let b = ModelHarness.allLogits(parallel, tokens, cache: ModelHarness.cache(for: parallel, type: .f32), blockTable: table)
+        var worst: Float = 0
+        for (x, y) in zip(a, b) {
+            worst = max(worst, zip(x, y).map { abs($0 - $1) }.max()!)
+            #expect(ModelHarness.argmax(x) == ModelHarness.argmax(y), "\(name)")
+        }
+        #expect(worst < (name.hasPrefix("hf-quantized") || name.hasSuffix("bf16") ? 1e-2 : 1e-4), "\(name): max |Δlogit| \(worst)")
+    }
+
+    /// Architectures that do not split are refused by name, and so are counts that leave a rank without a KV head.
+    @Test func whatDoesNotSplitIsRefusedByName() throws {
+        for (name, words) in [("hf-tiny/mixtral", "does not split"), ("hf-tiny/qwen2moe", "does not split"), ("hf-tiny/gemma3", "does not split")] {
+            let path = ModelHarness.fixtures.appendingPathComponent(name).path
+            #expect(performing: { _ = try TensorParallelHarness.load(path, size: 2) }, throws: { "\($0)".contains(words) })
+        }
+        let llama = ModelHarness.fixtures.appendingPathComponent("hf-tiny/llama").path
+        #expect(performing: { _ = try TensorParallelHarness.load(llama, size: 3) }, throws: { "\($0)".contains("needs at least one per rank") })
+    }
 }
