@@ -6,10 +6,11 @@ import shutil
 import signal
 import subprocess
 import time
+import types
 
 import requests
 
-from conftest import BINARY, MODEL, Server
+from conftest import BINARY, MODEL, Server, free_port
 
 PROMPTS = ["Write a haiku about the sea.", "List three prime numbers.", "What is the capital of France?",
            "Explain recursion in one sentence."]
@@ -93,3 +94,38 @@ def test_the_mpi_backend_under_mpirun_generates_the_same_text():
     # Without mpirun the MPI backend says how to start it.
     alone = subprocess.run([BINARY, *args, "--distributed-executor-backend", "mpi"], capture_output=True, text=True, timeout=60)
     assert alone.returncode != 0 and "mpirun" in alone.stderr
+
+
+def test_vllm_serve_under_mpirun_answers_as_the_mp_backend_does():
+    """Issue 27's command: `mpirun -np 2 vllm serve ... --tensor-parallel-size 2 --distributed-executor-backend mpi`.
+    Rank 0 serves; rank 1 computes its shard until the job ends."""
+    assert shutil.which("mpirun"), "tools/test.sh installs Open MPI (openmpi-bin)"
+    mp = Server("--tensor-parallel-size", "2")
+    try:
+        expected = [greedy(mp, p)["message"]["content"] for p in PROMPTS[:2]]
+    finally:
+        mp.stop()
+    port = free_port()
+    job = subprocess.Popen(["mpirun", "--allow-run-as-root", "-np", "2", BINARY, "serve", MODEL, "--host", "127.0.0.1", "--port",
+                            str(port), "--served-model-name", "smollm2", "--tensor-parallel-size", "2",
+                            "--distributed-executor-backend", "mpi"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("vllm serve under mpirun did not become healthy")
+        served = types.SimpleNamespace(url=url)
+        assert [greedy(served, p)["message"]["content"] for p in PROMPTS[:2]] == expected
+    finally:
+        job.send_signal(signal.SIGTERM)  # mpirun forwards it to both ranks
+        try:
+            job.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            job.kill()
+            job.wait()
