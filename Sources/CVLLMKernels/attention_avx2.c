@@ -1,4 +1,4 @@
-// AVX2 paged attention for head_dim 64 or 128 and up to 4 query heads per KV head: the AVX-512 multi-query
+// AVX2 paged attention for head_dim 64, 128 or 256 and up to 4 query heads per KV head: the AVX-512 multi-query
 // design (attention_x86.c) on 8-lane vectors.
 //
 // Keys are visited in tiles of 8 absolute positions with one online softmax. Up to 16 queries of one KV group
@@ -17,6 +17,7 @@
 #define VK_A2_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 #define VK_A2_KEYS 8
 #define VK_A2_QUERIES 16
+#define VK_A2_MAX_D 256  // Gemma 3's head_dim
 
 VK_A2_INLINE float vk_hmax8(__m256 v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,9 +63,9 @@ VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out,
                                    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
                                    const int G, const int D, int64_t window) {
     const int C = D / 8, H = D / 2;
-    float kt[128 * 8] __attribute__((aligned(32)));                 // [D][8 keys]
-    float vt[8 * 128] __attribute__((aligned(32)));                 // [8 keys][D]
-    float o[VK_A2_QUERIES * 4 * 128] __attribute__((aligned(32)));  // [query][G * D] output accumulators
+    float kt[VK_A2_MAX_D * 8] __attribute__((aligned(32)));                 // [D][8 keys]
+    float vt[8 * VK_A2_MAX_D] __attribute__((aligned(32)));                 // [8 keys][D]
+    float o[VK_A2_QUERIES * 4 * VK_A2_MAX_D] __attribute__((aligned(32)));  // [query][G * D] output accumulators (64 KiB)
     float m[VK_A2_QUERIES * 4], l[VK_A2_QUERIES * 4];               // running max and sum per (query, head)
     int64_t n = 0, lo = INT64_MAX;
     for (int i = 0; i < nq; i++) {
@@ -167,7 +168,7 @@ VK_AVX2_FN int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *
                                        const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                                        int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window) {
     const int64_t group = n_head / n_kv_head, es = kv_type == VK_F16 ? 2 : 4;
-    if ((head_dim != 64 && head_dim != 128) || group < 1 || group > 4) return 0;
+    if ((head_dim != 64 && head_dim != 128 && head_dim != 256) || group < 1 || group > 4) return 0;
     const int64_t row_bytes = head_dim * es, slot_bytes = n_kv_head * row_bytes;
     for (int64_t kvh = kvh0; kvh < kvh1; kvh++) {
         const uint8_t *kb = (const uint8_t *)k_cache + kvh * row_bytes, *vb = (const uint8_t *)v_cache + kvh * row_bytes;
@@ -184,6 +185,7 @@ VK_AVX2_FN int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *
                 continue; }
             VK_A2_CASE(1, 64) VK_A2_CASE(2, 64) VK_A2_CASE(3, 64) VK_A2_CASE(4, 64)
             VK_A2_CASE(1, 128) VK_A2_CASE(2, 128) VK_A2_CASE(3, 128) VK_A2_CASE(4, 128)
+            VK_A2_CASE(1, 256) VK_A2_CASE(2, 256) VK_A2_CASE(3, 256) VK_A2_CASE(4, 256)
 #undef VK_A2_CASE
         }
     }

@@ -42,7 +42,7 @@ struct ServeHabits: ParsableArguments {
             throw ValidationError("--device \(device): this engine runs on CPUs only (use --device cpu, or leave it out)")
         }
         if pipelineParallelSize != 1 {
-            throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: one process holds the whole model")
+            throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: split the model with --tensor-parallel-size instead")
         }
         if dataParallelSize != 1 {
             throw ValidationError("--data-parallel-size \(dataParallelSize) is not supported: run one `vllm serve` per replica behind a router (vllm-router)")

@@ -75,9 +75,10 @@ struct AttentionTests {
         }
     }
 
-    /// Shapes as (head_dim, heads, KV heads): 40 takes the generic loops; 64 and 128 the AVX-512 16-key or AVX2
-    /// 8-key tiles, with 1 to 4 query heads per KV head (group * head_dim <= 256 has the multi-query block body).
-    static let shapes = [(40, 6, 2), (64, 6, 2), (128, 6, 2), (64, 4, 1), (64, 2, 2), (128, 4, 2), (128, 2, 2)]
+    /// Shapes as (head_dim, heads, KV heads): 40 takes the generic loops; 64, 128 and 256 the AVX-512 16-key or AVX2
+    /// 8-key tiles, with 1 to 4 query heads per KV head (group * head_dim <= 256 has the multi-query block body);
+    /// (256, 4, 1) is Gemma 3 270M's.
+    static let shapes = [(40, 6, 2), (64, 6, 2), (128, 6, 2), (64, 4, 1), (64, 2, 2), (128, 4, 2), (128, 2, 2), (256, 4, 1), (256, 2, 2)]
 
     @Test(arguments: shapes)
     func matchesDirectSoftmaxOnEveryPath(headDim: Int, heads: Int, kvHeads: Int) {

@@ -77,7 +77,8 @@ def test_vllm_habits_are_accepted_or_refused_by_name(server):
     """Flags people bring from vLLM: GPU-only or foreign ones fail in one line saying what to use instead;
     `vllm chat --url .../v1` (vLLM's documented form) talks to the server."""
     for args, expected in [(("--batch-size", "8"), "--max-num-seqs"), (("--max-connections", "8"), "--limit-concurrency"),
-                           (("--device", "cuda"), "CPUs only"), (("--tensor-parallel-size", "2"), "tensor parallelism"),
+                           (("--device", "cuda"), "CPUs only"), (("--pipeline-parallel-size", "2"), "--tensor-parallel-size"),
+                           (("--tensor-parallel-size", "2", "--distributed-executor-backend", "ray"), "use mp"),
                            (("--data-parallel-size", "2"), "vllm-router"), (("--model", "other.gguf"), "given twice"),
                            (("--gpu-memory-utilization", "1.5"), "(0, 1]"),
                            (("--gpu-memory-utilization", "0.5", "--kv-cache-space", "1"), "not both")]:
