@@ -8,10 +8,8 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,15 +80,12 @@ int vk_allowed_cpus(int32_t *cpus, int capacity) {
     return n;
 }
 
-void vk_exit_with_parent(void) { prctl(PR_SET_PDEATHSIG, SIGTERM); }
-
 // --- Open MPI, loaded at run time (its ABI: handles are addresses of the library's predefined objects) ---
 
 typedef int (*vk_mpi_init_thread_fn)(int *, char ***, int, int *);
 typedef int (*vk_mpi_comm_int_fn)(void *, int *);
 typedef int (*vk_mpi_bcast_fn)(void *, int, void *, int, void *);
 typedef int (*vk_mpi_allreduce_fn)(const void *, void *, int, void *, void *, void *);
-typedef int (*vk_mpi_abort_fn)(void *, int);
 typedef int (*vk_mpi_gatherv_fn)(const void *, int, void *, void *, const int *, const int *, void *, int, void *);
 typedef int (*vk_mpi_finalize_fn)(void);
 
@@ -100,7 +95,6 @@ static struct {
     vk_mpi_bcast_fn bcast;
     vk_mpi_allreduce_fn allreduce;
     vk_mpi_gatherv_fn gatherv;
-    vk_mpi_abort_fn abort;
     vk_mpi_finalize_fn finalize;
     void *world, *byte, *flt, *sum;
 } vk_mpi;
@@ -116,7 +110,7 @@ int vk_mpi_open(char *error, int capacity) {
     struct { const char *name; void **slot; } symbols[] = {
         {"MPI_Init_thread", (void **)&vk_mpi.init_thread}, {"MPI_Comm_rank", (void **)&vk_mpi.rank},
         {"MPI_Comm_size", (void **)&vk_mpi.size}, {"MPI_Bcast", (void **)&vk_mpi.bcast},
-        {"MPI_Allreduce", (void **)&vk_mpi.allreduce}, {"MPI_Gatherv", (void **)&vk_mpi.gatherv}, {"MPI_Abort", (void **)&vk_mpi.abort},
+        {"MPI_Allreduce", (void **)&vk_mpi.allreduce}, {"MPI_Gatherv", (void **)&vk_mpi.gatherv},
         {"MPI_Finalize", (void **)&vk_mpi.finalize}, {"ompi_mpi_comm_world", &vk_mpi.world},
         {"ompi_mpi_byte", &vk_mpi.byte}, {"ompi_mpi_float", &vk_mpi.flt}, {"ompi_mpi_op_sum", &vk_mpi.sum},
     };
@@ -163,5 +157,4 @@ int vk_mpi_allreduce_sum_f32(float *data, int64_t count) {
 int vk_mpi_gatherv_f32(const float *part, int count, float *into, const int *counts, const int *displacements, int root) {
     return vk_mpi.gatherv(part, count, vk_mpi.flt, into, counts, displacements, vk_mpi.flt, root, vk_mpi.world);
 }
-void vk_mpi_abort(int code) { vk_mpi.abort(vk_mpi.world, code); }
 void vk_mpi_finalize(void) { vk_mpi.finalize(); }

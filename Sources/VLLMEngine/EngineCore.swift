@@ -92,18 +92,18 @@ public final class EngineCore {
                                             settings: HubSettings(downloadDirectory: options.downloadDirectory))
         // Under tensor parallelism this process is rank 0: it starts (or joins) the other ranks and holds its shard.
         let parallel = options.tensorParallelSize > 1 ? try TensorParallelLauncher.loadRankZero(location, options: options) : nil
-        let pool = parallel == nil ? ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount) : nil
+        let pool = { ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount) }  // one process: every core
         switch location {
         case .gguf(let path):
             if let q = options.quantization {
                 throw ModelFormatError("--quantization \(q.rawValue) is for Hugging Face checkpoints; '\(path)' is a GGUF file, whose tensors carry their own types")
             }
             let file = try GGUFFile(path: path)
-            let model = try parallel ?? ModelLoader.load(gguf: file, pool: pool!, dtype: options.dtype)
+            let model = try parallel ?? ModelLoader.load(gguf: file, pool: pool(), dtype: options.dtype)
             let pooling = try PoolingSetup(model: model, gguf: file, options: options)
             return try EngineCore(model: model, tokenizer: try Tokenizer(gguf: file), options: options, pooler: pooling.pooler)
         case .huggingFaceDirectory(let path):
-            let model = try parallel ?? ModelLoader.load(location, pool: pool!, dtype: options.dtype, quantization: options.quantization)
+            let model = try parallel ?? ModelLoader.load(location, pool: pool(), dtype: options.dtype, quantization: options.quantization)
             let pooling = try PoolingSetup(model: model, directory: path, options: options)
             return try EngineCore(model: model, tokenizer: try Tokenizer(huggingFaceDirectory: path), options: options, pooler: pooling.pooler,
                                   lengthCap: pooling.lengthCap)

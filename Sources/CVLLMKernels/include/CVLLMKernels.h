@@ -271,8 +271,6 @@ void vk_sum_rows_ordered(float *dst, const float *const *parts, int n_parts, int
 int vk_pin_current_thread(const int32_t *cpus, int count);
 /// The CPUs this thread may run on, ascending; their count or -errno.
 int vk_allowed_cpus(int32_t *cpus, int capacity);
-/// SIGTERM to this process when the thread that started it exits (a tensor-parallel worker follows its engine).
-void vk_exit_with_parent(void);
 /// Loads Open MPI (libmpi.so.40) and initialises it (MPI_THREAD_SERIALIZED); 0, or -1 with `error` filled.
 int vk_mpi_open(char *error, int capacity);
 int vk_mpi_rank(void);
@@ -283,7 +281,6 @@ int vk_mpi_bcast_bytes(void *data, int64_t count, int root);
 int vk_mpi_allreduce_sum_f32(float *data, int64_t count);
 /// MPI_Gatherv of floats to `root` (`into`, `counts`, `displacements` only read there); MPI's error code.
 int vk_mpi_gatherv_f32(const float *part, int count, float *into, const int *counts, const int *displacements, int root);
-void vk_mpi_abort(int code);
 void vk_mpi_finalize(void);
 
 #ifdef __cplusplus

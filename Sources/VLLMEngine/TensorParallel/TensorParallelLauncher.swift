@@ -42,7 +42,7 @@ public enum TensorParallelLauncher {
         }
     }
 
-    /// Loads rank 0's shard on its cores and waits until every rank has loaded its own (an all-reduce of ones).
+    /// Loads rank 0's shard on its cores and waits until every rank has loaded its own (`handshake`).
     private static func load(_ location: ModelLocation, options: EngineOptions, communicator: any Communicator, binding: CPUBinding,
                              bindingRank: Int, workers: WorkerProcesses?) throws -> any LanguageModel {
         let shard = TensorParallelShard(rank: 0, size: options.tensorParallelSize, communicator: communicator)
@@ -63,7 +63,7 @@ public enum TensorParallelLauncher {
     public static func runRank(_ location: ModelLocation, options: EngineOptions, communicator: any Communicator, binding: CPUBinding,
                         bindingRank: Int) throws {
         try binding.pinCurrentThread(rank: bindingRank)
-        let pool = ThreadPool(threadCount: options.threads ?? binding.cores(rank: bindingRank)?.count ?? CPUBinding.allowedCPUs().count)
+        let pool = ThreadPool(threadCount: binding.threadCount(rank: bindingRank, given: options.threads))
         let shard = TensorParallelShard(rank: communicator.rank, size: communicator.size, communicator: communicator)
         let model = try ModelLoader.load(location, pool: pool, dtype: options.dtype, quantization: options.quantization, shard: shard)
         _ = try handshake(communicator, kvHeads: model.configuration.kvHeadCount)
@@ -92,7 +92,7 @@ public enum TensorParallelLauncher {
 
     /// A thread pool whose threads run on `rank`'s cores; the calling thread keeps its own affinity.
     private static func pinnedPool(binding: CPUBinding, rank: Int, threads: Int?) throws -> ThreadPool {
-        let count = threads ?? binding.cores(rank: rank)?.count ?? CPUBinding.allowedCPUs().count
+        let count = binding.threadCount(rank: rank, given: threads)
         guard binding.cores(rank: rank) != nil else { return ThreadPool(threadCount: count) }
         let previous = CPUBinding.allowedCPUs()
         try binding.pinCurrentThread(rank: rank)  // the pool's threads inherit the mask

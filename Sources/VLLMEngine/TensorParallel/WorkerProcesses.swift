@@ -23,10 +23,7 @@ final class WorkerProcesses: @unchecked Sendable {
             if let threads = options.threads { arguments += ["--threads", "\(threads)"] }
             if let q = options.quantization { arguments += ["--quantization", q.rawValue] }
             process.arguments = arguments
-            process.terminationHandler = { [weak communicator] p in
-                communicator?.abort()
-                _ = p
-            }
+            process.terminationHandler = { [weak communicator] _ in communicator?.abort() }
             do {
                 try process.run()
             } catch {

@@ -56,6 +56,11 @@ public struct CPUBinding: Sendable, Equatable {
     /// The cores of `rank`, nil when nothing is pinned.
     public func cores(rank: Int) -> [Int32]? { ranks.isEmpty ? nil : ranks[rank] }
 
+    /// Compute threads for `rank`: `given` (`--threads`), else one per core of its share, else one per allowed core.
+    public func threadCount(rank: Int, given: Int?) -> Int {
+        given ?? cores(rank: rank)?.count ?? Self.allowedCPUs().count
+    }
+
     /// Pins the calling thread, and the threads it starts afterwards, to `rank`'s cores (nothing for `all`).
     public func pinCurrentThread(rank: Int) throws(CommunicatorError) {
         guard let cores = cores(rank: rank) else { return }

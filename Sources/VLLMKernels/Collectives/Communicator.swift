@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The collectives tensor-parallel ranks run (vLLM's `GroupCoordinator`): rank 0 broadcasts each step's batch, and
 /// every rank sums its partial results with the others' after attention and after the MLP.
 ///
@@ -38,6 +42,13 @@ public struct CollectiveStatistics: Sendable {
     public var broadcastBytes = 0
     public var broadcastSeconds = 0.0
     public init() {}
+
+    /// Monotonic seconds, for timing collectives.
+    public static func clock() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 
     /// Records one all-reduce of `floats` values that took `seconds`.
     public mutating func recordAllReduce(floats: Int, seconds: Double) {

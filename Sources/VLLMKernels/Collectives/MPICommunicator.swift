@@ -20,13 +20,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         size = Int(vk_mpi_size())
     }
 
-    /// The rank and size `mpirun` gives a process, read from its environment before MPI is loaded (nil outside mpirun).
-    public static func launchedRank(environment: [String: String]) -> (rank: Int, size: Int)? {
-        guard let rank = environment["OMPI_COMM_WORLD_RANK"].flatMap(Int.init),
-              let size = environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init) else { return nil }
-        return (rank, size)
-    }
-
     /// This rank's place among the ranks on its host (`OMPI_COMM_WORLD_LOCAL_RANK`/`_SIZE`), which picks its cores.
     public static func launchedLocalRank(environment: [String: String]) -> (rank: Int, size: Int) {
         guard let rank = environment["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap(Int.init),
@@ -38,8 +31,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func finalize() { vk_mpi_finalize() }
 
     public func broadcast(_ message: [UInt8]) throws(CommunicatorError) -> [UInt8] {
-        let start = SharedMemoryCommunicator.now()
-        defer { statistics.broadcasts += 1; statistics.broadcastSeconds += SharedMemoryCommunicator.now() - start }
+        let start = CollectiveStatistics.clock()
+        defer { statistics.broadcasts += 1; statistics.broadcastSeconds += CollectiveStatistics.clock() - start }
         var count = Int64(message.count)
         try check(vk_mpi_bcast_bytes(&count, 8, 0), "MPI_Bcast")
         var buffer = rank == 0 ? message : [UInt8](repeating: 0, count: Int(count))
@@ -49,14 +42,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
-        let start = SharedMemoryCommunicator.now()
+        let start = CollectiveStatistics.clock()
         try check(vk_mpi_allreduce_sum_f32(values.baseAddress, Int64(values.count)), "MPI_Allreduce")
-        statistics.recordAllReduce(floats: values.count, seconds: SharedMemoryCommunicator.now() - start)
+        statistics.recordAllReduce(floats: values.count, seconds: CollectiveStatistics.clock() - start)
     }
 
     /// MPI_Gatherv in rounds of at most 2^28 floats a rank (MPI counts are ints).
     public func gather(_ part: UnsafeBufferPointer<Float>, counts: [Int], into: UnsafeMutableBufferPointer<Float>?) throws(CommunicatorError) {
-        let start = SharedMemoryCommunicator.now()
+        let start = CollectiveStatistics.clock()
         let chunk = 1 << 28
         let rounds = max(1, counts.map { ($0 + chunk - 1) / chunk }.max()!)
         for round in 0..<rounds {
@@ -71,11 +64,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             try check(code, "MPI_Gatherv")
         }
         statistics.gathers += 1
-        statistics.gatherSeconds += SharedMemoryCommunicator.now() - start
+        statistics.gatherSeconds += CollectiveStatistics.clock() - start
     }
-
-    /// Ends the whole MPI job (every rank) with `code`.
-    public func abort(code: Int32) { vk_mpi_abort(code) }
 
     private func check(_ code: Int32, _ call: String) throws(CommunicatorError) {
         if code != 0 { throw CommunicatorError("\(call) failed with MPI error \(code) on rank \(rank)") }

@@ -8,8 +8,8 @@ import Glibc
 ///
 /// All-reduce: op k writes each rank's part into slot `k % 2`, publishes `arrived[rank] = k`, waits until every rank
 /// has arrived, and sums the parts in rank order. Gather: the same, only rank 0 waits and reads. Two slots suffice: a
-/// rank starts op k + 2 only after seeing every rank arrive at k + 1, so no rank still reads op k. Broadcast: rank 0 waits until every rank has read the previous
-/// message, writes the next one and bumps `sequence`. Any rank can set `aborted` (a process died): every wait ends.
+/// rank starts op k + 2 only after seeing every rank arrive at k + 1, so no rank still reads op k. Broadcast: rank 0
+/// waits until every rank has read the previous message, writes the next one and bumps `sequence`. Any rank can set `aborted` (a process died): every wait ends.
 public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -27,9 +27,9 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
     /// Cumulative cost of this rank's collectives.
     public private(set) var statistics = CollectiveStatistics()
 
-    // Layout: a 64-byte line per counter, then the message area, then 2 × size slots of `slotFloats`.
+    // Layout: a 64-byte line per counter (sequence, aborted, then each rank's arrived and read), the message area,
+    // then 2 × size slots of `slotFloats`.
     private static let line = 64
-    private static let counters = 4  // sequence, aborted, and per rank: arrived, read
     private var sequenceWord: UnsafeMutablePointer<UInt32> { base.assumingMemoryBound(to: UInt32.self) }
     private var abortWord: UnsafeMutablePointer<UInt32> { (base + Self.line).assumingMemoryBound(to: UInt32.self) }
     private func arrivedWord(_ r: Int) -> UnsafeMutablePointer<UInt32> { (base + (2 + r) * Self.line).assumingMemoryBound(to: UInt32.self) }
@@ -80,8 +80,6 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
     /// Ends every rank's waits with an error: called when a rank's process is gone.
     public func abort() { vk_atomic_store_wake_u32(abortWord, 1) }
 
-    public var isAborted: Bool { vk_atomic_load_u32(abortWord) != 0 }
-
     /// Spins (pause + load, about 20 ns each) before sleeping on the futex. A rank waits in a collective for the others
     /// to finish a layer's share: sleeping there cost a wake-up of 30-100 us on this VM (all-reduces averaged 155 us
     /// with 0.4 ms of spin, against 40 us for Open MPI, which never sleeps), so those waits spin for about 20 ms. A
@@ -102,8 +100,8 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
 
     /// Rank 0 writes; the others wait for it (idle workers sleep here between requests).
     public func broadcast(_ message: [UInt8]) throws(CommunicatorError) -> [UInt8] {
-        let start = Self.now()
-        defer { statistics.broadcasts += 1; statistics.broadcastSeconds += Self.now() - start }
+        let start = CollectiveStatistics.clock()
+        defer { statistics.broadcasts += 1; statistics.broadcastSeconds += CollectiveStatistics.clock() - start }
         sequence &+= 1
         if rank == 0 {
             guard message.count + 8 <= messageCapacity else {
@@ -111,7 +109,7 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
             }
             for r in 1..<size { try wait(readWord(r), reaches: sequence &- 1, spin: 2000, what: "rank \(r) to read the last step") }
             messageArea.storeBytes(of: Int64(message.count), as: Int64.self)
-            message.withUnsafeBytes { (messageArea + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            message.withUnsafeBytes { if let bytes = $0.baseAddress { (messageArea + 8).copyMemory(from: bytes, byteCount: $0.count) } }
             statistics.broadcastBytes += message.count
             vk_atomic_store_wake_u32(sequenceWord, sequence)
             return message
@@ -135,7 +133,7 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
-        let start = Self.now()
+        let start = CollectiveStatistics.clock()
         var done = 0
         while done < values.count {
             let n = min(slotFloats, values.count - done)
@@ -149,14 +147,14 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
             }
             done += n
         }
-        statistics.recordAllReduce(floats: values.count, seconds: Self.now() - start)
+        statistics.recordAllReduce(floats: values.count, seconds: CollectiveStatistics.clock() - start)
     }
 
     /// Parts larger than a slot go in rounds of a slot each, every rank making the same number of rounds (the
     /// largest part's); each round is one op of the all-reduce protocol (write, arrive) in which only rank 0 waits.
     public func gather(_ part: UnsafeBufferPointer<Float>, counts: [Int], into: UnsafeMutableBufferPointer<Float>?) throws(CommunicatorError) {
         precondition(counts.count == size && counts[rank] == part.count)
-        let start = Self.now()
+        let start = CollectiveStatistics.clock()
         let rounds = max(1, counts.map { ($0 + slotFloats - 1) / slotFloats }.max()!)
         for round in 0..<rounds {
             let parity = try beginOperation(), first = round * slotFloats
@@ -173,12 +171,7 @@ public final class SharedMemoryCommunicator: Communicator, @unchecked Sendable {
             }
         }
         statistics.gathers += 1
-        statistics.gatherSeconds += Self.now() - start
+        statistics.gatherSeconds += CollectiveStatistics.clock() - start
     }
 
-    static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
 }
