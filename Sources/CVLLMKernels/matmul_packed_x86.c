@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #ifndef VK_PACKED_PREFETCH
-#define VK_PACKED_PREFETCH 512
+#define VK_PACKED_PREFETCH 8192
 #endif
 #define VK_PACKED_INLINE static inline __attribute__((always_inline)) VK_VNNI_FN
 
@@ -77,9 +77,10 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb;
         const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
-        // Streaming a matrix from DRAM: the hardware prefetcher alone leaves most of the bandwidth unused. 512 bytes
-        // ahead: decode of the 1.5B Q4_K_M (1 GB a token) ran at 42 tok/s, against 40 at 1024 and 34-37 at 4096
-        // (prefill and the smaller models unchanged).
+        // Streaming a matrix from DRAM: the hardware prefetcher alone leaves most of the bandwidth unused (it stops at
+        // 4 KiB boundaries). 8192 bytes ahead, as the AVX2 kernel: a decode step of 8 sequences on the 1.5B Q4_K_M
+        // took 90 ms at 512 (a tile of 8 tokens spends 8x longer on each block, so 512 bytes came too late), 50 ms at
+        // 4096-16384; one sequence and prefill are the same or a little faster (BENCHMARKS.md, 2026-12-06 21:45).
         const uint8_t *ahead = panel + b * gb / G + VK_PACKED_PREFETCH;
         for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)ahead + l, _MM_HINT_T1);
         __m512i w[8];
