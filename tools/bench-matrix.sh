@@ -45,16 +45,21 @@ llama() { "$BENCH" -m "$1" -t 2 -p 512 -n 128 -r "$REPS" -o csv 2>/dev/null |
      if ((t == "pp" && p > 0) || (t == "tg" && g > 0)) print $col["avg_ts"]}'; }
 
 echo "kernels: $ISA; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); $(git rev-parse --short HEAD)"
+echo "roofline (tools/machine-roofline.sh, this ISA): $(./tools/machine-roofline.sh | tail -1)"
 echo
-echo "| file | llama.cpp pp512 tok/s | ours | ratio | llama.cpp tg128 tok/s | ours | ratio |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "Decode GB/s: the file's bytes times tok/s (every weight is read once a token; these models tie the LM head to"
+echo "the embeddings, so the whole file is streamed), to set beside the roofline's read bandwidth."
+echo
+echo "| file | llama.cpp pp512 tok/s | ours | ratio | llama.cpp tg128 tok/s | ours | ratio | decode GB/s llama.cpp / ours |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for f in "${FILES[@]}"; do
   read -r lpp < <(llama "$f" pp); read -r ltg < <(llama "$f" tg)
   opp=$(ours "$f" 512 1); otg=$(ours "$f" 1 128)
-  python3 - "$(basename "$f" .gguf)" "$lpp" "$ltg" "$opp" "$otg" <<'PY'
+  python3 - "$(basename "$f" .gguf)" "$lpp" "$ltg" "$opp" "$otg" "$(stat -c %s "$f")" <<'PY'
 import sys
-name, lpp, ltg, opp, otg = sys.argv[1], *map(float, sys.argv[2:])
+name, lpp, ltg, opp, otg, size = sys.argv[1], *map(float, sys.argv[2:])
 pp, tg = 512 / opp, 128 / otg
-print(f"| {name} | {lpp:.1f} | {pp:.1f} | {pp / lpp:.2f}x | {ltg:.1f} | {tg:.1f} | {tg / ltg:.2f}x |")
+print(f"| {name} | {lpp:.1f} | {pp:.1f} | {pp / lpp:.2f}x | {ltg:.1f} | {tg:.1f} | {tg / ltg:.2f}x "
+      f"| {size * ltg / 1e9:.1f} / {size * tg / 1e9:.1f} |")
 PY
 done

@@ -4,6 +4,7 @@
 # on its own data), best of 5 timings each.
 #
 #   ./tools/machine-roofline.sh            # prints one line per ceiling
+#   VLLM_CPU_ISA=avx2 ./tools/machine-roofline.sh   # the AVX2 probes on an AVX-512 host (the engines' AVX2 paths)
 #
 # The probe is compiled with the toolchain's clang into $SWIFT_VLLM_CACHE (default ~/.cache/swift-vllm). Peaks use
 # 12 independent accumulators per thread (enough to hide the instructions' latency); bandwidth reads a 1 GiB buffer
@@ -149,7 +150,8 @@ static double measure(int kind, int threads, uint8_t **buffers) {
 
 int main(void) {
     __builtin_cpu_init();
-    has512 = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    const char *pin = getenv("VLLM_CPU_ISA");
+    has512 = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && !(pin && strcmp(pin, "avx2") == 0);
     if (!has512 && !__builtin_cpu_supports("avx2")) { fprintf(stderr, "needs AVX2\n"); return 1; }
     int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cores > 64) cores = 64;
