@@ -5,7 +5,8 @@
 #   ./tools/bench-matrix.sh [--isa avx2] [FILE.gguf ...]
 # With no files: both Qwen2.5-Coder Q4_K_M files and every file of the quant matrix (tools/make-quant-matrix.sh).
 # --isa avx2: both engines without AVX-512 (llama.cpp built for AVX2/FMA/F16C in its own folder, ours under
-# VLLM_CPU_ISA=avx2). REPS (default 2) repetitions of each figure; VLLM_BIN overrides our binary.
+# VLLM_CPU_ISA=avx2). REPS (default 2) repetitions of each figure, after 3 untimed ones (the weights are on huge pages
+# by then: they are packed on 4 KiB pages and collapsed in the background); VLLM_BIN overrides our binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
@@ -37,7 +38,7 @@ REPS=${REPS:-2}
 
 # Our average latency in seconds over REPS iterations.
 ours() { "$VLLM" bench latency --model "$1" --batch-size 1 --input-len "$2" --output-len "$3" --num-iters "$REPS" \
-  --num-iters-warmup 1 --threads 2 2>/dev/null | awk '/Avg latency/ {print $3}'; }
+  --num-iters-warmup 3 --threads 2 2>/dev/null | awk '/Avg latency/ {print $3}'; }
 # llama-bench's mean tok/s for a test (pp512 or tg128).
 llama() { "$BENCH" -m "$1" -t 2 -p 512 -n 128 -r "$REPS" -o csv 2>/dev/null |
   awk -F, -v t="$2" 'NR == 1 {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); col[$i] = i}; next}
