@@ -43,10 +43,12 @@ def health_latencies(url, count=5):
 
 
 def answers_promptly(latencies):
-    """The median within 100 ms, and every probe within Kubernetes' default probe timeout of 1 s (alone each takes a
-    few ms; on a loaded two-core CI machine, with four generations and 200 connections arriving, one probe in five
-    once took 0.72 s)."""
-    return latencies[len(latencies) // 2] < 0.1 and latencies[-1] < 1.0
+    """The median within 250 ms, and every probe within Kubernetes' default probe timeout of 1 s. Alone a probe takes
+    a few ms; with four generations keeping both cores of a two-core CI machine busy, the probe (and this Python
+    client) wait for the scheduler: medians of 2-83 ms in eight runs, 103 ms once in CI (2026-12-06), and one probe
+    in five once took 0.72 s with 200 connections arriving. A server that parks /health behind the cap or a step
+    takes seconds."""
+    return latencies[len(latencies) // 2] < 0.25 and latencies[-1] < 1.0
 
 
 def send_completion(port, body):
