@@ -39,11 +39,11 @@ REPS=${REPS:-2}
 # Our average latency in seconds over REPS iterations.
 ours() { "$VLLM" bench latency --model "$1" --batch-size 1 --input-len "$2" --output-len "$3" --num-iters "$REPS" \
   --num-iters-warmup 3 --threads 2 2>/dev/null | awk '/Avg latency/ {print $3}'; }
-# llama-bench's mean tok/s for a test (pp512 or tg128).
+# llama-bench's mean tok/s for pp512 and for tg128, on one line (one llama-bench run measures both).
 llama() { "$BENCH" -m "$1" -t 2 -p 512 -n 128 -r "$REPS" -o csv 2>/dev/null |
-  awk -F, -v t="$2" 'NR == 1 {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); col[$i] = i}; next}
-    {gsub(/"/, ""); p = $col["n_prompt"]; g = $col["n_gen"];
-     if ((t == "pp" && p > 0) || (t == "tg" && g > 0)) print $col["avg_ts"]}'; }
+  awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); col[$i] = i}; next}
+    {gsub(/"/, ""); if ($col["n_prompt"] > 0) pp = $col["avg_ts"]; if ($col["n_gen"] > 0) tg = $col["avg_ts"]}
+    END {print pp, tg}'; }
 
 echo "kernels: $ISA; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); $(git rev-parse --short HEAD)"
 echo "roofline (tools/machine-roofline.sh, this ISA): $(./tools/machine-roofline.sh | tail -1)"
@@ -54,7 +54,7 @@ echo
 echo "| file | llama.cpp pp512 tok/s | ours | ratio | llama.cpp tg128 tok/s | ours | ratio | decode GB/s llama.cpp / ours |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for f in "${FILES[@]}"; do
-  read -r lpp < <(llama "$f" pp); read -r ltg < <(llama "$f" tg)
+  read -r lpp ltg < <(llama "$f")
   opp=$(ours "$f" 512 1); otg=$(ours "$f" 1 128)
   python3 - "$(basename "$f" .gguf)" "$lpp" "$ltg" "$opp" "$otg" "$(stat -c %s "$f")" <<'PY'
 import sys

@@ -16,14 +16,16 @@ struct Gemma3Tests {
     /// Measured 2026-12-06 (CI of 479ae45): top-1 499/512 (97.5%) on AVX-512 and 494/512 (96.5%) on AVX2 (whose
     /// attention now runs the same tile design for head_dim 256), mean |Δlogprob| over llama.cpp's top 5 0.13; the
     /// greedy texts part at llama.cpp near-ties except once (prompt 5, token 3: its top two 0.267 apart), and
-    /// teacher-forced disagreements reach gaps of 0.29 (AVX-512) and 0.62 (AVX2). Against transformers float32 the AVX2
-    /// path agrees at 511/512 (99.8%), 0.001. Not f16 attention: with an f32 KV cache on both sides (FIXTURE_KV=f32, VLLM_FIDELITY_KV=f32) the drift
-    /// is the same, 0.13. A 270M model with a 262,144-token vocabulary has flat distributions: llama.cpp's own top
-    /// two lie within 0.25 at 45 of the 512 positions, and its one-token decode and its batch disagree at 15 (97.1%),
-    /// our two instruction sets at 7. Nor is it our activations' finer scale (32-blocks where llama.cpp's Q8_K has one
-    /// per 256 columns for the K-quant matmuls): quantizing them exactly as Q8_K (tried 2026-12-06 21:55) left the drift
-    /// at 0.128 (top-1 490/512) and the Qwen K-quant files' at 0.057-0.062 (0.055-0.060 with ours). transformers in float32 on the same (dequantized) weights is as far from llama.cpp, 0.121, and agrees with us to
-    /// 0.001 (`agreesWithTransformersOnDequantizedWeights`). Known issue: the criterion is tighter than llama.cpp's noise here.
+    /// teacher-forced disagreements reach gaps of 0.29 (AVX-512) and 0.62 (AVX2). Against transformers float32 the
+    /// AVX2 path agrees at 511/512 (99.8%), 0.001. Not f16 attention: with an f32 KV cache on both sides
+    /// (FIXTURE_KV=f32, VLLM_FIDELITY_KV=f32) the drift is the same, 0.13. A 270M model with a 262,144-token
+    /// vocabulary has flat distributions: llama.cpp's own top two lie within 0.25 at 45 of the 512 positions, and its
+    /// one-token decode and its batch disagree at 15 (97.1%), our two instruction sets at 7. Nor is it our
+    /// activations' finer scale (32-blocks where llama.cpp's Q8_K has one per 256 columns for the K-quant matmuls):
+    /// quantizing them exactly as Q8_K (tried 2026-12-06 21:55) left the drift at 0.128 (top-1 490/512) and the Qwen
+    /// K-quant files' at 0.057-0.062 (0.055-0.060 with ours). transformers in float32 on the same (dequantized)
+    /// weights is as far from llama.cpp, 0.121, and agrees with us to 0.001
+    /// (`agreesWithTransformersOnDequantizedWeights`). Known issue: the criterion is tighter than llama.cpp's noise here.
     @Test func agreesWithLlamaCpp() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)
         withKnownIssue("Gemma 3 270M drifts from llama.cpp (0.13 mean |Δlogprob|): agreement under 98%", isIntermittent: true) {
