@@ -15,9 +15,9 @@
 #if VK_X86
 #include <immintrin.h>
 
-// How far ahead the streaming tiles prefetch (bytes). Unlike the VNNI kernel's 512 (matmul_packed_x86.c), the
-// AVX2 kernel wants it far: 1.5B Q4_K_M decode under VLLM_CPU_ISA=avx2 took 4.04-4.11 s for 128 tokens at 8192,
-// 4.68-4.84 at 4096, 5.43-5.47 at 512, 4.13-4.69 at 16384; the 0.5B's decode and prefill did not move.
+// How far ahead the streaming tiles prefetch (bytes), as the VNNI kernel (matmul_packed_x86.c): 1.5B Q4_K_M
+// decode under VLLM_CPU_ISA=avx2 took 4.04-4.11 s for 128 tokens at 8192, 4.68-4.84 at 4096, 5.43-5.47 at 512,
+// 4.13-4.69 at 16384; the 0.5B's decode and prefill did not move.
 #ifndef VK_PACKED2_PREFETCH
 #define VK_PACKED2_PREFETCH 8192
 #endif
@@ -54,87 +54,103 @@ VK_P2_INLINE __m256 vk_i8x8(const uint8_t *p) {
 }
 VK_P2_INLINE __m256 vk_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)p)); }
 
-/// out[u * ldo + i] for rows i < live of half h (rows 8h..8h+7 of the panel) and tokens u < n (a constant).
+/// One 32-column block of half h (rows 8h..8h+7) for tokens u < n (a constant), added to acc[u * stride].
 /// Integer sums: `vpmaddubsw` pairs summed in 16 bits while they cannot overflow (|pair| <= 2 * 31 * 127; up to
 /// 16 products of 4-bit quants, 8 of 5-bit, 4 of 6-bit), then widened with `vpmaddwd`; signed words one at a time.
-VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
-                                  const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
-                                  const int h, const int live, const int prefetch, const int n) {
-    const vk_packed_params P = vk_pp(wtype);
-    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
+VK_P2_INLINE void vk_packed2_block(const vk_packed_params P, const uint8_t *q, const uint8_t *sec, const int64_t slot,
+                                   const int64_t kd, const uint8_t *x, const int64_t xrb, const int64_t k,
+                                   const int64_t nb, const int64_t b, const int h, const int n, const int stride,
+                                   __m256 *acc) {
     const int is_signed = P.bits == 8 || P.iq4, off = is_signed ? 0 : P.offset;
     // Words summed in 16 bits before widening: 8 (4-bit, one scale a block), 4, or 2 (6-bit).
     const int run = is_signed ? 1 : P.bits == 6 ? 2 : (P.bits <= 4 && P.halves != 2) ? 8 : 4;
     const __m256i ones = _mm256_set1_epi16(1);
+    __m256i i0[4], i1[4], s16[4];
+    _Pragma("clang loop unroll(full)")
+    for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); i1[u] = i0[u]; s16[u] = i0[u]; }
+    _Pragma("clang loop unroll(full)")
+    for (int s = 0; s < 8; s++) {
+        const __m256i w = vk_word_avx2(P, q, h, s), aw = is_signed ? _mm256_abs_epi8(w) : w;
+        _Pragma("clang loop unroll(full)")
+        for (int u = 0; u < n; u++) {
+            const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
+            s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
+            if ((s + 1) % run == 0) {
+                const __m256i wide = _mm256_madd_epi16(s16[u], ones);
+                if (s < 4) i0[u] = _mm256_add_epi32(i0[u], wide); else i1[u] = _mm256_add_epi32(i1[u], wide);
+                s16[u] = _mm256_setzero_si256();
+            }
+        }
+    }
+    const __m256 d = vk_f16x8(sec + 32 * kd + 16 * h);
+    __m256 dw0 = d, dw1 = d, mw0 = _mm256_setzero_ps(), mw1 = mw0;
+    if (P.halves) {
+        dw0 = _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * P.halves * slot + 8 * h));
+        dw1 = P.halves == 2 ? _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1) + 8 * h)) : dw0;
+    }
+    if (P.has_min) {
+        const __m256 dm = vk_f16x8(sec + vk_sec_dm(&P) + 32 * kd + 16 * h);
+        mw0 = P.halves ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * P.halves * slot + 8 * h)) : dm;
+        mw1 = P.halves == 2 ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1) + 8 * h)) : mw0;
+    }
+    _Pragma("clang loop unroll(full)")
+    for (int u = 0; u < n; u++) {
+        const float *xd = (const float *)(const void *)(x + u * xrb + k), dx = xd[b];
+        const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
+        const int32_t sum = xsum[b], lo = xsum[nb + b];
+        const __m256 dxv = _mm256_set1_ps(dx);
+        __m256 a = acc[u * stride];
+        if (P.halves == 2) {
+            __m256i a0 = i0[u], a1 = i1[u];
+            if (off) {
+                a0 = _mm256_sub_epi32(a0, _mm256_set1_epi32(off * lo));
+                a1 = _mm256_sub_epi32(a1, _mm256_set1_epi32(off * (sum - lo)));
+            }
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(dw0, dxv), a);
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(dw1, dxv), a);
+        } else {
+            __m256i isum = _mm256_add_epi32(i0[u], i1[u]);
+            if (off) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(off * sum));
+            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw0, dxv), a);
+        }
+        if (P.has_min && P.halves == 2) {
+            a = _mm256_fmadd_ps(mw0, _mm256_set1_ps(dx * (float)lo), a);
+            a = _mm256_fmadd_ps(mw1, _mm256_set1_ps(dx * (float)(sum - lo)), a);
+        } else if (P.has_min) {
+            a = _mm256_fmadd_ps(mw0, _mm256_set1_ps(xd[nb + b]), a);
+        }
+        acc[u * stride] = a;
+    }
+}
+
+/// out[u * ldo + i] for tokens u < n and the panel's rows i < live of half h0, or of both halves (nh = 2: rows
+/// 0..live-1). n and nh are constants after inlining; n * nh <= 4.
+VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
+                                  const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
+                                  const int h0, const int nh, const int live, const int prefetch, const int n) {
+    const vk_packed_params P = vk_pp(wtype);
+    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
     __m256 acc[4];
     _Pragma("clang loop unroll(full)")
-    for (int u = 0; u < n; u++) acc[u] = _mm256_setzero_ps();
+    for (int a = 0; a < n * nh; a++) acc[a] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb, *q = group + (b % G) * qb;
         const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
         if (prefetch)
             for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + VK_PACKED2_PREFETCH + l, _MM_HINT_T1);
-        __m256i i0[4], i1[4], s16[4];
         _Pragma("clang loop unroll(full)")
-        for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); i1[u] = i0[u]; s16[u] = i0[u]; }
-        _Pragma("clang loop unroll(full)")
-        for (int s = 0; s < 8; s++) {
-            const __m256i w = vk_word_avx2(P, q, h, s), aw = is_signed ? _mm256_abs_epi8(w) : w;
-            _Pragma("clang loop unroll(full)")
-            for (int u = 0; u < n; u++) {
-                const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
-                s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
-                if ((s + 1) % run == 0) {
-                    const __m256i wide = _mm256_madd_epi16(s16[u], ones);
-                    if (s < 4) i0[u] = _mm256_add_epi32(i0[u], wide); else i1[u] = _mm256_add_epi32(i1[u], wide);
-                    s16[u] = _mm256_setzero_si256();
-                }
-            }
-        }
-        const __m256 d = vk_f16x8(sec + 32 * kd + 16 * h);
-        __m256 dw0 = d, dw1 = d, mw0 = _mm256_setzero_ps(), mw1 = mw0;
-        if (P.halves) {
-            dw0 = _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * P.halves * slot + 8 * h));
-            dw1 = P.halves == 2 ? _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1) + 8 * h)) : dw0;
-        }
-        if (P.has_min) {
-            const __m256 dm = vk_f16x8(sec + vk_sec_dm(&P) + 32 * kd + 16 * h);
-            mw0 = P.halves ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * P.halves * slot + 8 * h)) : dm;
-            mw1 = P.halves == 2 ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1) + 8 * h)) : mw0;
-        }
-        _Pragma("clang loop unroll(full)")
-        for (int u = 0; u < n; u++) {
-            const float *xd = (const float *)(const void *)(x + u * xrb + k), dx = xd[b];
-            const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
-            const int32_t sum = xsum[b], lo = xsum[nb + b];
-            const __m256 dxv = _mm256_set1_ps(dx);
-            if (P.halves == 2) {
-                __m256i a0 = i0[u], a1 = i1[u];
-                if (off) {
-                    a0 = _mm256_sub_epi32(a0, _mm256_set1_epi32(off * lo));
-                    a1 = _mm256_sub_epi32(a1, _mm256_set1_epi32(off * (sum - lo)));
-                }
-                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(dw0, dxv), acc[u]);
-                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(dw1, dxv), acc[u]);
-            } else {
-                __m256i isum = _mm256_add_epi32(i0[u], i1[u]);
-                if (off) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(off * sum));
-                acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw0, dxv), acc[u]);
-            }
-            if (P.has_min && P.halves == 2) {
-                acc[u] = _mm256_fmadd_ps(mw0, _mm256_set1_ps(dx * (float)lo), acc[u]);
-                acc[u] = _mm256_fmadd_ps(mw1, _mm256_set1_ps(dx * (float)(sum - lo)), acc[u]);
-            } else if (P.has_min) {
-                acc[u] = _mm256_fmadd_ps(mw0, _mm256_set1_ps(xd[nb + b]), acc[u]);
-            }
-        }
+        for (int hh = 0; hh < nh; hh++) vk_packed2_block(P, q, sec, slot, kd, x, xrb, k, nb, b, h0 + hh, n, nh, acc + hh);
     }
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), lanes);
     _Pragma("clang loop unroll(full)")
     for (int u = 0; u < n; u++) {
-        if (live == 8) _mm256_storeu_ps(out + u * ldo, acc[u]);
-        else _mm256_maskstore_ps(out + u * ldo, mask, acc[u]);
+        _Pragma("clang loop unroll(full)")
+        for (int hh = 0; hh < nh; hh++) {
+            const int rows = nh == 2 ? (hh == 0 ? 8 : live - 8) : live;
+            float *o = out + u * ldo + 8 * (h0 + hh);
+            if (rows == 8) _mm256_storeu_ps(o, acc[u * nh + hh]);
+            else _mm256_maskstore_ps(o, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), lanes), acc[u * nh + hh]);
+        }
     }
 }
 
@@ -145,13 +161,13 @@ VK_P2_INLINE void vk_packed2_half(const int wtype, const uint8_t *panel, const i
                                   float *out, const int64_t ldo, const int h, const int live) {
     for (int64_t t = t0; t < t1; t += 4) {
         const uint8_t *xt = x + t * xrb;
-        float *ot = out + t * ldo + 8 * h;
+        float *ot = out + t * ldo;
         const int pf = h == 0 && t == t0;
         switch (t1 - t < 4 ? t1 - t : 4) {
-        case 1: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, live, pf, 1); break;
-        case 2: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, live, pf, 2); break;
-        case 3: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, live, pf, 3); break;
-        default: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, live, pf, 4); break;
+        case 1: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, 1, live, pf, 1); break;
+        case 2: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, 1, live, pf, 2); break;
+        case 3: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, 1, live, pf, 3); break;
+        default: vk_packed2_tile(wtype, panel, nb, xt, xrb, k, ot, ldo, h, 1, live, pf, 4); break;
         }
     }
 }
@@ -166,6 +182,17 @@ VK_P2_INLINE void vk_packed2_rows(const int wtype, const uint8_t *wp, const int6
         for (int64_t r = r0; r < r1; r += 16) {
             const int live = r1 - r < 16 ? (int)(r1 - r) : 16;
             const uint8_t *panel = wp + (r / 16) * stride;
+            // One or two tokens stream the weights from DRAM: both halves in one pass over the panel, so that
+            // its read-ahead runs the whole time. Panel half by half, the second half read the panel again from
+            // L2 with no prefetch issued (a 56 MB Q4_K matrix, one token, one core: 2.7 -> 2.0 ms; Q4_0 3.6 ->
+            // 2.1; Q6_K 4.7 -> 3.0; two tokens 3.2 -> 2.4 ms). From 3 tokens on the tile is compute-bound and
+            // the halves' separate passes keep more tokens in registers.
+            if (te - tb <= 2 && live > 8) {
+                const uint8_t *xt = x + tb * xrb;
+                if (te - tb == 1) vk_packed2_tile(wtype, panel, nb, xt, xrb, k, out + r + tb * ldo, ldo, 0, 2, live, 1, 1);
+                else vk_packed2_tile(wtype, panel, nb, xt, xrb, k, out + r + tb * ldo, ldo, 0, 2, live, 1, 2);
+                continue;
+            }
             vk_packed2_half(wtype, panel, nb, x, xrb, k, tb, te, out + r, ldo, 0, live < 8 ? live : 8);
             if (live > 8) vk_packed2_half(wtype, panel, nb, x, xrb, k, tb, te, out + r, ldo, 1, live - 8);
         }
