@@ -184,9 +184,9 @@ VK_P2_INLINE void vk_packed2_rows(const int wtype, const uint8_t *wp, const int6
             const uint8_t *panel = wp + (r / 16) * stride;
             // One or two tokens stream the weights from DRAM: both halves in one pass over the panel, so that
             // its read-ahead runs the whole time. Panel half by half, the second half read the panel again from
-            // L2 with no prefetch issued (a 56 MB Q4_K matrix, one token, one core: 2.7 -> 2.0 ms; Q4_0 3.6 ->
-            // 2.1; Q6_K 4.7 -> 3.0; two tokens 3.2 -> 2.4 ms). From 3 tokens on the tile is compute-bound and
-            // the halves' separate passes keep more tokens in registers.
+            // L2 with no prefetch issued (65536 x 1536, one token, one core: Q4_K 2.55 -> 1.76 ms, Q4_0 2.89 ->
+            // 2.06, Q6_K 4.34 -> 2.86; every type in BENCHMARKS.md, 2026-12-07). From 3 tokens on the tile is
+            // compute-bound and the halves' separate passes keep more tokens in registers.
             if (te - tb <= 2 && live > 8) {
                 const uint8_t *xt = x + tb * xrb;
                 if (te - tb == 1) vk_packed2_tile(wtype, panel, nb, xt, xrb, k, out + r + tb * ldo, ldo, 0, 2, live, 1, 1);
