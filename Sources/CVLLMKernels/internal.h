@@ -47,11 +47,18 @@ void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int
                                int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
 
 /// AVX2 paged attention in 8-key tiles (attention_avx2.c); returns 0 for shapes it has no body for
-/// (head_dim other than 64 or 128, more than 4 query heads per KV head).
+/// (head_dim other than 64, 128 or 256, more than 4 query heads per KV head).
 int vk_attention_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
                             const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                             const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                             int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
+
+/// AVX2 paged attention for 5 to 16 query heads per KV head (attention_avx2_loop.c): the generic loop's bits in
+/// 32-key tiles; returns 0 for shapes it has no body for (head_dim other than 64, 128 or 256).
+int vk_attention_loop_tiles_avx2(const float *q, int64_t q_stride, float *out, int64_t out_stride, int64_t nq,
+                                 const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
+                                 const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
+                                 int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
 
 /// The first key position a query at `pos` sees: 0 without a window, else pos - window + 1 (at least 0).
 static inline int64_t vk_window_start(int32_t pos, int64_t window) {

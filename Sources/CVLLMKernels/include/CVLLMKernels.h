@@ -182,6 +182,14 @@ void vk_paged_attention_ref(const float *q, int64_t q_stride, float *out, int64_
                             const int32_t *block_table, int64_t block_size,
                             int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
                             int64_t kvh0, int64_t kvh1, int64_t window);
+/// The generic loop at the calling thread's ISA level, with no tiles: the tests' check that the AVX2 tiles for more
+/// than 4 query heads a KV head give its bits.
+void vk_paged_attention_loop(const float *q, int64_t q_stride, float *out, int64_t out_stride,
+                             int64_t nq, const int32_t *q_pos,
+                             const void *k_cache, const void *v_cache, int kv_type,
+                             const int32_t *block_table, int64_t block_size,
+                             int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
+                             int64_t kvh0, int64_t kvh1, int64_t window);
 
 /// Writes one token's K and V (`n_kv_head * head_dim` f32 each) into cache slot `slot`
 /// (slot = block * block_size + offset), converting to kv_type.
