@@ -1,10 +1,6 @@
 // Paged attention over block tables, with one online-softmax algorithm shared by the reference and fast paths.
-#include "internal.h"
+#include "vecmath_x86.h"
 #include <math.h>
-
-#if VK_X86
-#include <immintrin.h>
-#endif
 
 /// Keys are visited in tiles of this many positions (by absolute position, so tiling never depends on the batch).
 #define VK_ATTN_TILE 32
@@ -56,10 +52,7 @@ static inline VK_AVX2_FN float vk_attn_dot_avx2(const float *q, const void *row,
                                      : _mm256_loadu_ps((const float *)row + i);
         acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), r, acc);
     }
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-    float s = _mm_cvtss_f32(s4);
+    float s = vk_hsum256(acc);
     if (i < n) s += vk_attn_dot_scalar(q + i, kv_type == VK_F16 ? (const void *)((const uint16_t *)row + i)
                                                                 : (const void *)((const float *)row + i), kv_type, n - i);
     return s;

@@ -26,13 +26,6 @@ VK_A2_INLINE float vk_hmax8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-VK_A2_INLINE float vk_hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /// In-register 8x8 transpose: lane j of r[i] becomes lane i of r[j].
 VK_A2_INLINE void vk_transpose8(__m256 *r) {
     __m256 t[8], u[8];
@@ -136,7 +129,7 @@ VK_A2_INLINE void vk_attn2_queries(const float *q, int64_t q_stride, float *out,
                     *mg = mt;
                 }
                 const __m256 e = _mm256_and_ps(mask, vk_exp256(_mm256_sub_ps(sc, _mm256_set1_ps(*mg))));
-                *lg += vk_hsum8(e);
+                *lg += vk_hsum256(e);
                 float ea[VK_A2_KEYS] __attribute__((aligned(32)));
                 _mm256_store_ps(ea, e);
                 float *og = oi + g * D;

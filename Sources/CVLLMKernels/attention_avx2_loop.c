@@ -23,14 +23,6 @@
 
 #define VK_AL_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 
-/// vk_attn_dot_avx2's horizontal sum: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
-VK_AL_INLINE float vk_al_hsum(__m256 acc) {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-    return _mm_cvtss_f32(s4);
-}
-
 VK_AL_INLINE __m256 vk_al_load(const uint8_t *row, int kv_type, int c) {
     return kv_type == VK_F16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 16 * c)))
                              : _mm256_loadu_ps((const float *)(const void *)(row + 32 * c));
@@ -49,15 +41,15 @@ VK_AL_INLINE void vk_al_scores(const float *qh, const float *kf, int j0, int j1,
             a2 = _mm256_fmadd_ps(qv, _mm256_load_ps(kf + (j + 2) * D + 8 * c), a2);
             a3 = _mm256_fmadd_ps(qv, _mm256_load_ps(kf + (j + 3) * D + 8 * c), a3);
         }
-        s[j] = scale * vk_al_hsum(a0);
-        s[j + 1] = scale * vk_al_hsum(a1);
-        s[j + 2] = scale * vk_al_hsum(a2);
-        s[j + 3] = scale * vk_al_hsum(a3);
+        s[j] = scale * vk_hsum256(a0);
+        s[j + 1] = scale * vk_hsum256(a1);
+        s[j + 2] = scale * vk_hsum256(a2);
+        s[j + 3] = scale * vk_hsum256(a3);
     }
     for (; j < j1; j++) {
         __m256 a = _mm256_setzero_ps();
         for (int c = 0; c < C; c++) a = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8 * c), _mm256_load_ps(kf + j * D + 8 * c), a);
-        s[j] = scale * vk_al_hsum(a);
+        s[j] = scale * vk_hsum256(a);
     }
 }
 

@@ -23,6 +23,15 @@ static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_exp512(__m51
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
 }
+/// The sum of 8 lanes as ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)): the AVX2 attention paths' one order (the
+/// loop tiles reproduce the generic loop's dot products with it).
+static inline __attribute__((always_inline)) VK_AVX2_FN float vk_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 /// e^x on 8 lanes: Cody-Waite reduction and the degree-6 polynomial of vk_exp512, 2^n built in the exponent
 /// field. Inputs below -87.3 (and -inf) give exactly 0.
 static inline __attribute__((always_inline)) VK_AVX2_FN __m256 vk_exp256(__m256 x) {
