@@ -2,9 +2,6 @@
 #include "vecmath_x86.h"
 #include <math.h>
 
-/// Keys are visited in tiles of this many positions (by absolute position, so tiling never depends on the batch).
-#define VK_ATTN_TILE 32
-
 static inline float vk_attn_dot_scalar(const float *q, const void *row, int kv_type, int64_t n) {
     float s = 0;
     if (kv_type == VK_F16) { const uint16_t *r = (const uint16_t *)row; for (int64_t i = 0; i < n; i++) s += q[i] * vk_f16_to_f32(r[i]); }
@@ -119,11 +116,12 @@ static void vk_attention(int isa, int tiles, const float *q, int64_t q_stride, f
                             n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window);
         return;
     }
-    if (tiles && isa >= VK_ISA_AVX2 && vk_attention_tiles_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type,
-                                                               block_table, block_size, n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window))
-        return;
-    if (tiles && isa >= VK_ISA_AVX2 && vk_attention_loop_tiles_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type,
-                                                                    block_table, block_size, n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window))
+    // The 8-key tiles take up to 4 query heads a KV head, the loop tiles more.
+    if (tiles && isa >= VK_ISA_AVX2 &&
+        (vk_attention_tiles_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
+                                 n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window) ||
+         vk_attention_loop_tiles_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table,
+                                      block_size, n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window)))
         return;
     if (isa >= VK_ISA_AVX2) {
         vk_attention_avx2(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,

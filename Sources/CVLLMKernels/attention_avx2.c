@@ -9,7 +9,7 @@
 // of its tile (keys it cannot see are masked; rows past the tile's last key are zero), so decode, one query,
 // gives the same bits as any batch. With a sliding window a query also masks the keys before its first visible
 // one; the tiles start at the one holding the earliest such key among the queries, and rows before it are never read.
-#include "vecmath_x86.h"
+#include "attention_x86.h"
 #include <math.h>
 
 #if VK_X86
@@ -43,11 +43,6 @@ VK_A2_INLINE void vk_transpose8(__m256 *r) {
         r[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
         r[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
     }
-}
-
-VK_A2_INLINE __m256 vk_load_kv8(const uint8_t *row, int kv_type, int64_t c) {
-    return kv_type == VK_F16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 16 * c)))
-                             : _mm256_loadu_ps((const float *)(const void *)(row + 32 * c));
 }
 
 /// Up to 16 queries of one KV group (G heads of D dimensions) against the keys they see.

@@ -11,22 +11,16 @@
 // model gives the same bits as through the generic loop on every batch (the vectorized exp of attention_avx2.c's
 // tiles is as accurate, but rounding differently moved a near-tie position of a quantized Qwen2.5 past llama.cpp's
 // 0.25 logprob criterion).
-#include "vecmath_x86.h"
+#include "attention_x86.h"
 #include <math.h>
 
 #if VK_X86
 
-#define VK_AL_KEYS 32      // the generic loop's tile (VK_ATTN_TILE)
 #define VK_AL_QUERIES 16
 #define VK_AL_MAX_G 16
 #define VK_AL_MAX_D 256
 
 #define VK_AL_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
-
-VK_AL_INLINE __m256 vk_al_load(const uint8_t *row, int kv_type, int c) {
-    return kv_type == VK_F16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 16 * c)))
-                             : _mm256_loadu_ps((const float *)(const void *)(row + 32 * c));
-}
 
 /// Scores of keys j0..j1-1 (rows of kf) for one query head: s[j] = scale * dot(qh, k_j), four chains at a time.
 VK_AL_INLINE void vk_al_scores(const float *qh, const float *kf, int j0, int j1, float scale, float *s, const int D) {
@@ -59,9 +53,9 @@ VK_AL_INLINE void vk_al_queries(const float *q, int64_t q_stride, float *out, in
                                 const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
                                 const int G, const int D, int64_t window) {
     const int C = D / 8;
-    float kf[VK_AL_KEYS * VK_AL_MAX_D] __attribute__((aligned(32)));  // the tile's K rows in f32
-    float vf[VK_AL_KEYS * VK_AL_MAX_D] __attribute__((aligned(32)));  // and its V rows
-    float m[VK_AL_QUERIES * VK_AL_MAX_G], l[VK_AL_QUERIES * VK_AL_MAX_G], s[VK_AL_KEYS];
+    float kf[VK_ATTN_TILE * VK_AL_MAX_D] __attribute__((aligned(32)));  // the tile's K rows in f32
+    float vf[VK_ATTN_TILE * VK_AL_MAX_D] __attribute__((aligned(32)));  // and its V rows
+    float m[VK_AL_QUERIES * VK_AL_MAX_G], l[VK_AL_QUERIES * VK_AL_MAX_G], s[VK_ATTN_TILE];
     int64_t n = 0, lo = INT64_MAX;
     for (int i = 0; i < nq; i++) {
         if ((int64_t)q_pos[i] + 1 > n) n = (int64_t)q_pos[i] + 1;
@@ -72,20 +66,20 @@ VK_AL_INLINE void vk_al_queries(const float *q, int64_t q_stride, float *out, in
             for (int d = 0; d < D; d++) out[i * out_stride + g * D + d] = 0;
         }
     }
-    for (int64_t p0 = lo - lo % VK_AL_KEYS; p0 < n; p0 += VK_AL_KEYS) {
-        const int cnt = (int)(n - p0 < VK_AL_KEYS ? n - p0 : VK_AL_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
+    for (int64_t p0 = lo - lo % VK_ATTN_TILE; p0 < n; p0 += VK_ATTN_TILE) {
+        const int cnt = (int)(n - p0 < VK_ATTN_TILE ? n - p0 : VK_ATTN_TILE), first = (int)(lo > p0 ? lo - p0 : 0);
         for (int j = first; j < cnt; j++) {
             const int64_t p = p0 + j, slot = (int64_t)block_table[p / block_size] * block_size + p % block_size;
             const uint8_t *kr = kbase + slot * slot_bytes, *vr = vbase + slot * slot_bytes;
             for (int c = 0; c < C; c++) {
-                _mm256_store_ps(kf + j * D + 8 * c, vk_al_load(kr, kv_type, c));
-                _mm256_store_ps(vf + j * D + 8 * c, vk_al_load(vr, kv_type, c));
+                _mm256_store_ps(kf + j * D + 8 * c, vk_load_kv8(kr, kv_type, c));
+                _mm256_store_ps(vf + j * D + 8 * c, vk_load_kv8(vr, kv_type, c));
             }
         }
         for (int i = 0; i < nq; i++) {
             // The generic loop's range in this tile: keys ps..pe-1 (its window start and its own position).
             const int64_t ws = vk_window_start(q_pos[i], window), qn = (int64_t)q_pos[i] + 1;
-            const int js = (int)((ws > p0 ? ws : p0) - p0), je = (int)((qn < p0 + VK_AL_KEYS ? qn : p0 + VK_AL_KEYS) - p0);
+            const int js = (int)((ws > p0 ? ws : p0) - p0), je = (int)((qn < p0 + VK_ATTN_TILE ? qn : p0 + VK_ATTN_TILE) - p0);
             if (js >= je) continue;
             for (int g = 0; g < G; g++) {
                 const float *qh = q + i * q_stride + g * D;
@@ -104,7 +98,7 @@ VK_AL_INLINE void vk_al_queries(const float *q, int64_t q_stride, float *out, in
                     }
                     *mg = mt;
                 }
-                float e[VK_AL_KEYS];
+                float e[VK_ATTN_TILE];
                 for (int j = js; j < je; j++) {
                     e[j] = expf(s[j] - *mg);
                     *lg += e[j];

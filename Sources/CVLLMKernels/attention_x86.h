@@ -1,6 +1,7 @@
-// AVX-512 attention helpers shared by the one-query and multi-query bodies (attention_x86.c,
-// attention_block_x86.c): tile row addresses with the next tile's prefetch, K/V row loads, a 16x16 transpose
-// and the 16-lane sum whose order both bodies reproduce.
+// x86 attention helpers: for the AVX-512 one-query and multi-query bodies (attention_x86.c,
+// attention_block_x86.c), tile row addresses with the next tile's prefetch, K/V row loads, a 16x16 transpose
+// and the 16-lane sum whose order both bodies reproduce; for the AVX2 tiles (attention_avx2.c,
+// attention_avx2_loop.c), the 8-lane K/V row load.
 #ifndef VK_ATTENTION_X86_H
 #define VK_ATTENTION_X86_H
 #include "vecmath_x86.h"
@@ -8,6 +9,12 @@
 #if VK_X86
 #define VK_ATTN_KEYS 16
 #define VK_ATTN_BLOCK_QUERIES 16  // queries of one KV group per vk_attention_block_avx512 call
+
+/// Elements 8c..8c+7 of an f16 or f32 K/V row, as f32.
+static inline __attribute__((always_inline)) VK_AVX2_FN __m256 vk_load_kv8(const uint8_t *row, int kv_type, int64_t c) {
+    return kv_type == VK_F16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + 16 * c)))
+                             : _mm256_loadu_ps((const float *)(const void *)(row + 32 * c));
+}
 
 static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_load_kv16(const uint8_t *row, int kv_type, int64_t c) {
     return kv_type == VK_F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(row + 32 * c)))

@@ -41,6 +41,9 @@ int64_t vk_panel_bytes(int wtype, int64_t nb);
 /// AVX-512 paged attention in 16-key tiles (attention_x86.c), for head_dim % 16 == 0, head_dim <= 256 and
 /// group * head_dim <= VK_ATTN_MAX_STATE.
 #define VK_ATTN_MAX_STATE 4096
+/// The generic loop visits keys in tiles of this many positions (by absolute position, so tiling never depends on the
+/// batch); the AVX2 loop tiles (attention_avx2_loop.c) reproduce its bits with the same tiles.
+#define VK_ATTN_TILE 32
 void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                                int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
                                int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
