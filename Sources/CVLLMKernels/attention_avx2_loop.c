@@ -4,13 +4,13 @@
 // The generic loop visits one (query, head) at a time: it converts every f16 K and V row again for each of them,
 // each score is one FMA chain waiting on itself, and the output row is loaded and stored once a key. Here up to 16
 // queries and all the group's heads share a 32-key tile (VK_ATTN_TILE, by absolute position): its K and V rows are
-// converted to f32 once, four keys' FMA chains run side by side, and a chunk of the output stays in registers over
+// converted to f32 once, eight keys' FMA chains run side by side, and a chunk of the output stays in registers over
 // the tile's keys. Every value is computed as the generic loop computes it: each score the same 8-lane chain over
-// d, the same horizontal sum and `scale *` product; the tile maximum with the same strict comparison; libm `expf`;
-// the running sum key by key; each output element rescaled, then accumulated key by key with one FMA each. So a
-// model gives the same bits as through the generic loop on every batch (the vectorized exp of attention_avx2.c's
-// tiles is as accurate, but rounding differently moved a near-tie position of a quantized Qwen2.5 past llama.cpp's
-// 0.25 logprob criterion).
+// d, the same horizontal sum and `scale *` product; the tile maximum with the same strict comparison; libm's `expf`
+// (vk_expf_libm256: its bits, 8 keys at a time); the running sum key by key; each output element rescaled, then
+// accumulated key by key with one FMA each. So a model gives the same bits as through the generic loop on every
+// batch (the vectorized exp of attention_avx2.c's tiles is as accurate, but rounding differently moved a near-tie
+// position of a quantized Qwen2.5 past llama.cpp's 0.25 logprob criterion).
 #include "attention_x86.h"
 #include <math.h>
 
@@ -22,10 +22,20 @@
 
 #define VK_AL_INLINE static inline __attribute__((always_inline)) VK_AVX2_FN
 
-/// Scores of keys j0..j1-1 (rows of kf) for one query head: s[j] = scale * dot(qh, k_j), four chains at a time.
+/// Scores of keys j0..j1-1 (rows of kf) for one query head: s[j] = scale * dot(qh, k_j), eight chains at a time
+/// (an FMA's latency is 4 cycles and two issue a cycle: four chains left half the FMA slots idle).
 VK_AL_INLINE void vk_al_scores(const float *qh, const float *kf, int j0, int j1, float scale, float *s, const int D) {
     const int C = D / 8;
     int j = j0;
+    for (; j + 8 <= j1; j += 8) {
+        __m256 a[8];
+        for (int u = 0; u < 8; u++) a[u] = _mm256_setzero_ps();
+        for (int c = 0; c < C; c++) {
+            const __m256 qv = _mm256_loadu_ps(qh + 8 * c);
+            for (int u = 0; u < 8; u++) a[u] = _mm256_fmadd_ps(qv, _mm256_load_ps(kf + (j + u) * D + 8 * c), a[u]);
+        }
+        for (int u = 0; u < 8; u++) s[j + u] = scale * vk_hsum256(a[u]);
+    }
     for (; j + 4 <= j1; j += 4) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int c = 0; c < C; c++) {
@@ -98,11 +108,18 @@ VK_AL_INLINE void vk_al_queries(const float *q, int64_t q_stride, float *out, in
                     }
                     *mg = mt;
                 }
-                float e[VK_ATTN_TILE];
-                for (int j = js; j < je; j++) {
-                    e[j] = expf(s[j] - *mg);
-                    *lg += e[j];
+                // e[j] = expf(s[j] - m) 8 keys at a time with libm's bits; the sum still key by key.
+                float e[VK_ATTN_TILE + 8], l_run = *lg;
+                const __m256 mv = _mm256_set1_ps(*mg);
+                int j = js;
+                for (; j + 8 <= je; j += 8) _mm256_storeu_ps(e + j, vk_expf_libm256(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv)));
+                if (j < je) {
+                    float rest[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                    for (int u = 0; u < je - j; u++) rest[u] = s[j + u] - *mg;
+                    _mm256_storeu_ps(e + j, vk_expf_libm256(_mm256_loadu_ps(rest)));
                 }
+                for (j = js; j < je; j++) l_run += e[j];
+                *lg = l_run;
                 for (int c0 = 0; c0 < C; c0 += 8) {
                     __m256 ov[8];
                     for (int c = 0; c < 8; c++) {

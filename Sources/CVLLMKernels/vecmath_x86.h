@@ -4,6 +4,7 @@
 #include "internal.h"
 #if VK_X86
 #include <immintrin.h>
+#include <math.h>
 
 /// e^x on 16 lanes: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split), a degree-6 polynomial for e^r, then
 /// scalef by 2^n. Relative error below 2 ulp on [-87, 88]; inputs below -104 (and -inf) give exactly 0.
@@ -30,6 +31,48 @@ static inline __attribute__((always_inline)) VK_AVX2_FN float vk_hsum256(__m256 
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/// glibc's 2^(i/32) table for expf (expf_x86.c).
+extern const uint64_t vk_expf_table[32];
+
+static inline __attribute__((always_inline)) VK_AVX2_FN __m256d vk_pd_bits(uint64_t b) {
+    return _mm256_castsi256_pd(_mm256_set1_epi64x((long long)b));
+}
+
+/// libm's expf on 4 lanes for |x| < 88, bit for bit: glibc's FMA build, step for step (expf_x86.c).
+static inline __attribute__((always_inline)) VK_AVX2_FN __m128 vk_expf_libm128(__m128 x) {
+    const __m256d inv = vk_pd_bits(0x40471547652b82feull), shift = vk_pd_bits(0x4338000000000000ull);  // 32/ln2, 1.5*2^52
+    const __m256d xd = _mm256_cvtps_pd(x);
+    __m256d kd = _mm256_fmadd_pd(inv, xd, shift);
+    const __m256i ki = _mm256_castpd_si256(kd);
+    kd = _mm256_sub_pd(kd, shift);
+    const __m256d r = _mm256_fmsub_pd(inv, xd, kd);
+    __m256i t = _mm256_i64gather_epi64((const long long *)(const void *)vk_expf_table,
+                                       _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+    t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
+    const __m256d z = _mm256_fmadd_pd(r, vk_pd_bits(0x3ebc6af84b912394ull), vk_pd_bits(0x3f2ebfce50fac4f3ull));
+    const __m256d r2 = _mm256_mul_pd(r, r);
+    __m256d y = _mm256_fmadd_pd(r, vk_pd_bits(0x3f962e42ff0c52d6ull), _mm256_set1_pd(1.0));
+    y = _mm256_fmadd_pd(z, r2, y);
+    return _mm256_cvtpd_ps(_mm256_mul_pd(y, _mm256_castsi256_pd(t)));
+}
+
+/// libm's expf on 8 lanes, bit for bit (expf_x86.c); lanes with |x| >= 88, inf or NaN call expf itself.
+static inline __attribute__((always_inline)) VK_AVX2_FN __m256 vk_expf_libm256(__m256 x) {
+    __m256 y = _mm256_set_m128(vk_expf_libm128(_mm256_extractf128_ps(x, 1)), vk_expf_libm128(_mm256_castps256_ps128(x)));
+    const __m256i big = _mm256_cmpgt_epi32(_mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7fffffff)),
+                                           _mm256_set1_epi32(0x42afffff));
+    const int special = _mm256_movemask_ps(_mm256_castsi256_ps(big));
+    if (__builtin_expect(special != 0, 0)) {
+        float xs[8], ys[8];
+        _mm256_storeu_ps(xs, x);
+        _mm256_storeu_ps(ys, y);
+        for (int i = 0; i < 8; i++)
+            if (special >> i & 1) ys[i] = expf(xs[i]);
+        y = _mm256_loadu_ps(ys);
+    }
+    return y;
 }
 
 /// e^x on 8 lanes: Cody-Waite reduction and the degree-6 polynomial of vk_exp512, 2^n built in the exponent

@@ -104,6 +104,33 @@ struct ElementwiseTests {
         }
     }
 
+    /// The attention loop tiles' 8-lane exp gives libm's `expf` bits: every 127th float of all 2^32, every float of
+    /// [-2, -1], the special-case thresholds and the specials, on every ISA (in slices of 2^20 inputs).
+    @Test func expfLibmGivesLibmsBits() {
+        var edges = [UInt32]()
+        for edge: Float in [88, -88, 88.72283, -103.97208, -103.27893, 87.99999, -87.99999, .infinity, -.infinity, .nan,
+                            .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0, -0] {
+            for d in -3...3 { edges.append(UInt32(bitPattern: Int32(bitPattern: edge.bitPattern) &+ Int32(d))) }
+        }
+        let sweep = stride(from: UInt64(0), to: 1 << 32, by: 127).map { UInt32($0) }
+        let inputs = [edges, sweep, Array(Float(-1).bitPattern...Float(-2).bitPattern)].joined().map { Float(bitPattern: $0) }
+        for isa in availableISAs {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            var wrong = 0, first: Float?
+            var y = [Float](repeating: 0, count: 1 << 20)
+            for start in stride(from: 0, to: inputs.count, by: 1 << 20) {
+                let x = inputs[start..<min(inputs.count, start + (1 << 20))]
+                x.withUnsafeBufferPointer { vk_expf_libm($0.baseAddress, &y, Int64($0.count)) }
+                for (i, v) in x.enumerated() where y[i].bitPattern != expf(v).bitPattern && !(y[i].isNaN && v.isNaN) {
+                    wrong += 1
+                    if first == nil { first = v }
+                }
+            }
+            #expect(wrong == 0, "isa \(isa): \(wrong) differ from expf, the first at x = \(first ?? 0)")
+        }
+    }
+
     @Test func threadPoolRunsEveryTaskOnce() {
         let pool = ThreadPool(threadCount: 3)
         for round in 0..<200 {

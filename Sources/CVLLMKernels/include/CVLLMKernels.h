@@ -217,6 +217,8 @@ void vk_gelu_mul(const float *gate, const float *up, float *out, int64_t n);
 void vk_gelu_mul_ref(const float *gate, const float *up, float *out, int64_t n);
 /// out[i] = exp((x[i] - shift) * scale) (vectorized exp, < 2 ulp); returns the sum of out. out may alias x.
 double vk_exp_scaled(const float *x, float *out, int64_t n, float shift, float scale);
+/// y[i] = expf(x[i]), libm's bits: 8 lanes at a time on AVX2 (the attention loop tiles' exp), else libm itself.
+void vk_expf_libm(const float *x, float *y, int64_t n);
 /// Index of the largest value (the first on ties; rows with NaN give an unspecified index).
 int64_t vk_argmax(const float *x, int64_t n);
 /// y[i] += x[i]
