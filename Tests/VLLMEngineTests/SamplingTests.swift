@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLLMEngine
+import VLLMKernels
 
 func withRow<R>(_ values: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -> R) -> R {
     var copy = values
@@ -94,6 +95,57 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     for _ in 0..<20_000 { counts[Int(withRow(logits) { Sampler.sample(UnsafeBufferPointer($0), parameters: p, generator: &generator) })] += 1 }
     #expect(abs(Double(counts[0]) / 20_000 - 0.7) < 0.02)
     #expect(abs(Double(counts[2]) / 20_000 - 0.1) < 0.015)
+}
+
+/// The sampler's ordered draws (heap top-k, thresholded nucleus) against a full sort of the row, on vocabulary-sized
+/// rows with a heavy tail: the same token for every seed and setting (top-p alone sums its total in index order).
+@Test(arguments: [(20, 1.0, 0.0), (1, 1.0, 0.0), (50, 0.9, 0.0), (0, 0.8, 0.0), (0, 0.95, 0.05), (1000, 1.0, 0.02),
+                  (0, 0.999, 0.0), (40_000, 1.0, 0.0), (150_000, 0.7, 0.0), (3, 0.5, 0.3)])
+func orderedDrawsMatchAFullSort(k: Int, topP: Double, minP: Double) {
+    var noise = RandomGenerator(seed: 99)
+    for round in 0..<12 {
+        let n = 151_936
+        let logits = (0..<n).map { i -> Float in
+            let u = Float(noise.nextUnit())
+            return i % 997 == 0 ? 8 + 4 * u : -Float(Foundation.log(max(u, 1e-12))) * (round % 2 == 0 ? 1.5 : 4)
+        }
+        var p = SamplingParameters(temperature: round % 3 == 0 ? 0.7 : 1.3, topP: topP, topK: k)
+        p.minP = minP
+        var g1 = RandomGenerator(seed: UInt64(round)), g2 = g1
+        let fast = logits.withUnsafeBufferPointer { Sampler.sample($0, parameters: p, generator: &g1) }
+        #expect(fast == fullSortDraw(logits, p, &g2), "round \(round)")
+    }
+}
+
+/// The ordered draw by a sort of every candidate (the sampler before its selection was made fast).
+func fullSortDraw(_ logits: [Float], _ p: SamplingParameters, _ generator: inout RandomGenerator) -> Int32 {
+    let n = logits.count, maxLogit = logits.max()!
+    var w = [Float](repeating: 0, count: n)
+    var total = logits.withUnsafeBufferPointer { x in
+        w.withUnsafeMutableBufferPointer { Kernels.expScaled(x.baseAddress!, into: $0.baseAddress!, count: n, shift: maxLogit, scale: Float(1 / p.temperature)) }
+    }
+    let minP = Float(p.minP)
+    var c = (0..<n).filter { w[$0] > 0 && w[$0] >= minP }.map { (id: Int32($0), weight: Double(w[$0])) }
+    if minP > 0 { total = c.reduce(0) { $0 + $1.weight } }
+    let k = p.topK
+    if (k > 0 && k < c.count) || p.topP < 1 {
+        c.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
+        if k > 0, k < c.count { c.removeLast(c.count - k) }
+        if p.topP < 1 {
+            if k > 0, k < n { total = c.reduce(0) { $0 + $1.weight } }
+            var cumulative = 0.0
+            for (i, x) in c.enumerated() {
+                cumulative += x.weight
+                if cumulative >= p.topP * total { c.removeLast(c.count - i - 1); break }
+            }
+        }
+    }
+    var target = generator.nextUnit() * c.reduce(0) { $0 + $1.weight }
+    for x in c {
+        target -= x.weight
+        if target < 0 { return x.id }
+    }
+    return c.last!.id
 }
 
 @Test func sameSeedSameDraws() {

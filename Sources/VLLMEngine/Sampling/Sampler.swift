@@ -37,30 +37,35 @@ public enum Sampler {
             }
             return Int32(last)
         }
-        var candidates: [(id: Int32, weight: Double)] = []
-        candidates.reserveCapacity(logits.count)
-        for i in 0..<logits.count where weights[i] > 0 && weights[i] >= minP { candidates.append((Int32(i), Double(weights[i]))) }
-        let needsOrder = (k > 0 && k < candidates.count) || parameters.topP < 1
-        if needsOrder {
-            candidates.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
-            if k > 0, k < candidates.count { candidates.removeLast(candidates.count - k) }
+        // Ordered candidates (Sampler+Candidates.swift): the k first, then top-p over them, as a full sort would
+        // give; or top-p over the whole row, its total summed in index order.
+        var candidates: [Int32]
+        if k > 0, k < logits.count {
+            let (first, count) = topK(weights, count: logits.count, k: k, minP: minP)
+            candidates = first
             if parameters.topP < 1 {
-                let total = candidates.reduce(0) { $0 + $1.weight }
+                let total = candidates.reduce(0.0) { $0 + Double(weights[Int($1)]) }
                 var cumulative = 0.0
-                var keep = candidates.count
-                for (i, c) in candidates.enumerated() {
-                    cumulative += c.weight
-                    if cumulative >= parameters.topP * total { keep = i + 1; break }
+                for (i, id) in candidates.enumerated() {
+                    cumulative += Double(weights[Int(id)])
+                    if cumulative >= parameters.topP * total { candidates.removeLast(candidates.count - i - 1); break }
                 }
-                candidates.removeLast(candidates.count - keep)
+            } else if count <= k {
+                candidates.sort()  // nothing dropped: the draw runs in index order, as without top-k
             }
+        } else {
+            if minP > 0 {
+                total = 0
+                for i in 0..<logits.count where weights[i] >= minP { total += Double(weights[i]) }
+            }
+            candidates = nucleus(weights, count: logits.count, topP: parameters.topP, total: total, minP: minP)
         }
-        let kept = candidates.reduce(0) { $0 + $1.weight }
+        let kept = candidates.reduce(0.0) { $0 + Double(weights[Int($1)]) }
         var target = generator.nextUnit() * kept
-        for c in candidates {
-            target -= c.weight
-            if target < 0 { return c.id }
+        for id in candidates {
+            target -= Double(weights[Int(id)])
+            if target < 0 { return id }
         }
-        return candidates.last?.id ?? argmax(logits)
+        return candidates.last ?? argmax(logits)
     }
 }
