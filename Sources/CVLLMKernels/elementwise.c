@@ -146,7 +146,14 @@ static VK_AVX512_FN int64_t vk_argmax_avx512(const float *x, int64_t n) {
     for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
     float best = _mm512_reduce_max_ps(m);
     for (int64_t j = i; j < n; j++) if (x[j] > best) best = x[j];
-    for (int64_t j = 0; j < n; j++) if (x[j] == best) return j;  // the first index of the maximum
+    // The first index of the maximum, 16 at a time (a scalar scan was most of a 262,144-logit argmax).
+    const __m512 b = _mm512_set1_ps(best);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j), b, _CMP_EQ_OQ);
+        if (eq) return j + __builtin_ctz(eq);
+    }
+    for (; j < n; j++) if (x[j] == best) return j;
     return 0;
 }
 
@@ -185,15 +192,28 @@ static VK_AVX2_FN double vk_exp_scaled_avx2(const float *x, float *out, int64_t 
 
 static VK_AVX2_FN int64_t vk_argmax_avx2(const float *x, int64_t n) {
     if (n < 8) { int64_t best = 0; for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = i; return best; }
-    __m256 m = _mm256_loadu_ps(x);
+    // Four running maxima (one was a chain of dependent vmaxps), then the first index of the maximum 8 at a time.
+    __m256 m0 = _mm256_loadu_ps(x), m1 = m0, m2 = m0, m3 = m0;
     int64_t i = 8;
-    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+        m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + i + 16));
+        m3 = _mm256_max_ps(m3, _mm256_loadu_ps(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
     float lanes[8];
-    _mm256_storeu_ps(lanes, m);
+    _mm256_storeu_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
     float best = lanes[0];
     for (int j = 1; j < 8; j++) if (lanes[j] > best) best = lanes[j];
     for (int64_t j = i; j < n; j++) if (x[j] > best) best = x[j];
-    for (int64_t j = 0; j < n; j++) if (x[j] == best) return j;  // the first index of the maximum
+    const __m256 b = _mm256_set1_ps(best);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const int eq = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), b, _CMP_EQ_OQ));
+        if (eq) return j + __builtin_ctz((unsigned)eq);
+    }
+    for (; j < n; j++) if (x[j] == best) return j;
     return 0;
 }
 #endif

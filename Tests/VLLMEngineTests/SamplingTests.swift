@@ -97,10 +97,11 @@ func logs(_ probabilities: [Double]) -> [Float] { probabilities.map { Float(Foun
     #expect(abs(Double(counts[2]) / 20_000 - 0.1) < 0.015)
 }
 
-/// The sampler's ordered draws (heap top-k, thresholded nucleus) against a full sort of the row, on vocabulary-sized
-/// rows with a heavy tail: the same token for every seed and setting (top-p alone sums its total in index order).
+/// The sampler's draws (heap top-k, thresholded nucleus, chunked walk) against a full sort and a walk weight by weight,
+/// on vocabulary-sized rows with a heavy tail: the same token for every seed and setting (top-p alone sums its total
+/// in index order).
 @Test(arguments: [(20, 1.0, 0.0), (1, 1.0, 0.0), (50, 0.9, 0.0), (0, 0.8, 0.0), (0, 0.95, 0.05), (1000, 1.0, 0.02),
-                  (0, 0.999, 0.0), (40_000, 1.0, 0.0), (150_000, 0.7, 0.0), (3, 0.5, 0.3)])
+                  (0, 0.999, 0.0), (40_000, 1.0, 0.0), (150_000, 0.7, 0.0), (3, 0.5, 0.3), (0, 1.0, 0.0), (0, 1.0, 0.01)])
 func orderedDrawsMatchAFullSort(k: Int, topP: Double, minP: Double) {
     var noise = RandomGenerator(seed: 99)
     for round in 0..<12 {
@@ -117,7 +118,7 @@ func orderedDrawsMatchAFullSort(k: Int, topP: Double, minP: Double) {
     }
 }
 
-/// The ordered draw by a sort of every candidate (the sampler before its selection was made fast).
+/// The draw by a sort of every candidate and a walk weight by weight (the sampler before it was made fast).
 func fullSortDraw(_ logits: [Float], _ p: SamplingParameters, _ generator: inout RandomGenerator) -> Int32 {
     let n = logits.count, maxLogit = logits.max()!
     var w = [Float](repeating: 0, count: n)
@@ -127,8 +128,8 @@ func fullSortDraw(_ logits: [Float], _ p: SamplingParameters, _ generator: inout
     let minP = Float(p.minP)
     var c = (0..<n).filter { w[$0] > 0 && w[$0] >= minP }.map { (id: Int32($0), weight: Double(w[$0])) }
     if minP > 0 { total = c.reduce(0) { $0 + $1.weight } }
-    let k = p.topK
-    if (k > 0 && k < c.count) || p.topP < 1 {
+    let k = p.topK, ordered = (k > 0 && k < c.count) || p.topP < 1
+    if ordered {
         c.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
         if k > 0, k < c.count { c.removeLast(c.count - k) }
         if p.topP < 1 {
@@ -140,7 +141,7 @@ func fullSortDraw(_ logits: [Float], _ p: SamplingParameters, _ generator: inout
             }
         }
     }
-    var target = generator.nextUnit() * c.reduce(0) { $0 + $1.weight }
+    var target = generator.nextUnit() * (!ordered && minP == 0 ? total : c.reduce(0) { $0 + $1.weight })
     for x in c {
         target -= x.weight
         if target < 0 { return x.id }

@@ -104,6 +104,24 @@ struct ElementwiseTests {
         }
     }
 
+    /// The first index of the largest value, on every ISA: widths with tails, the maximum repeated (the first wins,
+    /// in either order of the running maxima), all negative, and an infinity.
+    @Test(arguments: [1, 7, 8, 9, 33, 100, 262_149])
+    func argmaxTakesTheFirstMaximum(_ n: Int) {
+        var data = KernelTestData(seed: 17)
+        for case_ in 0..<4 {
+            var x = data.activations(n).map { case_ == 2 ? $0 - 10 : $0 }
+            if n > 3, case_ == 1 { x[n - 1] = 9; x[n / 2] = 9; x[n / 3] = 9 }
+            if case_ == 3 { x[n - 1] = .infinity }
+            let expected = x.indices.reduce(0) { x[$1] > x[$0] ? $1 : $0 }
+            for isa in availableISAs {
+                vk_set_isa(isa)
+                defer { vk_set_isa(-1) }
+                #expect(vk_argmax(x, Int64(n)) == Int64(expected), "isa \(isa), case \(case_)")
+            }
+        }
+    }
+
     /// The attention loop tiles' 8-lane exp gives libm's `expf` bits: every 127th float of all 2^32, every float of
     /// [-2, -1], the special-case thresholds and the specials, on every ISA (in slices of 2^20 inputs).
     @Test func expfLibmGivesLibmsBits() {

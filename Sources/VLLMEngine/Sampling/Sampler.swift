@@ -28,14 +28,7 @@ public enum Sampler {
                 total = 0
                 for i in 0..<logits.count { if weights[i] < minP { weights[i] = 0 } else { total += Double(weights[i]) } }
             }
-            var target = generator.nextUnit() * total
-            var last = top
-            for i in 0..<logits.count where weights[i] > 0 {
-                target -= Double(weights[i])
-                last = i
-                if target < 0 { return Int32(i) }
-            }
-            return Int32(last)
+            return draw(weights, count: logits.count, target: generator.nextUnit() * total)
         }
         // Ordered candidates (Sampler+Candidates.swift): the k first, then top-p over them, as a full sort would
         // give; or top-p over the whole row, its total summed in index order.
