@@ -20,38 +20,32 @@ public enum Sampler {
         // Unnormalised probabilities exp((logit - max) / T): the top token has weight 1.
         let weights = scratch.reserve(logits.count)
         var total = Kernels.expScaled(logits.baseAddress!, into: weights, count: logits.count, shift: maxLogit, scale: Float(1 / parameters.temperature))
+        // Min-p drops the weights below min_p (the top token's weight is 1); the candidates are the positive weights.
         let minP = Float(parameters.minP)
+        if minP > 0 {
+            total = 0
+            for i in 0..<logits.count { if weights[i] < minP { weights[i] = 0 } else { total += Double(weights[i]) } }
+        }
         let k = parameters.topK
         if k <= 0 || k >= logits.count, parameters.topP >= 1 {
-            // No ordering needed: min-p drops weights below min_p, then one draw over what is left.
-            if minP > 0 {
-                total = 0
-                for i in 0..<logits.count { if weights[i] < minP { weights[i] = 0 } else { total += Double(weights[i]) } }
-            }
-            return draw(weights, count: logits.count, target: generator.nextUnit() * total)
+            return draw(weights, count: logits.count, target: generator.nextUnit() * total)  // no ordering needed
         }
         // Ordered candidates (Sampler+Candidates.swift): the k first, then top-p over them, as a full sort would
         // give; or top-p over the whole row, its total summed in index order.
         var candidates: [Int32]
         if k > 0, k < logits.count {
-            let (first, count) = topK(weights, count: logits.count, k: k, minP: minP)
+            let (first, count) = topK(weights, count: logits.count, k: k)
             candidates = first
             if parameters.topP < 1 {
                 let total = candidates.reduce(0.0) { $0 + Double(weights[Int($1)]) }
-                var cumulative = 0.0
-                for (i, id) in candidates.enumerated() {
-                    cumulative += Double(weights[Int(id)])
-                    if cumulative >= parameters.topP * total { candidates.removeLast(candidates.count - i - 1); break }
+                if let kept = nucleusLength(candidates, weights, topP: parameters.topP, total: total) {
+                    candidates.removeLast(candidates.count - kept)
                 }
             } else if count <= k {
                 candidates.sort()  // nothing dropped: the draw runs in index order, as without top-k
             }
         } else {
-            if minP > 0 {
-                total = 0
-                for i in 0..<logits.count where weights[i] >= minP { total += Double(weights[i]) }
-            }
-            candidates = nucleus(weights, count: logits.count, topP: parameters.topP, total: total, minP: minP)
+            candidates = nucleus(weights, count: logits.count, topP: parameters.topP, total: total)
         }
         let kept = candidates.reduce(0.0) { $0 + Double(weights[Int($1)]) }
         var target = generator.nextUnit() * kept
