@@ -14,6 +14,8 @@ public final class EngineCore {
     public let tokenizer: Tokenizer
     public let options: EngineOptions
     public let maxModelLength: Int
+    /// Requests' sampling defaults from the model's generation config (`--generation-config`; set by `load`).
+    public internal(set) var samplingDefaults = SamplingDefaults()
     public let runner: ModelRunner
     /// Compiles output constraints (nil for a pooling model, which does not sample).
     public let structuredOutputs: StructuredOutputManager?
@@ -90,6 +92,15 @@ public final class EngineCore {
         let argument = try model ?? DefaultModel.ensure()
         let location = try HubModel.resolve(argument, revision: options.revision ?? "main", ggufFile: options.ggufFile,
                                             settings: HubSettings(downloadDirectory: options.downloadDirectory))
+        var directory: String? = nil
+        if case .huggingFaceDirectory(let path) = location { directory = path }
+        let defaults = try SamplingDefaults.resolve(options.generationConfig, override: options.overrideGenerationConfig, modelDirectory: directory)
+        let core = try load(location, options: options)
+        core.samplingDefaults = defaults
+        return core
+    }
+
+    private static func load(_ location: ModelLocation, options: EngineOptions) throws -> sending EngineCore {
         // Under tensor parallelism this process is rank 0: it starts (or joins) the other ranks and holds its shard.
         let parallel = options.tensorParallelSize > 1 ? try TensorParallelLauncher.loadRankZero(location, options: options) : nil
         let pool = { ThreadPool(threadCount: options.threads ?? ThreadPool.coreCount) }  // one process: every core

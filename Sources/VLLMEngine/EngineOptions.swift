@@ -63,6 +63,10 @@ public struct EngineOptions: Sendable, Equatable {
     public var workerExecutable: String? = nil
     /// `--pooler-config` JSON (`pooling_type`, `normalize`) over the model's own pooling.
     public var poolerConfig: String? = nil
+    /// `--generation-config auto|vllm|FOLDER` and `--override-generation-config` JSON: where requests' sampling
+    /// defaults come from (`SamplingDefaults.resolve`).
+    public var generationConfig: String = "auto"
+    public var overrideGenerationConfig: String? = nil
 
     /// vLLM's `--distributed-executor-backend` values this engine has (vLLM's `ray` and `external_launcher` are not).
     public enum DistributedExecutorBackend: String, Sendable, CaseIterable { case mp, mpi }

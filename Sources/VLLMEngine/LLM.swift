@@ -54,6 +54,14 @@ public final class LLM {
         try self.init(model: model, options: options)
     }
 
+    /// The sampling parameters a request gets when it sets none: vLLM's defaults with the model's generation config
+    /// in their place (`--generation-config`; vLLM's `LLM.get_default_sampling_params`).
+    public func defaultSamplingParameters() -> SamplingParameters {
+        var parameters = core.samplingDefaults.parameters
+        parameters.seed = core.options.seed
+        return parameters
+    }
+
     /// Generates for every prompt (text) and returns results in prompt order. Prompts are tokenized as the server's
     /// are (`Tokenizer.promptTokenIDs`): special-token text such as `<|im_start|>` is that token.
     public func generate(_ prompts: [String], _ parameters: SamplingParameters = SamplingParameters()) throws -> [GenerationResult] {

@@ -5,12 +5,13 @@ public struct GenerationConfig: Sendable, Decodable, Equatable {
     public var temperature: Double?
     public var topP: Double?
     public var topK: Int?
+    public var minP: Double?
     public var repetitionPenalty: Double?
     public var maxNewTokens: Int?
     public var eosTokenID: HuggingFaceConfig.IntOrList?
 
     enum CodingKeys: String, CodingKey {
-        case temperature, topP = "top_p", topK = "top_k", repetitionPenalty = "repetition_penalty"
+        case temperature, topP = "top_p", topK = "top_k", minP = "min_p", repetitionPenalty = "repetition_penalty"
         case maxNewTokens = "max_new_tokens", eosTokenID = "eos_token_id"
     }
 

@@ -39,7 +39,8 @@ struct ChatCompletionsEndpoint: Sendable {
         let rendered = await server.tokenize(promptText, addSpecialTokens: try fields.bool("add_special_tokens") ?? false)
         let keep = try fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength)
         let promptIDs = keep.map { Array(rendered.suffix($0)) } ?? rendered
-        var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"])
+        var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"],
+                                                       defaults: server.configuration.samplingDefaults)
         let wantLogprobs = try fields.bool("logprobs") ?? false
         let topLogprobs = try fields.int("top_logprobs")
         if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }

@@ -15,7 +15,7 @@ struct CompletionsEndpoint: Sendable {
         try server.checkGenerative("Completions API")
         if try fields.string("suffix") != nil { throw APIError.invalid("suffix is not supported", param: "suffix") }
         let (prompts, texts) = try await truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
-        var sampling = try fields.samplingParameters()
+        var sampling = try fields.samplingParameters(defaults: server.configuration.samplingDefaults)
         sampling.logprobs = try fields.int("logprobs")
         let parameters = sampling
         let echo = try fields.bool("echo") ?? false

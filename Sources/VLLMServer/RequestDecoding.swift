@@ -32,9 +32,10 @@ extension RequestDecoding {
     /// One JSON object's sampling fields decoded exactly as the endpoints decode them (the one decoder of sampling
     /// fields: `vllm generate --input` lines go through it too), plus `logprobs` as a count, as vLLM's
     /// `SamplingParams` takes it. Returns the fields the decoder does not know, for the caller's warning.
-    package static func samplingParameters(object: Data, otherKnownKeys: Set<String>) throws(APIError) -> (SamplingParameters, unknown: [String]) {
+    package static func samplingParameters(object: Data, otherKnownKeys: Set<String>,
+                                           defaults: SamplingDefaults = SamplingDefaults()) throws(APIError) -> (SamplingParameters, unknown: [String]) {
         let fields = try RequestFields(body: object)
-        var parameters = try fields.samplingParameters()
+        var parameters = try fields.samplingParameters(defaults: defaults)
         parameters.logprobs = try fields.int("logprobs")
         let known = RequestFields.samplingKeys.union(otherKnownKeys).union(["logprobs"])
         return (parameters, fields.values.keys.filter { !known.contains($0) }.sorted())

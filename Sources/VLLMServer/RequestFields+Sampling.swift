@@ -3,26 +3,28 @@ import VLLMEngine
 
 /// The sampling fields every generation endpoint accepts (shared/SPEC.md), decoded as vLLM's request models and
 /// `SamplingParams.from_optional` decode them. Fields we recognise but cannot honour are refused by name (400),
-/// never accepted and ignored.
+/// never accepted and ignored. A field left out takes the model's generation-config default (`defaults`, vLLM's
+/// `default_sampling_params`), else vLLM's; its `max_new_tokens` caps `max_tokens` (vLLM's `get_max_tokens`).
 extension RequestFields {
-    func samplingParameters(maxTokensKeys: [String] = ["max_tokens"]) throws(APIError) -> SamplingParameters {
+    func samplingParameters(maxTokensKeys: [String] = ["max_tokens"], defaults: SamplingDefaults = SamplingDefaults()) throws(APIError) -> SamplingParameters {
         try refuseUnsupported()
         var p = SamplingParameters()
         p.maxTokens = nil
         p.n = try int("n") ?? 1
-        p.temperature = try double("temperature") ?? 1
-        p.topP = try double("top_p") ?? 1
-        p.topK = try int("top_k") ?? 0
-        p.minP = try double("min_p") ?? 0
+        p.temperature = try double("temperature") ?? defaults.temperature ?? 1
+        p.topP = try double("top_p") ?? defaults.topP ?? 1
+        p.topK = try int("top_k") ?? defaults.topK ?? 0
+        p.minP = try double("min_p") ?? defaults.minP ?? 0
         p.presencePenalty = try double("presence_penalty") ?? 0
         p.frequencyPenalty = try double("frequency_penalty") ?? 0
-        p.repetitionPenalty = try double("repetition_penalty") ?? 1
+        p.repetitionPenalty = try double("repetition_penalty") ?? defaults.repetitionPenalty ?? 1
         if let seed = try int("seed") { p.seed = UInt64(bitPattern: Int64(seed)) }
         p.stop = try strings("stop") ?? []
         p.stopTokenIDs = try tokenIDs("stop_token_ids") ?? []
         p.includeStopStringInOutput = try bool("include_stop_str_in_output") ?? false
         p.ignoreEOS = try bool("ignore_eos") ?? false
         for key in maxTokensKeys { if let m = try int(key) { p.maxTokens = m } }
+        p.maxTokens = defaults.cappedMaxTokens(p.maxTokens)
         p.minTokens = try int("min_tokens") ?? 0
         p.skipSpecialTokens = try bool("skip_special_tokens") ?? true
         p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true

@@ -1,3 +1,5 @@
+import VLLMEngine
+
 /// Settings of the OpenAI-compatible server (vLLM's flag names in comments).
 public struct ServerConfiguration: Sendable {
     /// `--host`: all interfaces by default.
@@ -28,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var reasoningParser: ReasoningParser? = nil
     /// The engine's version string for `/version`.
     public var version: String = "0.1.0"
+    /// Requests' sampling defaults from the model's generation config (`--generation-config`).
+    public var samplingDefaults = SamplingDefaults()
 
     public init() {}
 

@@ -24,7 +24,8 @@ struct BatchGeneration {
             }
             var parameters: SamplingParameters
             do {
-                let (decoded, unknown) = try RequestDecoding.samplingParameters(object: lineData, otherKnownKeys: ["prompt", "prompt_token_ids"])
+                let (decoded, unknown) = try RequestDecoding.samplingParameters(object: lineData, otherKnownKeys: ["prompt", "prompt_token_ids"],
+                                                                             defaults: llm.core.samplingDefaults)
                 parameters = decoded
                 if !unknown.isEmpty {
                     let names = unknown.map { "'\($0)'" }.joined(separator: ", ")
@@ -33,7 +34,7 @@ struct BatchGeneration {
             } catch {
                 throw ValidationError("\(inputPath):\(number + 1): \(error.message)")
             }
-            for key in ["temperature", "top_p", "top_k", "max_tokens", "seed", "ignore_eos"] where object[key] == nil {
+            for key in ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "ignore_eos"] where object[key] == nil {
                 Self.copyDefault(key, from: defaults, to: &parameters)
             }
             let ids: [Int32]
@@ -87,6 +88,8 @@ struct BatchGeneration {
         case "temperature": parameters.temperature = defaults.temperature
         case "top_p": parameters.topP = defaults.topP
         case "top_k": parameters.topK = defaults.topK
+        case "min_p": parameters.minP = defaults.minP
+        case "repetition_penalty": parameters.repetitionPenalty = defaults.repetitionPenalty
         case "max_tokens": parameters.maxTokens = defaults.maxTokens
         case "seed": parameters.seed = defaults.seed
         case "ignore_eos": parameters.ignoreEOS = defaults.ignoreEOS

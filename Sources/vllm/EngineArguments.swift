@@ -75,6 +75,12 @@ struct EngineArguments: ParsableArguments {
     @Option(name: .customLong("pooler-config"), help: "Pooling of a pooling model as JSON, e.g. '{\"pooling_type\": \"MEAN\", \"normalize\": true}' (CLS, MEAN or LAST).")
     var poolerConfig: String?
 
+    @Option(name: .customLong("generation-config"), help: "Where requests' sampling defaults come from: auto (the model folder's generation_config.json: temperature, top_p, top_k, min_p, repetition_penalty, max_new_tokens), vllm (vLLM's neutral defaults) or a folder holding generation_config.json.")
+    var generationConfig: String = "auto"
+
+    @Option(name: .customLong("override-generation-config"), help: "JSON object over the generation config's defaults, e.g. '{\"temperature\": 0.5}' (keys: temperature, top_p, top_k, min_p, repetition_penalty, max_new_tokens).")
+    var overrideGenerationConfig: String?
+
     @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)],
             help: "Processes splitting the model's attention heads and MLP features (one all-reduce after attention, one after the MLP), each pinned to its share of the cores (VLLM_CPU_OMP_THREADS_BIND).")
     var tensorParallelSize: Int = 1
@@ -172,6 +178,8 @@ struct EngineArguments: ParsableArguments {
         options.runner = EngineOptions.Runner(rawValue: runner) ?? .auto
         options.convert = EngineOptions.Convert(rawValue: convert) ?? .auto
         options.poolerConfig = poolerConfig
+        options.generationConfig = generationConfig
+        options.overrideGenerationConfig = overrideGenerationConfig
         options.tensorParallelSize = tensorParallelSize
         options.distributedExecutorBackend = try backend()
         return options

@@ -21,17 +21,23 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Where to write results (JSONL); default stdout.")
     var output: String?
 
-    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
-    var maxTokens: Int = 16
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate (default 16, or the generation config's max_new_tokens).")
+    var maxTokens: Int?
 
-    @Option(name: .long, help: "Sampling temperature; 0 is greedy.")
-    var temperature: Double = 1.0
+    @Option(name: .long, help: "Sampling temperature; 0 is greedy (default 1, or the model's generation config's).")
+    var temperature: Double?
 
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass in (0, 1].")
-    var topP: Double = 1.0
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass in (0, 1] (default 1, or the generation config's).")
+    var topP: Double?
 
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0 disables).")
-    var topK: Int = 0
+    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens; 0 disables (default, or the generation config's).")
+    var topK: Int?
+
+    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than min_p times the most likely one, in [0, 1] (default 0, or the generation config's).")
+    var minP: Double?
+
+    @Option(name: .customLong("repetition-penalty"), help: "Divide (multiply, when negative) the logits of tokens already seen by this; 1 is none (default, or the generation config's).")
+    var repetitionPenalty: Double?
 
     @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-sequence tokens.")
     var ignoreEOS = false
@@ -43,18 +49,30 @@ struct GenerateCommand: ParsableCommand {
         if output != nil && input == nil { throw ValidationError("--output goes with --input") }
     }
 
-    /// The command-line sampling flags, the defaults of every request.
-    func defaultParameters() throws -> SamplingParameters {
-        var parameters = SamplingParameters(temperature: temperature, topP: topP, topK: topK, maxTokens: maxTokens, seed: engine.seed)
+    /// The command-line sampling flags over the model's defaults (`model`: vLLM's, with the generation config's in
+    /// their place), the defaults of every request.
+    func defaultParameters(model: SamplingParameters = SamplingParameters()) throws -> SamplingParameters {
+        var parameters = model
+        parameters.temperature = temperature ?? parameters.temperature
+        parameters.topP = topP ?? parameters.topP
+        parameters.topK = topK ?? parameters.topK
+        parameters.minP = minP ?? parameters.minP
+        parameters.repetitionPenalty = repetitionPenalty ?? parameters.repetitionPenalty
+        parameters.maxTokens = maxTokens ?? parameters.maxTokens
+        parameters.seed = engine.seed
         parameters.ignoreEOS = ignoreEOS
         do { try parameters.validate() } catch { throw ValidationError(error.message) }
         return parameters
     }
 
     func run() throws {
-        let defaults = try defaultParameters()
+        _ = try defaultParameters()  // bad flags fail before the model loads
         let start = Date()
         let llm = try LLM(model: model, options: try engine.options())
+        if !llm.core.samplingDefaults.isEmpty {
+            Log.info("sampling defaults from the model's generation config: \(llm.core.samplingDefaults.description) (--generation-config vllm for vLLM's own)")
+        }
+        let defaults = try defaultParameters(model: llm.defaultSamplingParameters())
         Log.info(String(format: "loaded %@ (%@, %d layers) in %.2f s; KV cache %d blocks (%d tokens)", model ?? DefaultModel.fileName,
                         llm.model.weightTypeDescription, llm.model.configuration.layerCount, Date().timeIntervalSince(start),
                         llm.core.kvCacheBlockCount, llm.core.kvCacheTokenCount))

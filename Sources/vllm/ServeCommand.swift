@@ -163,6 +163,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.enableAutoToolChoice = enableAutoToolChoice
         configuration.toolParser = toolCallParser.flatMap { ToolParsers.make($0, vocabularyHasArgsToken: tokenizer.tokenID("[ARGS]") != nil) }
         configuration.reasoningParser = reasoningParser.flatMap(ReasoningParser.init(name:))
+        configuration.samplingDefaults = core.samplingDefaults
+        if !core.samplingDefaults.isEmpty {
+            logger.info("Default sampling parameters have been overridden by the model's generation config: \(core.samplingDefaults.description). If this is not intended, relaunch with --generation-config vllm.")
+        }
         let fileLimit = ConnectionLimits.raiseFileLimit()
         let (connections, keepAlive) = try connectionSettings()
         configuration.connections = ConnectionLimits(fileLimit: fileLimit, maxConnections: connections, keepAliveTimeout: keepAlive)
