@@ -16,6 +16,12 @@ CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 ./tools/make-quant-matrix.sh >/dev/null
 ./tools/fetch-minilm.sh >/dev/null
 if [ "${SWIFT_VLLM_TEST_1_5B:-}" = 1 ]; then ./tools/fetch-qwen.sh 1.5b >/dev/null; fi
+# Every temporary file and folder the tests make (GGUF files written byte by byte, copied model folders, templates,
+# servers' scratch) goes under one folder that the run removes when it ends, passed or failed: hundreds of them
+# were left in /tmp by every run.
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/swift-vllm-tests.XXXXXX")
+trap 'rm -rf "$TEST_TMP"' EXIT
+export TMPDIR="$TEST_TMP"
 swift test -c release "$@"
 # `swift test` builds every product, the `vllm` binary the e2e tests run included (with testability: same code, same
 # speed for these tests); building it again without testability recompiled the whole package (~400 s on 2 cores).
