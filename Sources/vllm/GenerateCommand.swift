@@ -52,13 +52,10 @@ struct GenerateCommand: ParsableCommand {
     /// The command-line sampling flags over the model's defaults (`model`: vLLM's, with the generation config's in
     /// their place), the defaults of every request.
     func defaultParameters(model: SamplingParameters = SamplingParameters()) throws -> SamplingParameters {
-        var parameters = model
-        parameters.temperature = temperature ?? parameters.temperature
-        parameters.topP = topP ?? parameters.topP
-        parameters.topK = topK ?? parameters.topK
-        parameters.minP = minP ?? parameters.minP
-        parameters.repetitionPenalty = repetitionPenalty ?? parameters.repetitionPenalty
-        parameters.maxTokens = maxTokens ?? parameters.maxTokens
+        var flags = SamplingDefaults()
+        (flags.temperature, flags.topP, flags.topK, flags.minP) = (temperature, topP, topK, minP)
+        (flags.repetitionPenalty, flags.maxTokens) = (repetitionPenalty, maxTokens)
+        var parameters = flags.applied(to: model)
         parameters.seed = engine.seed
         parameters.ignoreEOS = ignoreEOS
         do { try parameters.validate() } catch { throw ValidationError(error.message) }

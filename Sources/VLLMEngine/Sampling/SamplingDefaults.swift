@@ -86,8 +86,11 @@ public struct SamplingDefaults: Sendable, Equatable {
     }
 
     /// vLLM's defaults with these in their place (vLLM's `LLM.get_default_sampling_params`).
-    public var parameters: SamplingParameters {
-        var p = SamplingParameters()
+    public var parameters: SamplingParameters { applied(to: SamplingParameters()) }
+
+    /// `base` with every field set here in its place.
+    public func applied(to base: SamplingParameters) -> SamplingParameters {
+        var p = base
         p.temperature = temperature ?? p.temperature
         p.topP = topP ?? p.topP
         p.topK = topK ?? p.topK
