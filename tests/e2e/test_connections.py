@@ -176,7 +176,10 @@ def test_health_answers_while_two_large_prompts_are_tokenized(server):
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         posts = [pool.submit(post) for _ in range(2)]
-        time.sleep(1.0)
+        # Long enough for both 10 MB bodies to arrive and their tokenizing to start; short enough that the probes
+        # end before it does: on a Zen 5 host the two prompts took 1.2-1.8 s, so a second's wait left the probes
+        # after the first had finished.
+        time.sleep(0.3)
         latencies = health_latencies(server.url)
         still_tokenizing = not any(p.done() for p in posts)
         responses = [p.result() for p in posts]
