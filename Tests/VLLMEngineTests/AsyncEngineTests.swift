@@ -151,8 +151,9 @@ struct AsyncEngineTests {
         }
         // The window is long for 6 tokens of the default model: beside the suite's model tests on two cores a step
         // can take far longer than alone, and the short request must still finish inside it. It must also end well
-        // before the long request could: a Zen 5 core decodes the default model's 4000 tokens in under 10 s.
-        let drain = Task { await engine.drain(timeout: .seconds(5)) }
+        // before the long request could: a Zen 5 core decoded the default model's 4000 tokens in under 10 s, so the
+        // long one asks for 8000 (over 20 s there, as attention grows with the context).
+        let drain = Task { await engine.drain(timeout: .seconds(10)) }
         while engine.snapshot.isAcceptingRequests { try await Task.sleep(for: .milliseconds(1)) }
         await #expect(throws: EngineError.shuttingDown) {
             for try await _ in engine.submit(promptTokenIDs: prompt, parameters: Self.greedy(2)) {}
