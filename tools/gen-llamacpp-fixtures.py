@@ -44,7 +44,7 @@ MODELS = {"Qwen2.5-Coder-0.5B-Instruct.Q4_K_M": "models/Qwen2.5-Coder-0.5B-Instr
 MODELS.update({f"Qwen2.5-Coder-0.5B-Instruct.{t}": f"models/quant-matrix/Qwen2.5-Coder-0.5B-Instruct.{t}.gguf"
                for t in QWEN_TYPES})
 MODELS.update({f"SmolLM2-135M-Instruct.{t}": f"models/quant-matrix/SmolLM2-135M-Instruct.{t}.gguf"
-               for t in ["Q8_0", "Q4_K_M"]})
+               for t in ["Q8_0", "Q4_K_M", "F16"]})
 MODELS["gemma-3-270m.Q4_K_M"] = "models/gemma-3-270m-q4_k_m.gguf"
 # Both families use ChatML (<|im_start|>, <|im_end|> are special tokens in both vocabularies).
 PROMPTS = [

@@ -2,7 +2,8 @@
 # The quant matrix: one GGUF per weight type llama-quantize's common presets write, made by llama.cpp's own
 # llama-quantize from files we already fetch, so every type can be checked against llama.cpp on the same file.
 #   Qwen2.5-Coder-0.5B-Instruct (tools/fetch-qwen.sh 0.5b, Q4_K_M) requantized to each of $QWEN_TYPES;
-#   SmolLM2-135M-Instruct (tools/fetch-model.sh, Q4_1) requantized to Q8_0 and Q4_K_M.
+#   SmolLM2-135M-Instruct (tools/fetch-model.sh, Q4_1) requantized to Q8_0 and Q4_K_M, and widened to F16 (the same
+#   weights with no activation quantization in llama.cpp: the float path alone, QuantMatrixTests).
 # Requantizing (--allow-requantize) starts from already-quantized weights: the files are not as good as ones made
 # from F16, but they are real files of each type, and the fidelity tests compare two engines on the same file.
 # Neither model's width is a multiple of 256 (896 and 576), so llama-quantize's fallbacks put the 256-wide types
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${SWIFT_VLLM_CACHE:-$HOME/.cache/swift-vllm}
 QWEN_TYPES=${QWEN_TYPES:-"Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q2_K-pure Q3_K_M Q4_K_S Q5_K_M Q6_K IQ4_XS F16"}
-SMOLLM_TYPES=${SMOLLM_TYPES:-"Q8_0 Q4_K_M"}
+SMOLLM_TYPES=${SMOLLM_TYPES:-"Q8_0 Q4_K_M F16"}
 SRC=$(./tools/fetch-llama-cpp-source.sh)
 QWEN=$(./tools/fetch-qwen.sh 0.5b)
 SMOLLM=$(./tools/fetch-model.sh)

@@ -17,6 +17,7 @@ struct QuantMatrixTests {
     static let supported = ["Q4_K_M", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q2_K-pure", "Q3_K_M", "Q4_K_S",
                             "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "F16"].map { "\(qwen).\($0)" }
     static let smolLM2 = ["SmolLM2-135M-Instruct.Q8_0", "SmolLM2-135M-Instruct.Q4_K_M"]
+    static let smolLM2F16 = "SmolLM2-135M-Instruct.F16"
 
     @Test(arguments: supported)
     func agreesWithLlamaCpp(_ name: String) throws {
@@ -45,15 +46,35 @@ struct QuantMatrixTests {
     /// SmolLM2-135M: a small model with many near-ties whose logprobs drift from llama.cpp's twice as far as
     /// Qwen's (mean 0.10 vs 0.045 over llama.cpp's top 5), at 97-98% top-1 agreement with a few disagreements
     /// just past 0.25. Not llama.cpp's f16 attention: with an f32 KV cache on both sides (FIXTURE_KV=f32,
-    /// VLLM_FIDELITY_KV=f32) the drift is the same. llama.cpp is no closer to itself there: its one-token decode
-    /// and its batch disagree on the top token at 15-17 of the 512 positions (96.7%; 1-9 on the Qwen files).
-    /// Known issue until the cause of the drift is found.
+    /// VLLM_FIDELITY_KV=f32) the drift is the same. Not our float path either: the same weights widened to F16
+    /// (`smolLM2FloatPathAgreesWithLlamaCpp`) agree at 512/512, 0.003. The drift is the int8 rounding of the
+    /// activations, which turns last-bit differences in a layer's input into whole quantization steps, 30 layers
+    /// deep; llama.cpp is no closer to itself there: its one-token decode and its batch disagree on the top token
+    /// at 15-17 of the 512 positions (96.7%) on these two files and at none on the F16 file. Known issue: the
+    /// criterion is tighter than llama.cpp's own noise on this model.
     @Test(arguments: smolLM2)
     func agreesWithLlamaCppOnSmolLM2(_ name: String) throws {
         let fidelity = try LlamaCppFidelity.prepare(name)
         withKnownIssue("SmolLM2 drifts from llama.cpp (0.1 mean |Δlogprob|): agreement may fall under 98%", isIntermittent: true) {
             try fidelity.check()
         }
+    }
+
+    /// SmolLM2-135M's weights widened to F16 (llama-quantize, from the default Q4_1 file): llama.cpp multiplies F16
+    /// weights by f16-rounded activations and we by f32 ones, no int8 step on either side, so this checks
+    /// everything but the activation quantization (attention, RoPE, norms, the tied logits). Measured 2026-12-07 (Zen 5): 512/512 on
+    /// AVX-512 and 511/512 on AVX2, mean |Δlogprob| 0.003, greedy text equal on 7-8 of 8 prompts.
+    @Test func smolLM2FloatPathAgreesWithLlamaCpp() throws {
+        try LlamaCppFidelity.prepare(Self.smolLM2F16).check()
+    }
+
+    /// The same on the AVX2 kernels.
+    @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"))
+    func smolLM2FloatPathAgreesWithLlamaCppOnAVX2() throws {
+        let fidelity = try LlamaCppFidelity.prepare(Self.smolLM2F16)
+        vk_set_isa(Int32(VK_ISA_AVX2))
+        defer { vk_set_isa(-1) }
+        try fidelity.check()
     }
 
     /// The 1.5B runs only with SWIFT_VLLM_TEST_1_5B=1 (its file is 1.1 GB and tools/test.sh does not fetch it).
@@ -64,7 +85,7 @@ struct QuantMatrixTests {
 
     /// Opening a file reads its tensor infos only (no weights): every file of the matrix opens.
     @Test func everyMatrixFileOpens() throws {
-        for name in Self.supported + Self.smolLM2 {
+        for name in Self.supported + Self.smolLM2 + [Self.smolLM2F16] {
             let fidelity = try LlamaCppFidelity(name)
             guard FileManager.default.fileExists(atPath: fidelity.modelPath) else { continue }
             #expect(throws: Never.self, "\(name)") { _ = try GGUFFile(path: fidelity.modelPath) }
