@@ -24,7 +24,8 @@ struct QuantMatrixTests {
         let fidelity = try LlamaCppFidelity.prepare(name)
         guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check() }
         // Every tensor in 2 bits, embeddings and output too: at 99.4% agreement, one position (prompt 7, 42) where
-        // llama.cpp's top three lie within 0.18 and our token is past its top 5, so the fixture cannot bound the gap.
+        // llama.cpp's top three lie within 0.18 and our token is past its top 5, so the fixture cannot bound the gap:
+        // llama.cpp run again there (2026-12-07) puts our token 6th, 0.383 below its top (its top six within 0.383).
         withKnownIssue("Q2_K-pure: one disagreement outside llama.cpp's top 5 in a flat distribution", isIntermittent: true) {
             try fidelity.check()
         }
