@@ -46,6 +46,7 @@ MODELS.update({f"Qwen2.5-Coder-0.5B-Instruct.{t}": f"models/quant-matrix/Qwen2.5
 MODELS.update({f"SmolLM2-135M-Instruct.{t}": f"models/quant-matrix/SmolLM2-135M-Instruct.{t}.gguf"
                for t in ["Q8_0", "Q4_K_M", "F16"]})
 MODELS["gemma-3-270m.Q4_K_M"] = "models/gemma-3-270m-q4_k_m.gguf"
+MODELS["gemma-3-270m.F16"] = "models/quant-matrix/gemma-3-270m.F16.gguf"
 # Both families use ChatML (<|im_start|>, <|im_end|> are special tokens in both vocabularies).
 PROMPTS = [
     "def quicksort(items):\n    \"\"\"Sort a list of numbers in ascending order.\"\"\"\n",

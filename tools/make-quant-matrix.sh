@@ -3,7 +3,8 @@
 # llama-quantize from files we already fetch, so every type can be checked against llama.cpp on the same file.
 #   Qwen2.5-Coder-0.5B-Instruct (tools/fetch-qwen.sh 0.5b, Q4_K_M) requantized to each of $QWEN_TYPES;
 #   SmolLM2-135M-Instruct (tools/fetch-model.sh, Q4_1) requantized to Q8_0 and Q4_K_M, and widened to F16 (the same
-#   weights with no activation quantization in llama.cpp: the float path alone, QuantMatrixTests).
+#   weights with no activation quantization in llama.cpp: the float path alone, QuantMatrixTests);
+#   Gemma 3 270M (tools/fetch-model.sh gemma3-270m, Q4_K_M) widened to F16 likewise (Gemma3Tests).
 # Requantizing (--allow-requantize) starts from already-quantized weights: the files are not as good as ones made
 # from F16, but they are real files of each type, and the fidelity tests compare two engines on the same file.
 # Neither model's width is a multiple of 256 (896 and 576), so llama-quantize's fallbacks put the 256-wide types
@@ -24,6 +25,7 @@ SMOLLM_TYPES=${SMOLLM_TYPES:-"Q8_0 Q4_K_M F16"}
 SRC=$(./tools/fetch-llama-cpp-source.sh)
 QWEN=$(./tools/fetch-qwen.sh 0.5b)
 SMOLLM=$(./tools/fetch-model.sh)
+GEMMA=$(./tools/fetch-model.sh gemma3-270m)
 BUILD="$CACHE/llama-cpp-build"
 if [ ! -x "$BUILD/bin/llama-quantize" ] || [ ! -x "$BUILD/bin/llama-bench" ] || [ ! -e "$BUILD/bin/libllama.so" ]; then
   VENV="$CACHE/venv-ref"
@@ -50,3 +52,4 @@ quantize() {  # SOURCE NAME TYPE (a preset name, or PRESET-pure for --pure)
 
 for t in $QWEN_TYPES; do quantize "$QWEN" Qwen2.5-Coder-0.5B-Instruct "$t"; done
 for t in $SMOLLM_TYPES; do quantize "$SMOLLM" SmolLM2-135M-Instruct "$t"; done
+quantize "$GEMMA" gemma-3-270m F16

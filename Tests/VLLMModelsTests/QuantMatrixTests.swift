@@ -19,10 +19,13 @@ struct QuantMatrixTests {
     static let smolLM2 = ["SmolLM2-135M-Instruct.Q8_0", "SmolLM2-135M-Instruct.Q4_K_M"]
     static let smolLM2F16 = "SmolLM2-135M-Instruct.F16"
 
+    /// The float-path bound for the F16 file (no activation quantization on either side), none for the others.
+    static func floatPathBound(_ name: String) -> Float? { name.hasSuffix(".F16") ? LlamaCppFidelity.maxFloatPathDrift : nil }
+
     @Test(arguments: supported)
     func agreesWithLlamaCpp(_ name: String) throws {
         let fidelity = try LlamaCppFidelity.prepare(name)
-        guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check() }
+        guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check(maxMeanDrift: Self.floatPathBound(name)) }
         // Every tensor in 2 bits, embeddings and output too: at 99.4% agreement, one position (prompt 7, 42) where
         // llama.cpp's top three lie within 0.18 and our token is past its top 5, so the fixture cannot bound the gap:
         // llama.cpp run again there (2026-12-07) puts our token 6th, 0.383 below its top (its top six within 0.383).
@@ -38,7 +41,7 @@ struct QuantMatrixTests {
         let fidelity = try LlamaCppFidelity.prepare(name)
         vk_set_isa(Int32(VK_ISA_AVX2))
         defer { vk_set_isa(-1) }
-        guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check() }
+        guard name.hasSuffix("Q2_K-pure") else { return try fidelity.check(maxMeanDrift: Self.floatPathBound(name)) }
         withKnownIssue("Q2_K-pure: one disagreement outside llama.cpp's top 5 in a flat distribution", isIntermittent: true) {
             try fidelity.check()
         }
@@ -66,7 +69,7 @@ struct QuantMatrixTests {
     /// everything but the activation quantization (attention, RoPE, norms, the tied logits). Measured 2026-12-07 (Zen 5): 512/512 on
     /// AVX-512 and 511/512 on AVX2, mean |Δlogprob| 0.003, greedy text equal on 7-8 of 8 prompts.
     @Test func smolLM2FloatPathAgreesWithLlamaCpp() throws {
-        try LlamaCppFidelity.prepare(Self.smolLM2F16).check()
+        try LlamaCppFidelity.prepare(Self.smolLM2F16).check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift)
     }
 
     /// The same on the AVX2 kernels.
@@ -75,7 +78,7 @@ struct QuantMatrixTests {
         let fidelity = try LlamaCppFidelity.prepare(Self.smolLM2F16)
         vk_set_isa(Int32(VK_ISA_AVX2))
         defer { vk_set_isa(-1) }
-        try fidelity.check()
+        try fidelity.check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift)
     }
 
     /// The 1.5B runs only with SWIFT_VLLM_TEST_1_5B=1 (its file is 1.1 GB and tools/test.sh does not fetch it).
