@@ -7,7 +7,7 @@
 #   Gemma 3 270M (tools/fetch-model.sh gemma3-270m, Q4_K_M) widened to F16 likewise (Gemma3Tests).
 # Requantizing (--allow-requantize) starts from already-quantized weights: the files are not as good as ones made
 # from F16, but they are real files of each type, and the fidelity tests compare two engines on the same file.
-# Neither model's width is a multiple of 256 (896 and 576), so llama-quantize's fallbacks put the 256-wide types
+# Neither Qwen's nor SmolLM2's width is a multiple of 256 (896 and 576), so llama-quantize's fallbacks put the 256-wide types
 # (Q2_K..Q6_K, IQ4_XS) only where the input width allows it (ffn_down, 4864 wide) and Q4_0/Q5_0/Q5_1/Q8_0/IQ4_NL
 # elsewhere; `tools/gguf-check.py FILE` lists what each file holds. The presets give ffn_down Q3_K in Q2_K files and
 # never Q2_K, so one more file, Q2_K-pure (--pure: no mixture), has Q2_K there.

@@ -40,10 +40,8 @@ struct Gemma3Tests {
     @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"))
     func agreesWithLlamaCppOnAVX2() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)
-        vk_set_isa(Int32(VK_ISA_AVX2))
-        defer { vk_set_isa(-1) }
         withKnownIssue("Gemma 3 270M drifts from llama.cpp (0.13 mean |Δlogprob|): agreement under 98%", isIntermittent: true) {
-            try fidelity.check()
+            try fidelity.check(isa: Int32(VK_ISA_AVX2))
         }
     }
 
@@ -59,10 +57,8 @@ struct Gemma3Tests {
     /// The same on the AVX2 kernels.
     @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"))
     func floatPathAgreesWithLlamaCppOnAVX2() throws {
-        let fidelity = try LlamaCppFidelity.prepare(Self.widened)
-        vk_set_isa(Int32(VK_ISA_AVX2))
-        defer { vk_set_isa(-1) }
-        try fidelity.check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift)
+        try LlamaCppFidelity.prepare(Self.widened).check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift,
+                                                         isa: Int32(VK_ISA_AVX2))
     }
 
     static let widened = "gemma-3-270m.F16"

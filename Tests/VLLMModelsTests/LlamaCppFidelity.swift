@@ -84,9 +84,12 @@ struct LlamaCppFidelity {
     /// Runs every criterion, recording an issue for each failure, and prints one line of figures; `kvType` is the
     /// KV cache's element type (`VLLM_FIDELITY_KV` by default); `model` is the file's model loaded some other way
     /// (tensor-parallel shards), `label` says so in the figures; `maxMeanDrift` also bounds the mean |Δlogprob| over
-    /// llama.cpp's top 5 (for files whose matmuls quantize no activations, where both engines should nearly agree).
+    /// llama.cpp's top 5 (for files whose matmuls quantize no activations, where both engines should nearly agree);
+    /// `isa` pins the calling thread and the pool's tasks to that instruction set (`VK_ISA_AVX2`) for the whole check.
     func check(kvType: KVCacheType = Self.kvType, model given: (any LanguageModel)? = nil, label: String = "",
-               maxMeanDrift: Float? = nil) throws {
+               maxMeanDrift: Float? = nil, isa: Int32? = nil) throws {
+        if let isa { vk_set_isa(isa) }
+        defer { if isa != nil { vk_set_isa(-1) } }
         let started = ContinuousClock.now
         let model = try given ?? ModelHarness.load(modelPath)
         var positions = 0, agreed = 0, greedyEqual = 0, decodeChecked = 0

@@ -43,13 +43,12 @@ struct QuantMatrixTests {
     @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"), arguments: supported)
     func agreesWithLlamaCppOnAVX2(_ name: String) throws {
         let fidelity = try LlamaCppFidelity.prepare(name)
-        vk_set_isa(Int32(VK_ISA_AVX2))
-        defer { vk_set_isa(-1) }
+        let avx2 = Int32(VK_ISA_AVX2)
         guard name.hasSuffix("Q2_K-pure") else {
-            return try fidelity.check(maxMeanDrift: Self.floatPathBound(name))
+            return try fidelity.check(maxMeanDrift: Self.floatPathBound(name), isa: avx2)
         }
         withKnownIssue("Q2_K-pure: one disagreement outside llama.cpp's top 5 in a flat distribution", isIntermittent: true) {
-            try fidelity.check()
+            try fidelity.check(isa: avx2)
         }
     }
 
@@ -81,10 +80,8 @@ struct QuantMatrixTests {
     /// The same on the AVX2 kernels.
     @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"))
     func smolLM2FloatPathAgreesWithLlamaCppOnAVX2() throws {
-        let fidelity = try LlamaCppFidelity.prepare(Self.smolLM2F16)
-        vk_set_isa(Int32(VK_ISA_AVX2))
-        defer { vk_set_isa(-1) }
-        try fidelity.check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift)
+        try LlamaCppFidelity.prepare(Self.smolLM2F16).check(maxMeanDrift: LlamaCppFidelity.maxFloatPathDrift,
+                                                            isa: Int32(VK_ISA_AVX2))
     }
 
     /// The 1.5B runs only with SWIFT_VLLM_TEST_1_5B=1 (its file is 1.1 GB and tools/test.sh does not fetch it).
