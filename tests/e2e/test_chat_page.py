@@ -63,10 +63,12 @@ def test_chat_page_streams_keeps_the_conversation_and_stops(server):
             window.updates = 0;
             new MutationObserver(() => window.updates++).observe(document.getElementById('log'),
                                                                  {childList: true, subtree: true, characterData: true});""")
-        answer = ask(driver, "What is the capital of Germany?")
+        # A 48-token answer: an 8-token one streams in ~25 ms on a fast host, where the browser may read several
+        # events at once and the count of renders says nothing.
+        answer = ask(driver, "What is the capital of Germany? Tell me about the city.")
         idle(driver)
         assert "Berlin" in answer.find_element(By.CLASS_NAME, "content").text
-        assert driver.execute_script("return window.updates") > 5, "the answer arrives token by token"
+        assert driver.execute_script("return window.updates") > 10, "the answer arrives token by token"
         assert "tokens in" in driver.find_element(By.ID, "status").text
         ask(driver, "What is 2 + 2?")
         idle(driver)
