@@ -100,15 +100,15 @@ static inline VK_AVX2_FN void vk_attn_axpy_avx2(float *acc, float a, const void 
 #undef VK_ATTN_AXPY
 #endif
 
-/// The tiles' or the generic loop's paged attention at ISA level `isa` (`tiles` 0: the generic loop only).
+/// The tiles' or the per-query loop's paged attention at ISA level `isa` (`tiles` 0: the per-query loop only).
 static void vk_attention(int isa, int tiles, const float *q, int64_t q_stride, float *out, int64_t out_stride,
                          int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache, int kv_type,
                          const int32_t *block_table, int64_t block_size, int64_t n_head, int64_t n_kv_head,
                          int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window) {
 #if VK_X86
-    if (tiles && isa >= VK_ISA_AVX512 && head_dim % 16 == 0 && head_dim <= 256 && (n_head / n_kv_head) * head_dim <= VK_ATTN_MAX_STATE) {
+    if (isa >= VK_ISA_AVX512 && head_dim % 16 == 0 && head_dim <= 256 && (n_head / n_kv_head) * head_dim <= VK_ATTN_MAX_STATE) {
         vk_attention_tiles_avx512(q, q_stride, out, out_stride, nq, q_pos, k_cache, v_cache, kv_type, block_table, block_size,
-                                  n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window);
+                                  n_head, n_kv_head, head_dim, scale, kvh0, kvh1, window, !tiles);
         return;
     }
     if (isa >= VK_ISA_AVX512) {

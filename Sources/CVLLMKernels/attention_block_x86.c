@@ -10,6 +10,9 @@
 // the two FMA chains over d < D/2 and d >= D/2, the max, e^(s - m), the sum tree of vk_hsum16, the rescale of
 // o and l by e^(m_old - m_new) (exactly 1 when the max did not move), then o += e_j v_j in key order (keys a
 // query cannot see add e = 0 times a finite v). So a query's bits never depend on the others in its block.
+// With `lane_order` (the passes of a group too wide for vk_attn_one, attention_wide_x86.c) each score is
+// instead the per-query tile loop's: 16 chains over the chunks, one per dimension lane, added in the same tree,
+// so those groups keep that loop's bits whether decoded or prefilled.
 // With a sliding window each lane also masks keys before its own first visible one; the tiles start at the one
 // holding the earliest of those, rows before it are zeros (never read), and a lane that has seen no key yet keeps
 // its zero state (its rescale factor is 1, where e^(-inf - -inf) would be NaN), as vk_attn_one skips the rescale.
@@ -33,7 +36,7 @@ VK_BLOCK_INLINE __m512 vk_tree_sum16(const __m512 *s) {
 VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                    const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
                                    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                                   const int G, const int C, int64_t window) {
+                                   const int G, const int C, int64_t window, const int lane_order) {
     const int D = 16 * C, H = D / 2, GD = G * D;
     const int KB = G == 3 ? 4 : 8 / G, DB = G == 3 ? 8 : 16 / G;
     float qt[256 * 16] __attribute__((aligned(64)));     // [g * D + d][16 queries]
@@ -69,8 +72,42 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
                 _mm512_store_ps(kf + j * D + 16 * c, live ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps());
                 _mm512_store_ps(vf + j * D + 16 * c, live ? vk_load_kv16(vrow[j], kv_type, c) : _mm512_setzero_ps());
             }
-        // Scores: per pass KB keys of every head, the d < H chain then the d >= H chain, as in vk_attn_one.
-        for (int j0 = 0; j0 < VK_ATTN_KEYS; j0 += KB) {
+        // Scores: per pass KB keys of every head, the d < H chain then the d >= H chain, as in vk_attn_one; or per key
+        // and head the 16 lane chains of the per-query tile loop, added in vk_hsum16's tree (vk_wide_lane_score).
+        if (lane_order) {
+            // 4 keys a pass: each query vector is loaded once for them. The 8 pair sums L + L+8 go through a small
+            // buffer, then the rest of the tree (+ 4, + 2, + 1): unrolled whole, the pass ran 18% slower.
+            for (int j0 = 0; j0 < VK_ATTN_KEYS; j0 += 4)
+                for (int g = 0; g < G; g++) {
+                    const float *qg = qt + (g * D) * 16;
+                    __m512 pairs[8][4];
+                    for (int L = 0; L < 8; L++) {
+                        __m512 p[2][4];
+                        _Pragma("clang loop unroll(full)")
+                        for (int e = 0; e < 2; e++) {
+                            __m512 qv = _mm512_load_ps(qg + (L + 8 * e) * 16);
+                            _Pragma("clang loop unroll(full)")
+                            for (int b = 0; b < 4; b++) p[e][b] = _mm512_mul_ps(qv, _mm512_set1_ps(kf[(j0 + b) * D + L + 8 * e]));
+                            _Pragma("clang loop unroll(full)")
+                            for (int c = 1; c < C; c++) {
+                                qv = _mm512_load_ps(qg + (16 * c + L + 8 * e) * 16);
+                                _Pragma("clang loop unroll(full)")
+                                for (int b = 0; b < 4; b++)
+                                    p[e][b] = _mm512_fmadd_ps(qv, _mm512_set1_ps(kf[(j0 + b) * D + 16 * c + L + 8 * e]), p[e][b]);
+                            }
+                        }
+                        _Pragma("clang loop unroll(full)")
+                        for (int b = 0; b < 4; b++) pairs[L][b] = _mm512_add_ps(p[0][b], p[1][b]);  // L + L+8
+                    }
+                    _Pragma("clang loop unroll(full)")
+                    for (int b = 0; b < 4; b++) {
+                        const __m512 r0 = _mm512_add_ps(pairs[0][b], pairs[4][b]), r1 = _mm512_add_ps(pairs[1][b], pairs[5][b]);
+                        const __m512 r2 = _mm512_add_ps(pairs[2][b], pairs[6][b]), r3 = _mm512_add_ps(pairs[3][b], pairs[7][b]);
+                        const __m512 sum = _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
+                        _mm512_store_ps(st + (g * 16 + j0 + b) * 16, _mm512_mul_ps(sum, _mm512_set1_ps(scale)));
+                    }
+                }
+        } else for (int j0 = 0; j0 < VK_ATTN_KEYS; j0 += KB) {
             __m512 s0[16], s1[16];  // [g * KB + key]
             for (int g = 0; g < G; g++) {
                 const __m512 qa = _mm512_load_ps(qt + (g * D) * 16), qb = _mm512_load_ps(qt + (g * D + H) * 16);
@@ -149,20 +186,23 @@ VK_BLOCK_INLINE void vk_attn_block(const float *q, int64_t q_stride, float *out,
 VK_AVX512_FN void vk_attention_block_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                             const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, int kv_type,
                                             const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                                            int group, int chunks, int64_t window) {
-    // Each shape and cache type gets its own body with every loop bound a constant.
-#define VK_BLOCK_CASE(G, C)                                                                                           \
-    if (group == G && chunks == C) {                                                                                  \
+                                            int group, int chunks, int64_t window, int lane_order) {
+    // Each shape, score order and cache type gets its own body with every loop bound a constant.
+#define VK_BLOCK_BODY(G, C, O)                                                                                        \
+    {                                                                                                                 \
         if (kv_type == VK_F16)                                                                                        \
             vk_attn_block(q, q_stride, out, out_stride, nq, q_pos, kbase, vbase, VK_F16, block_table, block_size,    \
-                          slot_bytes, scale, G, C, window);                                                           \
+                          slot_bytes, scale, G, C, window, O);                                                        \
         else                                                                                                          \
             vk_attn_block(q, q_stride, out, out_stride, nq, q_pos, kbase, vbase, VK_F32, block_table, block_size,    \
-                          slot_bytes, scale, G, C, window);                                                           \
+                          slot_bytes, scale, G, C, window, O);                                                        \
         return;                                                                                                       \
     }
+#define VK_BLOCK_CASE(G, C) if (group == G && chunks == C) { if (lane_order) VK_BLOCK_BODY(G, C, 1) else VK_BLOCK_BODY(G, C, 0) }
     VK_BLOCK_CASE(1, 4) VK_BLOCK_CASE(2, 4) VK_BLOCK_CASE(3, 4) VK_BLOCK_CASE(4, 4)
-    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8) VK_BLOCK_CASE(1, 16)
+    VK_BLOCK_CASE(1, 8) VK_BLOCK_CASE(2, 8)
 #undef VK_BLOCK_CASE
+    if (group == 1 && chunks == 16) VK_BLOCK_BODY(1, 16, 0)
+#undef VK_BLOCK_BODY
 }
 #endif

@@ -1,11 +1,11 @@
 // AVX-512 paged attention for head_dim a multiple of 16 (up to 256).
 //
 // Keys are visited in tiles of 16 absolute positions with one online softmax. Three bodies:
-// vk_attn_one (one query; the usual shapes, group * head_dim / 16 <= 16) converts and transposes the tile's K
-// once, so each head's 16 scores are broadcast FMAs with no reduction, and keeps its outputs in registers;
-// several queries of one KV group go to vk_attention_block_avx512 (attention_block_x86.c), which has the
-// queries in the vector lanes and gives each query the same bits as vk_attn_one; vk_attn_tile (any other
-// shape) takes one query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's
+// vk_attn_one (one query; head_dim 64, 128 or 256, up to 16 / chunks heads a pass) converts and transposes the
+// tile's K once a pass, so each head's 16 scores are broadcast FMAs with no reduction, and keeps its outputs in
+// registers; several queries of one KV group go to vk_attention_block_avx512 (attention_block_x86.c), which has
+// the queries in the vector lanes and gives each query the same bits as vk_attn_one; vk_attn_tile (any other
+// head_dim) takes one query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's
 // scores, the outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys
 // fall into blocks. With a sliding window the first tile is the one holding the query's first visible key, its
 // earlier keys masked out of the softmax and never read (their blocks may be freed).
@@ -139,11 +139,25 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
     }
 }
 
+/// vk_attn_one for a pass of G heads of `chunks` 16-float chunks (G * chunks <= 16), each shape and cache type its own
+/// body with every loop bound a constant.
+static VK_AVX512_FN void vk_attn_one_any(const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase,
+                                         const uint8_t *vbase, int kv_type, const int32_t *block_table, int64_t block_size,
+                                         int64_t slot_bytes, float scale, int G, int chunks) {
+#define VK_ONE_CASE(GG, CC) if (G == GG && chunks == CC) { \
+        if (kv_type == VK_F16) vk_attn_one(q, out, lo, n, kbase, vbase, VK_F16, block_table, block_size, slot_bytes, scale, GG, CC); \
+        else vk_attn_one(q, out, lo, n, kbase, vbase, VK_F32, block_table, block_size, slot_bytes, scale, GG, CC); \
+        return; }
+    VK_ONE_CASE(1, 4) VK_ONE_CASE(2, 4) VK_ONE_CASE(3, 4) VK_ONE_CASE(4, 4)
+    VK_ONE_CASE(1, 8) VK_ONE_CASE(2, 8) VK_ONE_CASE(1, 16)
+#undef VK_ONE_CASE
+}
+
 VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                                             int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
                                             int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
                                             int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1,
-                                            int64_t window) {
+                                            int64_t window, int per_query) {
     const int64_t group = n_head / n_kv_head, es = kv_type == VK_F16 ? 2 : 4;
     const int64_t row_bytes = head_dim * es, slot_bytes = n_kv_head * row_bytes;
     const int chunks = (int)(head_dim / 16);
@@ -156,33 +170,34 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
         const uint8_t *kb = kc + kvh * row_bytes, *vb = vc + kvh * row_bytes;
         const float *qk = q + kvh * group * head_dim;  // this KV head's query heads, first query
         float *ok = out + kvh * group * head_dim;
-        // The cache type is a constant in each body too: tested per load, it cost a compare and branch per row.
-#define VK_ATTN_CASE(G, C) if (group == G && chunks == C) { \
-            for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) { \
-                const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES); \
-                const float *qq = qk + i0 * q_stride; float *oo = ok + i0 * out_stride; \
-                const int64_t lo = vk_window_start(q_pos[i0], window); \
-                if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
-                else if (cnt == 1) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
-                else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, G, C, window); \
-            } \
-            continue; }
-        VK_ATTN_CASE(1, 4) VK_ATTN_CASE(2, 4) VK_ATTN_CASE(3, 4) VK_ATTN_CASE(4, 4)
-        VK_ATTN_CASE(1, 8) VK_ATTN_CASE(2, 8)
-#undef VK_ATTN_CASE
-        // head_dim 256 (Gemma 3): each query head of the group runs as a group of one with the one-query and
-        // multi-query bodies (their state for more heads would not fit in registers); K/V rows are re-read per head,
-        // from cache.
-        if (chunks == 16) {
-            for (int64_t g = 0; g < group; g++) {
-                for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) {
-                    const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES);
-                    const float *qq = qk + g * head_dim + i0 * q_stride;
-                    float *oo = ok + g * head_dim + i0 * out_stride;
-                    const int64_t lo = vk_window_start(q_pos[i0], window);
-                    if (cnt == 1 && kv_type == VK_F16) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F16, block_table, block_size, slot_bytes, scale, 1, 16);
-                    else if (cnt == 1) vk_attn_one(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, VK_F32, block_table, block_size, slot_bytes, scale, 1, 16);
-                    else vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table, block_size, slot_bytes, scale, 1, 16, window);
+        // head_dim 64, 128 or 256, any group: a head's operations do not depend on the other heads of its pass, so
+        // every split of the group gives the same bits. Groups whose outputs fit in registers (group * chunks <= 16)
+        // run vk_attn_one, or the multi-query body, in one pass. Wider groups of head_dim 64 and 128 (Qwen2.5's 6
+        // heads of 128 and 7 of 64, Llama 3's 4 of 128) ran the per-query tile loop below, and keep its bits (its
+        // score order; any other rounding moved a near-tie of Qwen2.5 0.5B Q6_K past the 0.25 fidelity line): one
+        // query through the wide body in passes of up to 8 heads, several through the multi-query body in passes of
+        // 16 / chunks heads (6 = 2 + 2 + 2, 7 = 4 + 3), each pass reading the tile's K/V rows again, from cache.
+        // head_dim 256 (Gemma 3's 4 heads) keeps vk_attn_one's order, in the wide body or one head a pass.
+        if (!per_query && (chunks == 4 || chunks == 8 || chunks == 16)) {
+            const int fits = group * chunks <= 16, lane_order = !fits && chunks != 16;
+            const int per_one = fits ? (int)group : chunks == 16 ? 4 : 8, per_block = fits ? (int)group : 16 / chunks;
+            for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) {
+                const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES);
+                const int64_t lo = vk_window_start(q_pos[i0], window);
+                const int per_pass = cnt == 1 ? per_one : per_block;
+                for (int64_t h0 = 0; h0 < group; h0 += per_pass) {
+                    const int G = (int)(group - h0 < per_pass ? group - h0 : per_pass);
+                    const float *qq = qk + h0 * head_dim + i0 * q_stride;
+                    float *oo = ok + h0 * head_dim + i0 * out_stride;
+                    if (cnt > 1)
+                        vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table,
+                                                  block_size, slot_bytes, scale, G, chunks, window, lane_order);
+                    else if (fits || (chunks == 16 && G == 1))
+                        vk_attn_one_any(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, kv_type, block_table, block_size,
+                                        slot_bytes, scale, G, chunks);
+                    else
+                        vk_attention_wide_avx512(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, kv_type, block_table, block_size,
+                                                 slot_bytes, scale, G, chunks);
                 }
             }
             continue;
@@ -209,12 +224,7 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
                         _mm512_store_ps(vr + 16 * c, vk_load_kv16(vrow, kv_type, c));
                     }
                 }
-                switch (chunks) {
-                case 4: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 4); break;
-                case 8: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 8); break;
-                case 16: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, 16); break;
-                default: vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, chunks); break;
-                }
+                vk_attn_tile(qg, o, m, l, group, kt, vt, first, cnt, head_dim, scale, chunks);
             }
             for (int64_t g = 0; g < group; g++) {
                 const __m512 inv = _mm512_set1_ps(1.0f / l[g]);

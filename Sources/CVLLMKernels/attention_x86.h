@@ -90,10 +90,18 @@ static inline __attribute__((always_inline)) VK_AVX512_FN float vk_hsum16(__m512
 }
 
 /// Up to 16 queries of one KV group (attention_block_x86.c): group heads of 16 * chunks dimensions, group *
-/// chunks <= 16 and group <= 4, the same bits per query as the one-query body.
+/// chunks <= 16 and group <= 4, the same bits per query as the one-query body, or with `lane_order` (chunks 4 or 8)
+/// as the wide body and the per-query tile loop.
 void vk_attention_block_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride, int nq,
                                const int32_t *q_pos, const uint8_t *kbase, const uint8_t *vbase, int kv_type,
                                const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
-                               int group, int chunks, int64_t window);
+                               int group, int chunks, int64_t window, int lane_order);
+
+/// One query's `group` heads of 16 * chunks dimensions over keys lo..n-1 (attention_wide_x86.c): chunks 4 or 8 with
+/// group 1-8, in the per-query tile loop's score order, or chunks 16 with group 2-4, the same bits per head as the
+/// one-query body.
+void vk_attention_wide_avx512(const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase,
+                              const uint8_t *vbase, int kv_type, const int32_t *block_table, int64_t block_size,
+                              int64_t slot_bytes, float scale, int group, int chunks);
 #endif
 #endif

@@ -39,7 +39,8 @@ int vk_matmul_avx512(int wtype, const void *w, int64_t w_row_bytes, int64_t k, c
 int64_t vk_panel_bytes(int wtype, int64_t nb);
 
 /// AVX-512 paged attention in 16-key tiles (attention_x86.c), for head_dim % 16 == 0, head_dim <= 256 and
-/// group * head_dim <= VK_ATTN_MAX_STATE.
+/// group * head_dim <= VK_ATTN_MAX_STATE; `per_query` 1 runs every shape through the per-query tile loop (the
+/// tests' reference for the wide groups' bodies).
 #define VK_ATTN_MAX_STATE 4096
 /// The generic loop visits keys in tiles of this many positions (by absolute position, so tiling never depends on the
 /// batch); the AVX2 loop tiles (attention_avx2_loop.c) reproduce its bits with the same tiles.
@@ -47,7 +48,8 @@ int64_t vk_panel_bytes(int wtype, int64_t nb);
 void vk_attention_tiles_avx512(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                                int64_t nq, const int32_t *q_pos, const void *k_cache, const void *v_cache,
                                int kv_type, const int32_t *block_table, int64_t block_size, int64_t n_head,
-                               int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window);
+                               int64_t n_kv_head, int64_t head_dim, float scale, int64_t kvh0, int64_t kvh1, int64_t window,
+                               int per_query);
 
 /// AVX2 paged attention in 8-key tiles (attention_avx2.c); returns 0 for shapes it has no body for
 /// (head_dim other than 64, 128 or 256, more than 4 query heads per KV head).

@@ -45,7 +45,7 @@ struct AttentionTests {
             }
         }
 
-        /// `untiled`: the generic loop at the pinned ISA (vk_paged_attention_loop).
+        /// `untiled`: the per-query loop at the pinned ISA (vk_paged_attention_loop).
         func attend(q: [Float], positions: [Int32], reference: Bool, window: Int = 0, untiled: Bool = false) -> [Float] {
             var out = [Float](repeating: .nan, count: q.count)
             let f = reference ? vk_paged_attention_ref : untiled ? vk_paged_attention_loop : vk_paged_attention
@@ -79,9 +79,11 @@ struct AttentionTests {
     /// Shapes as (head_dim, heads, KV heads): 40 takes the generic loops; 64, 128 and 256 the AVX-512 16-key or AVX2
     /// 8-key tiles, with 1 to 4 query heads per KV head (group * head_dim <= 256 has the multi-query block body), and
     /// 6, 7 or 16 (Qwen2.5-Coder 0.5B is (64, 14, 2), 1.5B (128, 12, 2)), which AVX2 runs in its 32-key loop tiles;
-    /// (256, 4, 1) is Gemma 3 270M's.
+    /// (256, 4, 1) is Gemma 3 270M's. On AVX-512 a decode query of a group whose outputs exceed 16 vectors takes the
+    /// wide body: (128, 8, 2) is Llama 3 8B's group of 4, and 10 heads of 128 or 256 a KV head split into passes
+    /// (8 + 2, 4 + 1) that end in the one-query body.
     static let shapes = [(40, 6, 2), (64, 6, 2), (128, 6, 2), (64, 4, 1), (64, 2, 2), (128, 4, 2), (128, 2, 2), (256, 4, 1), (256, 2, 2),
-                         (64, 14, 2), (128, 12, 2), (64, 16, 1)]
+                         (64, 14, 2), (128, 12, 2), (64, 16, 1), (128, 8, 2), (128, 20, 2), (256, 10, 1)]
 
     @Test(arguments: shapes)
     func matchesDirectSoftmaxOnEveryPath(headDim: Int, heads: Int, kvHeads: Int) {
@@ -136,25 +138,30 @@ struct AttentionTests {
         }
     }
 
-    /// The AVX2 tiles for more than 4 query heads a KV head give the generic loop's bits (a model's logits are the
-    /// same either way): many queries a call and one, with a sliding window and without, keys over several tiles.
-    @Test(arguments: [(64, 14, 2), (128, 12, 2), (64, 16, 1), (256, 10, 2)])
-    func avx2LoopTilesGiveTheGenericLoopsBits(headDim: Int, heads: Int, kvHeads: Int) {
-        guard availableISAs.contains(Int32(VK_ISA_AVX2)) else { return }
+    /// Groups too wide for the register-resident bodies give the per-query loop's bits (a model's logits are the same
+    /// either way): on AVX2 the loop tiles (more than 4 query heads a KV head) against the generic loop, on AVX-512 the
+    /// wide and multi-query bodies in passes (group * head_dim > 256) against the 16-key tiles one query at a time
+    /// (head_dim 64 and 128; 256 keeps the one-query body's order, which aQueryDoesNotDependOnItsBatch checks). Many queries a call and one, with a sliding window and
+    /// without, keys over several tiles.
+    @Test(arguments: [(64, 14, 2), (128, 12, 2), (64, 16, 1), (256, 10, 2), (128, 8, 2), (128, 20, 2)])
+    func wideGroupsGiveThePerQueryLoopsBits(headDim: Int, heads: Int, kvHeads: Int) {
         let setup = Setup(length: 75, seed: 41, headDim: headDim, heads: heads, kvHeads: kvHeads)
         var data = KernelTestData(seed: 42)
         let positions: [Int32] = [74, 0, 31, 32, 33, 63, 64, 5] + (0..<12).map { Int32($0 * 6 + 1) }
         let width = heads * headDim
         let q = data.activations(positions.count * width)
-        vk_set_isa(Int32(VK_ISA_AVX2))
-        defer { vk_set_isa(-1) }
-        for window in [0, 20] {
-            let tiled = setup.attend(q: q, positions: positions, reference: false, window: window)
-            let loop = setup.attend(q: q, positions: positions, reference: false, window: window, untiled: true)
-            #expect(tiled.map(\.bitPattern) == loop.map(\.bitPattern), "window \(window)")
-            for i in [0, 3, 7] {
-                let alone = setup.attend(q: Array(q[(i * width)..<((i + 1) * width)]), positions: [positions[i]], reference: false, window: window)
-                #expect(alone.map(\.bitPattern) == loop[(i * width)..<((i + 1) * width)].map(\.bitPattern), "window \(window), query \(i)")
+        for isa in availableISAs where (isa == Int32(VK_ISA_AVX2) && heads > 4 * kvHeads) || (isa >= Int32(VK_ISA_AVX512) && headDim < 256) {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            for window in [0, 20] {
+                let tiled = setup.attend(q: q, positions: positions, reference: false, window: window)
+                let loop = setup.attend(q: q, positions: positions, reference: false, window: window, untiled: true)
+                #expect(zip(tiled, loop).filter { $0.bitPattern != $1.bitPattern }.count == 0, "isa \(isa), window \(window)")
+                for i in [0, 3, 7] {
+                    let alone = setup.attend(q: Array(q[(i * width)..<((i + 1) * width)]), positions: [positions[i]], reference: false, window: window)
+                    #expect(zip(alone, loop[(i * width)...]).filter { $0.bitPattern != $1.bitPattern }.count == 0,
+                            "isa \(isa), window \(window), query \(i)")
+                }
             }
         }
     }

@@ -182,8 +182,9 @@ void vk_paged_attention_ref(const float *q, int64_t q_stride, float *out, int64_
                             const int32_t *block_table, int64_t block_size,
                             int64_t n_head, int64_t n_kv_head, int64_t head_dim, float scale,
                             int64_t kvh0, int64_t kvh1, int64_t window);
-/// The generic loop at the calling thread's ISA level, with no tiles: the tests' check that the AVX2 tiles for more
-/// than 4 query heads a KV head give its bits.
+/// The per-query loop at the calling thread's ISA level: on AVX-512 the 16-key tiles one query at a time, below it the
+/// generic loop with no tiles. The tests' check that the bodies for more than 4 query heads a KV head (the AVX2 loop
+/// tiles, the AVX-512 wide and multi-query bodies) give its bits.
 void vk_paged_attention_loop(const float *q, int64_t q_stride, float *out, int64_t out_stride,
                              int64_t nq, const int32_t *q_pos,
                              const void *k_cache, const void *v_cache, int kv_type,
