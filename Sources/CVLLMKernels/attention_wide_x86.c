@@ -1,17 +1,18 @@
-// AVX-512 attention of one query (decode) for KV groups whose outputs do not fit in registers: group * head_dim / 16
-// above 16, as Qwen2.5's 6 heads of 128 and 7 of 64 a KV head, or Llama 3's and Mistral's 4 of 128.
+// AVX-512 attention of one query (decode) for KV groups whose outputs do not fit in registers (group * head_dim / 16
+// above 16) with head_dim 64 or 128: Qwen2.5's 6 heads of 128 and 7 of 64 a KV head, Llama 3's and Mistral's 4 of 128.
 //
-// vk_attn_one (attention_x86.c) keeps the group's G * C output vectors in registers across the tiles, which caps it
-// at 16. Here each tile's K chunk is converted and transposed once for all the pass's heads (up to 8: their 2 G score
-// chains stay in registers beside the transposed chunk), and P·V runs in passes of a few output chunks, their
-// accumulators loaded from and stored back to an L1 buffer once a tile. Running the group through vk_attn_one in
-// passes of 16 / C heads instead converts and transposes every tile's K once a pass: slower than the per-query loop
-// at Qwen2.5's shapes (a 32-sequence decode step's attention 11.6 -> 13.5 ms).
+// vk_attn_one (attention_x86.c) keeps the group's output vectors in registers across the tiles, which caps it at 16,
+// so these groups ran the per-query tile loop, one head at a time. Here each tile's K is converted and transposed once
+// for up to 8 heads, their scores are computed 4 heads at a time from the transposed tile in L1, and P·V runs in
+// passes of 2 output chunks, the accumulators loaded from and stored back to an L1 buffer once a tile. (Running the
+// group through vk_attn_one in passes of 16 / C heads converts and transposes every tile once a pass: slower than the
+// per-query loop at Qwen2.5's shapes, a 32-sequence decode step's attention 11.6 -> 13.5 ms.)
 //
-// Every value gets vk_attn_one's operations in its order: the two score chains over d < D/2 and d >= D/2, their sum
-// times `scale`, the tile maximum, the rescale of o and l by e^(m_old - m_new) when the maximum moves, e^(s - m) and
-// vk_hsum16, then o += e_j v_j in key order, and o / l at the end. So a head has the same bits here, in vk_attn_one
-// and in the multi-query body: a token's attention does not depend on whether it is decoded or prefilled.
+// Every value gets the per-query tile loop's operations in its order, so these models keep its bits: each score is
+// 16 chains over the chunks, one per dimension lane, added in the tree of its transpose-reduction and times `scale`;
+// then the tile maximum, the rescale of o and l by e^(m_old - m_new) when the maximum moves, e^(s - m) and its lane
+// sum (vk_hsum16's tree, which is _mm512_reduce_add_ps's), o += e_j v_j in key order, and o / l at the end. The
+// multi-query body's lane order (attention_block_x86.c) gives prefilled tokens the same bits.
 #include "attention_x86.h"
 #include <math.h>
 
@@ -61,14 +62,12 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_wide_lane_scor
     for (int b = 0; b < N; b++) s[b] = _mm512_add_ps(half[0][b], half[1][b]);  // + L+1
 }
 
-/// One query's G heads (G <= 8) of D = 16 C dimensions over keys lo..n-1, written to out[g * D + d]; the scores in
-/// vk_attn_one's order, or with `lane_order` in the per-query tile loop's (vk_wide_lane_scores).
+/// One query's G heads (G <= 8) of D = 16 C dimensions (C 4 or 8) over keys lo..n-1, written to out[g * D + d].
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_wide(
     const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase, const uint8_t *vbase, const int kv_type,
-    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale, const int G, const int C,
-    const int lane_order) {
-    const int D = 16 * C, H = D / 2;
-    float kt[8 * 16 * 16] __attribute__((aligned(64)));  // lane order: the tile's K transposed (C <= 8)
+    const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale, const int G, const int C) {
+    const int D = 16 * C;
+    float kt[8 * 16 * 16] __attribute__((aligned(64)));  // the tile's K transposed: kt[(16c + L) * 16 + key]
     const int CP = 2;  // output chunks a P·V pass (C is even): 2 G accumulators
     float o[VK_WIDE_MAX_G * 256] __attribute__((aligned(64)));
     float m[VK_WIDE_MAX_G], l[VK_WIDE_MAX_G], ea[VK_WIDE_MAX_G][VK_ATTN_KEYS] __attribute__((aligned(64)));
@@ -82,37 +81,17 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_wide(
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
         vk_attn_rows(p0, first, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         __m512 s[VK_WIDE_MAX_G];  // the unscaled scores of the tile's 16 keys, per head
-        if (lane_order) {
-            for (int c = 0; c < C; c++) {
-                __m512 r[16];
-                for (int j = 0; j < 16; j++) r[j] = j >= first && j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
-                vk_transpose16(r);
-                for (int x = 0; x < 16; x++) _mm512_store_ps(kt + (16 * c + x) * 16, r[x]);
-            }
-            for (int g = 0; g < G; g += 4) {  // 4 heads a pass: their 20 live vectors fit in registers
-                if (G - g >= 4) vk_wide_lane_scores(q + g * D, kt, s + g, 4, C);
-                else if (G - g == 3) vk_wide_lane_scores(q + g * D, kt, s + g, 3, C);
-                else if (G - g == 2) vk_wide_lane_scores(q + g * D, kt, s + g, 2, C);
-                else vk_wide_lane_scores(q + g * D, kt, s + g, 1, C);
-            }
-        } else {
-            __m512 s0[VK_WIDE_MAX_G], s1[VK_WIDE_MAX_G];
-            for (int c = 0; c < C; c++) {
-                __m512 r[16];
-                for (int j = 0; j < 16; j++) r[j] = j >= first && j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
-                vk_transpose16(r);
-                for (int x = 0; x < 16; x++) {
-                    const int d = 16 * c + x;
-                    for (int g = 0; g < G; g++) {
-                        const __m512 qd = _mm512_set1_ps(q[g * D + d]);
-                        if (d == 0) s0[g] = _mm512_mul_ps(qd, r[x]);
-                        else if (d < H) s0[g] = _mm512_fmadd_ps(qd, r[x], s0[g]);
-                        else if (d == H) s1[g] = _mm512_mul_ps(qd, r[x]);
-                        else s1[g] = _mm512_fmadd_ps(qd, r[x], s1[g]);
-                    }
-                }
-            }
-            for (int g = 0; g < G; g++) s[g] = _mm512_add_ps(s0[g], s1[g]);
+        for (int c = 0; c < C; c++) {
+            __m512 r[16];
+            for (int j = 0; j < 16; j++) r[j] = j >= first && j < cnt ? vk_load_kv16(krow[j], kv_type, c) : _mm512_setzero_ps();
+            vk_transpose16(r);
+            for (int x = 0; x < 16; x++) _mm512_store_ps(kt + (16 * c + x) * 16, r[x]);
+        }
+        for (int g = 0; g < G; g += 4) {  // 4 heads a pass: their 20 live vectors fit in registers
+            if (G - g >= 4) vk_wide_lane_scores(q + g * D, kt, s + g, 4, C);
+            else if (G - g == 3) vk_wide_lane_scores(q + g * D, kt, s + g, 3, C);
+            else if (G - g == 2) vk_wide_lane_scores(q + g * D, kt, s + g, 2, C);
+            else vk_wide_lane_scores(q + g * D, kt, s + g, 1, C);
         }
         for (int g = 0; g < G; g++) {
             __m512 sc = _mm512_mul_ps(s[g], _mm512_set1_ps(scale));
@@ -156,17 +135,15 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_wide(
 VK_AVX512_FN void vk_attention_wide_avx512(const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase,
                                            const uint8_t *vbase, int kv_type, const int32_t *block_table,
                                            int64_t block_size, int64_t slot_bytes, float scale, int group, int chunks) {
-    // Each shape and cache type its own body, every loop bound a constant. head_dim 64 and 128 in the per-query tile
-    // loop's score order (the wide groups of those ran it before), 256 in vk_attn_one's (Gemma 3's heads ran it).
+    // Each shape and cache type its own body, every loop bound a constant.
 #define VK_WIDE_CASE(G, C) if (group == G && chunks == C) { \
-        if (kv_type == VK_F16) vk_attn_wide(q, out, lo, n, kbase, vbase, VK_F16, block_table, block_size, slot_bytes, scale, G, C, C < 16); \
-        else vk_attn_wide(q, out, lo, n, kbase, vbase, VK_F32, block_table, block_size, slot_bytes, scale, G, C, C < 16); \
+        if (kv_type == VK_F16) vk_attn_wide(q, out, lo, n, kbase, vbase, VK_F16, block_table, block_size, slot_bytes, scale, G, C); \
+        else vk_attn_wide(q, out, lo, n, kbase, vbase, VK_F32, block_table, block_size, slot_bytes, scale, G, C); \
         return; }
     VK_WIDE_CASE(1, 4) VK_WIDE_CASE(2, 4) VK_WIDE_CASE(3, 4) VK_WIDE_CASE(4, 4)
     VK_WIDE_CASE(5, 4) VK_WIDE_CASE(6, 4) VK_WIDE_CASE(7, 4) VK_WIDE_CASE(8, 4)
     VK_WIDE_CASE(1, 8) VK_WIDE_CASE(2, 8) VK_WIDE_CASE(3, 8) VK_WIDE_CASE(4, 8)
     VK_WIDE_CASE(5, 8) VK_WIDE_CASE(6, 8) VK_WIDE_CASE(7, 8) VK_WIDE_CASE(8, 8)
-    VK_WIDE_CASE(2, 16) VK_WIDE_CASE(3, 16) VK_WIDE_CASE(4, 16)
 #undef VK_WIDE_CASE
 }
 #endif

@@ -1,14 +1,16 @@
 // AVX-512 paged attention for head_dim a multiple of 16 (up to 256).
 //
-// Keys are visited in tiles of 16 absolute positions with one online softmax. Three bodies:
-// vk_attn_one (one query; head_dim 64, 128 or 256, up to 16 / chunks heads a pass) converts and transposes the
-// tile's K once a pass, so each head's 16 scores are broadcast FMAs with no reduction, and keeps its outputs in
-// registers; several queries of one KV group go to vk_attention_block_avx512 (attention_block_x86.c), which has
-// the queries in the vector lanes and gives each query the same bits as vk_attn_one; vk_attn_tile (any other
-// head_dim) takes one query: per key a zmm of partial products, a 16-vector transpose-reduction for the tile's
-// scores, the outputs in memory. Tiles are fixed by absolute position, so results never depend on how keys
-// fall into blocks. With a sliding window the first tile is the one holding the query's first visible key, its
-// earlier keys masked out of the softmax and never read (their blocks may be freed).
+// Keys are visited in tiles of 16 absolute positions with one online softmax. For head_dim 64, 128 and 256: vk_attn_one
+// (one query, a group whose outputs fit in 16 registers, or Gemma 3's heads of 256 one at a time) converts and
+// transposes the tile's K once, so each head's 16 scores are broadcast FMAs with no reduction, and keeps its outputs
+// in registers; several queries of one KV group go to vk_attention_block_avx512 (attention_block_x86.c), which has
+// the queries in the vector lanes and gives each query the same bits as vk_attn_one. Wider groups (Qwen2.5's) take the
+// wide body (attention_wide_x86.c) and the block body in passes of heads, both in vk_attn_tile's score order.
+// vk_attn_tile (any other head_dim, and the tests' per-query reference) takes one query: per key a zmm of partial
+// products, a 16-vector transpose-reduction for the tile's scores, the outputs in memory. Tiles are fixed by absolute
+// position, so results never depend on how keys fall into blocks. With a sliding window the first tile is the one
+// holding the query's first visible key, its earlier keys masked out of the softmax and never read (their blocks may
+// be freed).
 #include "attention_x86.h"
 #include <math.h>
 
@@ -177,10 +179,10 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
         // score order; any other rounding moved a near-tie of Qwen2.5 0.5B Q6_K past the 0.25 fidelity line): one
         // query through the wide body in passes of up to 8 heads, several through the multi-query body in passes of
         // 16 / chunks heads (6 = 2 + 2 + 2, 7 = 4 + 3), each pass reading the tile's K/V rows again, from cache.
-        // head_dim 256 (Gemma 3's 4 heads) keeps vk_attn_one's order, in the wide body or one head a pass.
+        // head_dim 256 (Gemma 3's 4 heads) runs vk_attn_one and the multi-query body one head a pass.
         if (!per_query && (chunks == 4 || chunks == 8 || chunks == 16)) {
             const int fits = group * chunks <= 16, lane_order = !fits && chunks != 16;
-            const int per_one = fits ? (int)group : chunks == 16 ? 4 : 8, per_block = fits ? (int)group : 16 / chunks;
+            const int per_one = fits ? (int)group : chunks == 16 ? 1 : 8, per_block = fits ? (int)group : 16 / chunks;
             for (int64_t i0 = 0; i0 < nq; i0 += VK_ATTN_BLOCK_QUERIES) {
                 const int cnt = (int)(nq - i0 < VK_ATTN_BLOCK_QUERIES ? nq - i0 : VK_ATTN_BLOCK_QUERIES);
                 const int64_t lo = vk_window_start(q_pos[i0], window);
@@ -192,7 +194,7 @@ VK_AVX512_FN void vk_attention_tiles_avx512(const float *q, int64_t q_stride, fl
                     if (cnt > 1)
                         vk_attention_block_avx512(qq, q_stride, oo, out_stride, cnt, q_pos + i0, kb, vb, kv_type, block_table,
                                                   block_size, slot_bytes, scale, G, chunks, window, lane_order);
-                    else if (fits || (chunks == 16 && G == 1))
+                    else if (!lane_order)
                         vk_attn_one_any(qq, oo, lo, (int64_t)q_pos[i0] + 1, kb, vb, kv_type, block_table, block_size,
                                         slot_bytes, scale, G, chunks);
                     else

@@ -97,9 +97,8 @@ void vk_attention_block_avx512(const float *q, int64_t q_stride, float *out, int
                                const int32_t *block_table, int64_t block_size, int64_t slot_bytes, float scale,
                                int group, int chunks, int64_t window, int lane_order);
 
-/// One query's `group` heads of 16 * chunks dimensions over keys lo..n-1 (attention_wide_x86.c): chunks 4 or 8 with
-/// group 1-8, in the per-query tile loop's score order, or chunks 16 with group 2-4, the same bits per head as the
-/// one-query body.
+/// One query's `group` heads (1-8) of 16 * chunks dimensions (chunks 4 or 8) over keys lo..n-1
+/// (attention_wide_x86.c), in the per-query tile loop's score order.
 void vk_attention_wide_avx512(const float *q, float *out, int64_t lo, int64_t n, const uint8_t *kbase,
                               const uint8_t *vbase, int kv_type, const int32_t *block_table, int64_t block_size,
                               int64_t slot_bytes, float scale, int group, int chunks);
