@@ -79,9 +79,9 @@ struct AttentionTests {
     /// Shapes as (head_dim, heads, KV heads): 40 takes the generic loops; 64, 128 and 256 the AVX-512 16-key or AVX2
     /// 8-key tiles, with 1 to 4 query heads per KV head (group * head_dim <= 256 has the multi-query block body), and
     /// 6, 7 or 16 (Qwen2.5-Coder 0.5B is (64, 14, 2), 1.5B (128, 12, 2)), which AVX2 runs in its 32-key loop tiles;
-    /// (256, 4, 1) is Gemma 3 270M's. On AVX-512 a decode query of a group whose outputs exceed 16 vectors takes the
-    /// wide body: (128, 8, 2) is Llama 3 8B's group of 4, and 10 heads of 128 or 256 a KV head split into passes
-    /// (8 + 2, 4 + 1) that end in the one-query body.
+    /// (256, 4, 1) is Gemma 3 270M's. On AVX-512 a group of head_dim 64 or 128 whose outputs exceed 16 vectors runs
+    /// the wide and multi-query bodies in passes of heads: (128, 8, 2) is Llama 3 8B's group of 4, 10 heads of 128 a
+    /// KV head decode as 8 + 2; heads of 256 (10 a KV head here) run the one-query body one at a time.
     static let shapes = [(40, 6, 2), (64, 6, 2), (128, 6, 2), (64, 4, 1), (64, 2, 2), (128, 4, 2), (128, 2, 2), (256, 4, 1), (256, 2, 2),
                          (64, 14, 2), (128, 12, 2), (64, 16, 1), (128, 8, 2), (128, 20, 2), (256, 10, 1)]
 
@@ -141,8 +141,8 @@ struct AttentionTests {
     /// Groups too wide for the register-resident bodies give the per-query loop's bits (a model's logits are the same
     /// either way): on AVX2 the loop tiles (more than 4 query heads a KV head) against the generic loop, on AVX-512 the
     /// wide and multi-query bodies in passes (group * head_dim > 256) against the 16-key tiles one query at a time
-    /// (head_dim 64 and 128; 256 keeps the one-query body's order, which aQueryDoesNotDependOnItsBatch checks). Many queries a call and one, with a sliding window and
-    /// without, keys over several tiles.
+    /// (head_dim 64 and 128; 256 keeps the one-query body's order, which aQueryDoesNotDependOnItsBatch checks). Many
+    /// queries a call and one, with a sliding window and without, keys over several tiles.
     @Test(arguments: [(64, 14, 2), (128, 12, 2), (64, 16, 1), (256, 10, 2), (128, 8, 2), (128, 20, 2)])
     func wideGroupsGiveThePerQueryLoopsBits(headDim: Int, heads: Int, kvHeads: Int) {
         let setup = Setup(length: 75, seed: 41, headDim: headDim, heads: heads, kvHeads: kvHeads)
