@@ -20,6 +20,9 @@ public struct GenerationResult: Sendable {
     public var promptTokenIDs: [Int32]
     public var cachedPromptTokenCount: Int
     public var outputs: [CompletionOutput]
+    /// With `prompt_logprobs`: the logprobs of prompt tokens 1, 2, ... (vLLM's `prompt_logprobs` without its
+    /// leading None for token 0); nil otherwise.
+    public var promptLogprobs: [TokenLogprobs]? = nil
     /// Seconds from submission to the first generated token, and to the last sample's end.
     public var timeToFirstToken: Double?
     public var latency: Double = 0
@@ -106,6 +109,7 @@ public final class LLM {
                 partial[output.requestID]!.text += output.text
                 partial[output.requestID]!.tokenIDs += output.tokenIDs
                 partial[output.requestID]!.logprobs += output.logprobs
+                if let prompt = output.promptLogprobs, results[p].promptLogprobs == nil { results[p].promptLogprobs = prompt }
                 if let reason = output.finishReason {
                     partial[output.requestID]!.finishReason = reason
                     results[p].cachedPromptTokenCount = output.cachedPromptTokenCount

@@ -49,22 +49,43 @@ public final class ModelRunner {
     func execute(_ batch: ScheduledBatch, blockTables: [Int: [[Int32]]]) -> Output {
         if let pooler { return executePooling(batch, blockTables: blockTables, pooler: pooler) }
         var forward = ForwardBatch()
-        for entry in batch.entries {
+        // Entries whose prompt positions give prompt logprobs: the batch index of each range's first position.
+        var promptRows: [(entry: Int, positions: Range<Int>, firstIndex: Int)] = []
+        for (e, entry) in batch.entries.enumerated() {
             let r = entry.request
+            let positions = r.promptLogitPositions(start: entry.startPosition, count: entry.tokenCount)
+            if !positions.isEmpty {
+                let first = forward.tokens.count + positions.lowerBound - entry.startPosition
+                promptRows.append((e, positions, first))
+                forward.extraLogitIndices += first..<(first + positions.count)
+            }
             forward.append(tokens: Array(r.tokenIDs[entry.startPosition..<(entry.startPosition + entry.tokenCount)]),
                            startPosition: entry.startPosition, blockTables: blockTables[r.id] ?? cache.layout.groups.map { _ in [] },
                            wantsLogits: entry.samples)
         }
         model.profiler?.lap("schedule")
         let logits = model.forward(forward, cache: cache)
-        let vocabulary = logits.count / max(1, forward.logitIndices.count)
+        let indices = forward.logitIndices
+        let vocabulary = logits.count / max(1, indices.count)
+        // `logits` holds the rows of `indices` in order.
+        let rowOf = Dictionary(uniqueKeysWithValues: indices.enumerated().map { ($1, $0) })
+        func rowLogits(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
+            let row = rowOf[index]!
+            return UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
+        }
+        for (e, positions, first) in promptRows {
+            let r = batch.entries[e].request, k = r.parameters.promptLogprobs ?? 0
+            r.appendPromptLogprobs(positions.map { p in
+                TokenLogprobs(logits: UnsafeBufferPointer(rowLogits(first + p - positions.lowerBound)), chosen: r.promptTokenIDs[p + 1],
+                              topCount: k < 0 ? vocabulary : k)
+            })
+        }
+        if !promptRows.isEmpty { model.profiler?.lap("prompt logprobs") }
         var output = Output(sampled: [], logprobs: [:])
-        var row = 0
-        for entry in batch.entries {
+        for (e, entry) in batch.entries.enumerated() {
             guard entry.samples else { output.sampled.append(nil); continue }
             let r = entry.request
-            let rowLogits = UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
-            row += 1
+            let rowLogits = rowLogits(forward.sequences[e].tokenStart + entry.tokenCount - 1)
             // vLLM reports logprobs of the raw distribution, before any processor.
             let raw: [Float] = r.parameters.logprobs != nil ? Array(rowLogits) : []
             logitsProcessors.apply(rowLogits, LogitsContext(

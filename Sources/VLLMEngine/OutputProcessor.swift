@@ -72,9 +72,11 @@ struct OutputProcessor {
                 text += emit + stream.stopChecker.finish()
                 result.ended.append(r.id)
             }
-            result.outputs.append(RequestOutput(requestID: r.id, text: text, tokenIDs: [token], logprobs: logprobs[r.id].map { [$0] } ?? [],
-                                                finishReason: reason, promptTokenCount: r.promptTokenIDs.count,
-                                                cachedPromptTokenCount: r.cachedPromptTokenCount))
+            var output = RequestOutput(requestID: r.id, text: text, tokenIDs: [token], logprobs: logprobs[r.id].map { [$0] } ?? [],
+                                       finishReason: reason, promptTokenCount: r.promptTokenIDs.count,
+                                       cachedPromptTokenCount: r.cachedPromptTokenCount)
+            output.promptLogprobs = Self.takePromptLogprobs(r)
+            result.outputs.append(output)
             streams[r.id] = reason == nil ? stream : nil
         }
         return result
@@ -96,7 +98,16 @@ struct OutputProcessor {
             let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
             text = emit + stream.stopChecker.finish()
         }
-        return RequestOutput(requestID: request.id, text: text, tokenIDs: [], finishReason: .length,
-                             promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
+        var output = RequestOutput(requestID: request.id, text: text, tokenIDs: [], finishReason: .length,
+                                   promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
+        output.promptLogprobs = Self.takePromptLogprobs(request)
+        return output
+    }
+
+    /// The request's prompt logprobs the first time it is asked (they go out with its first output), else nil.
+    private static func takePromptLogprobs(_ request: Request) -> [TokenLogprobs]? {
+        guard request.parameters.promptLogprobs != nil, !request.promptLogprobsDelivered else { return nil }
+        request.promptLogprobsDelivered = true
+        return request.promptLogprobs
     }
 }

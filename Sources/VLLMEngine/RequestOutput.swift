@@ -12,6 +12,9 @@ public struct RequestOutput: Sendable {
     public var cachedPromptTokenCount: Int
     /// A pooling request's vector (its only output, with finish reason `.stop`); nil for generation.
     public var embedding: [Float]? = nil
+    /// With `prompt_logprobs`, in the request's first output only: the logprobs of prompt tokens 1, 2, ... (vLLM's
+    /// list starts with None for token 0, which has no context).
+    public var promptLogprobs: [TokenLogprobs]? = nil
 
     public var isFinished: Bool { finishReason != nil }
 

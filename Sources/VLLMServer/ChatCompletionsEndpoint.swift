@@ -67,8 +67,11 @@ struct ChatCompletionsEndpoint: Sendable {
                                 "finish_reason": .string(finishReason), "stop_reason": .null])
             }
             let completion = results.reduce(0) { $0 + $1.tokenIDs.count }
+            // vLLM's extension: the prompt's logprobs once, beside the choices.
+            let promptLogprobs = results.first?.promptLogprobs.map(LogprobsJSON(backend: server.backend).promptLogprobs) ?? .null
             return Responses.json(.object(["id": .string(id), "object": .string("chat.completion"), "created": created, "model": .string(model),
-                                           "choices": .array(body), "usage": Responses.usage(prompt: promptIDs.count, completion: completion)]))
+                                           "choices": .array(body), "usage": Responses.usage(prompt: promptIDs.count, completion: completion),
+                                           "prompt_logprobs": promptLogprobs]))
         }
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         return Responses.eventStream { send in
@@ -124,7 +127,7 @@ struct ChatCompletionsEndpoint: Sendable {
     func logprobs(_ entries: [TokenLogprobs]) -> JSONValue {
         func item(_ id: Int32, _ logprob: Float) -> JSONObject {
             let text = server.backend.detokenize([id], skipSpecialTokens: false)
-            return ["token": .string(text), "logprob": .number(Double(max(logprob, -9999))),
+            return ["token": .string(text), "logprob": LogprobsJSON.number(logprob),
                     "bytes": .array(Array(text.utf8).map { .number(Double($0)) })]
         }
         return .object(["content": .array(entries.map { entry in

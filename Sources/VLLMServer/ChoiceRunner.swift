@@ -14,6 +14,8 @@ struct ChoiceRunner: Sendable {
         var logprobs: [TokenLogprobs] = []
         var finishReason: FinishReason = .length
         var promptTokenCount = 0
+        /// With `prompt_logprobs`: prompt tokens 1, 2, ...'s logprobs.
+        var promptLogprobs: [TokenLogprobs]? = nil
     }
 
     /// One choice of the request: its OpenAI index and the prompt it continues.
@@ -46,6 +48,7 @@ struct ChoiceRunner: Sendable {
             results[index].tokenIDs += output.tokenIDs
             results[index].logprobs += output.logprobs
             results[index].promptTokenCount = output.promptTokenCount
+            if let prompt = output.promptLogprobs { results[index].promptLogprobs = prompt }
             if let reason = output.finishReason { results[index].finishReason = reason }
         }
         // A cancelled request (client gone) ends the stream early: no partial answer.

@@ -17,12 +17,13 @@ struct CompletionsEndpoint: Sendable {
         let (prompts, texts) = try await truncated(promptList(fields), keep: fields.truncatePromptTokens(maxModelLength: server.backend.limits.maxModelLength))
         var sampling = try fields.samplingParameters(defaults: server.configuration.samplingDefaults)
         sampling.logprobs = try fields.int("logprobs")
-        let parameters = sampling
         let echo = try fields.bool("echo") ?? false
-        if echo && sampling.logprobs != nil {
-            // vLLM answers with the prompt's logprobs too (prompt_logprobs = logprobs), which we cannot compute.
-            throw APIError.invalid("echo with logprobs is not supported: it needs prompt logprobs, which are not supported", param: "echo")
-        }
+        // vLLM: echo with logprobs scores the prompt too (prompt_logprobs = logprobs unless set), and echo with
+        // max_tokens 0 answers with the prompt alone (one token is generated and dropped, as vLLM does).
+        let echoOnly = echo && sampling.maxTokens == 0
+        if echoOnly { sampling.maxTokens = 1 }
+        if echo && sampling.promptLogprobs == nil { sampling.promptLogprobs = sampling.logprobs }
+        let parameters = sampling
         let stream = try fields.bool("stream") ?? false
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         let choices = try await server.prepare(prompts: prompts, parameters: parameters)
@@ -35,15 +36,27 @@ struct CompletionsEndpoint: Sendable {
             if let text = texts[i] { echoes.append(text) } else { echoes.append(await server.detokenize(ids, skipSpecialTokens: false)) }
         }
         let echoTexts = echoes
-        @Sendable func echoed(_ choice: ChoiceRunner.Choice) -> String { echo ? echoTexts[choice.promptIndex] : "" }
+        let json = LogprobsJSON(backend: server.backend)
+        /// A choice's text and logprobs from its echoed prompt (if any) and generated part, `offset` characters in.
+        @Sendable func answer(_ choice: ChoiceRunner.Choice, prompt promptLogprobs: [TokenLogprobs]?, text: String, output: [TokenLogprobs],
+                              offset: Int) -> (text: String, logprobs: JSONValue, offset: Int) {
+            let prompt = promptLogprobs.map { LogprobsJSON.promptPositions(choice.promptTokenIDs, $0) } ?? []
+            let generated = echoOnly ? [] : LogprobsJSON.outputPositions(output)
+            let full = (promptLogprobs == nil ? "" : echoTexts[choice.promptIndex]) + (echoOnly ? "" : text)
+            guard let k = parameters.logprobs else { return (full, .null, offset) }
+            let (object, end) = json.completion(prompt + generated, topCount: k, offset: offset)
+            return (full, object, end)
+        }
         if !stream {
             let results = try await runner.gather(choices, priority: try fields.int("priority") ?? 0)
             var completionTokens = 0
             let body: [JSONValue] = zip(choices, results).map { choice, result in
                 completionTokens += result.tokenIDs.count
-                return .object(["index": Responses.number(choice.index), "text": .string(echoed(choice) + result.text),
-                                "logprobs": parameters.logprobs == nil ? .null : logprobs(result.logprobs, offset: 0),
-                                "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null])
+                let (text, logprobs, _) = answer(choice, prompt: echo ? result.promptLogprobs ?? [] : nil, text: result.text,
+                                                 output: result.logprobs, offset: 0)
+                return .object(["index": Responses.number(choice.index), "text": .string(text), "logprobs": logprobs,
+                                "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null,
+                                "prompt_logprobs": result.promptLogprobs.map(json.promptLogprobs) ?? .null])
             }
             return Responses.json(.object(["id": .string(id), "object": .string("text_completion"), "created": created,
                                            "model": .string(model), "choices": .array(body),
@@ -57,18 +70,27 @@ struct CompletionsEndpoint: Sendable {
                 if includeUsage { object["usage"] = usage ?? .null }
                 return .object(object)
             }
-            if echo {
+            // The echo goes out at once, unless its logprobs must wait for the prompt's computation (then it
+            // leads the choice's first output, as in vLLM).
+            let echoFirst = echo && parameters.logprobs == nil
+            if echoFirst {
                 for choice in choices {
-                    try await send(chunk([.object(["index": Responses.number(choice.index), "text": .string(echoed(choice)),
+                    try await send(chunk([.object(["index": Responses.number(choice.index), "text": .string(echoTexts[choice.promptIndex]),
                                                    "logprobs": .null, "finish_reason": .null])]))
                 }
             }
             var completionTokens = 0
+            var offsets = choices.map { echoFirst ? echoTexts[$0.promptIndex].unicodeScalars.count : 0 }
+            var echoed = choices.map { _ in echoFirst }
             for try await (index, output) in runner.merged(choices, priority: priority) {
                 completionTokens += output.tokenIDs.count
-                if output.text.isEmpty && output.finishReason == nil { continue }
-                try await send(chunk([.object(["index": Responses.number(index), "text": .string(output.text),
-                                               "logprobs": parameters.logprobs == nil ? .null : logprobs(output.logprobs, offset: 0),
+                let prompt: [TokenLogprobs]? = echoed[index] || !echo ? nil : output.promptLogprobs ?? []
+                echoed[index] = true
+                let (text, logprobs, _) = answer(choices[index], prompt: prompt, text: output.text, output: output.logprobs,
+                                                 offset: offsets[index])
+                offsets[index] += text.unicodeScalars.count
+                if text.isEmpty && output.finishReason == nil { continue }
+                try await send(chunk([.object(["index": Responses.number(index), "text": .string(text), "logprobs": logprobs,
                                                "finish_reason": Responses.finishReason(output.finishReason),
                                                "stop_reason": .null])]))
             }
@@ -124,25 +146,5 @@ struct CompletionsEndpoint: Sendable {
         default:
             throw APIError.invalid("'\(key)' must be a non-empty string or list", param: key)
         }
-    }
-
-    /// Completions-style logprobs: tokens, token_logprobs, top_logprobs, text_offset.
-    func logprobs(_ entries: [TokenLogprobs], offset: Int) -> JSONValue {
-        var tokens: [JSONValue] = [], values: [JSONValue] = [], tops: [JSONValue] = [], offsets: [JSONValue] = []
-        var position = offset
-        for entry in entries {
-            let text = server.backend.detokenize([entry.tokenID], skipSpecialTokens: false)
-            tokens.append(.string(text))
-            values.append(.number(Double(entry.logprob)))
-            var top: JSONObject = [:]
-            for alternative in entry.top {
-                top[server.backend.detokenize([alternative.id], skipSpecialTokens: false)] = .number(Double(alternative.logprob))
-            }
-            top[text] = .number(Double(entry.logprob))
-            tops.append(.object(top))
-            offsets.append(Responses.number(position))
-            position += text.utf16.count
-        }
-        return .object(["tokens": .array(tokens), "token_logprobs": .array(values), "top_logprobs": .array(tops), "text_offset": .array(offsets)])
     }
 }

@@ -30,23 +30,23 @@ extension RequestFields {
         p.spacesBetweenSpecialTokens = try bool("spaces_between_special_tokens") ?? true
         p.allowedTokenIDs = try tokenIDs("allowed_token_ids")
         p.logitBias = try logitBias()
+        p.promptLogprobs = try int("prompt_logprobs")
         p.cacheSalt = try string("cache_salt")
         p.structuredOutputs = try structuredOutputs()
         return p
     }
 
     /// Recognised fields this server cannot honour. vLLM V1 refuses `best_of` above 1 the same way ("vLLM V1 does
-    /// not yet support best_of."); prompt logprobs would need logits at every prompt position, which the model
-    /// runner does not compute (it computes them only for the rows that sample).
+    /// not yet support best_of."). Prompt logprobs come with a whole answer only, as in vLLM.
     private func refuseUnsupported() throws(APIError) {
+        if try bool("stream") == true, let k = try int("prompt_logprobs"), k > 0 || k == -1 {
+            throw .invalid("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
+        }
         if let bestOf = try int("best_of"), bestOf != 1 {
             throw .invalid("best_of is not supported (as in vLLM V1), got \(bestOf); use n for several samples", param: "best_of")
         }
         if try bool("use_beam_search") == true {
             throw .invalid("use_beam_search is not supported", param: "use_beam_search")
-        }
-        if self["prompt_logprobs"] != nil {
-            throw .invalid("prompt_logprobs is not supported", param: "prompt_logprobs")
         }
         if let words = try strings("bad_words"), !words.isEmpty {
             throw .invalid("bad_words is not supported", param: "bad_words")

@@ -5,19 +5,18 @@ import VLLMJSON
 
 /// Builders of OpenAI response bodies (JSON via `JSONValue`) and SSE framing.
 enum Responses {
+    /// A JSON body, compact, its objects' keys in the order they were built (as vLLM's pydantic models write them;
+    /// the order matters where vLLM's does: a prompt_logprobs entry lists the prompt token first).
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text(value))))
     }
 
     /// `data: {json}\n\n`
     static func event(_ value: JSONValue) -> ByteBuffer {
-        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-        var buffer = ByteBuffer(string: "data: ")
-        buffer.writeBytes(data)
-        buffer.writeString("\n\n")
-        return buffer
+        ByteBuffer(string: "data: " + text(value) + "\n\n")
     }
+
+    static func text(_ value: JSONValue) -> String { value.serialized(itemSeparator: ",", keySeparator: ":") }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
 

@@ -68,11 +68,18 @@ struct BatchGeneration {
                 }
                 return entry
             }
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "prompt": prompts[i], "prompt_token_ids": result.promptTokenIDs.map(Int.init), "outputs": outputs,
                 "metrics": ["time_to_first_token": result.timeToFirstToken ?? 0, "latency": result.latency,
                             "cached_prompt_tokens": result.cachedPromptTokenCount],
             ]
+            if let prompt = result.promptLogprobs {
+                // vLLM's list: null for the first prompt token (no context), then one entry per later token.
+                object["prompt_logprobs"] = [NSNull()] + prompt.map { lp in
+                    ["token_id": Int(lp.tokenID), "logprob": Double(lp.logprob), "rank": lp.rank,
+                     "top_logprobs": lp.top.map { ["token_id": Int($0.id), "logprob": Double($0.logprob)] }] as [String: Any]
+                }
+            }
             let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             lines += String(decoding: json, as: UTF8.self) + "\n"
         }

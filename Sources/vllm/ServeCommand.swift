@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("chat-template"), help: "A chat template file or template text, replacing the model's.")
     var chatTemplate: String?
 
-    @Option(name: .customLong("max-logprobs"), help: "Most logprobs a request may ask for.")
+    @Option(name: .customLong("max-logprobs"), help: "Most logprobs (and prompt logprobs) a request may ask for; -1: the whole vocabulary.")
     var maxLogprobs: Int = 20
 
     @Option(name: .customLong("max-waiting-requests"), help: "Beyond this many waiting requests, new ones get 503.")
@@ -73,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
-        guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must be non-negative") }
+        guard maxLogprobs >= -1 else { throw ValidationError("--max-logprobs must be -1 (the whole vocabulary) or non-negative, got \(maxLogprobs)") }
         guard maxSequencesPerRequest >= 1 else {
             throw ValidationError("--max-sequences-per-request must be at least 1, got \(maxSequencesPerRequest)")
         }

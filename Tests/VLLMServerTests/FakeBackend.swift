@@ -97,8 +97,18 @@ final class FakeBackend: GenerationBackend {
                     row[Int(token)] = 2
                     logprobs = [row.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: token, topCount: k) }]
                 }
-                continuation.yield(RequestOutput(requestID: 0, text: text, tokenIDs: [token], logprobs: logprobs,
-                                                 finishReason: last ? (stopped || (scripted && i == script.count - 1) ? .stop : .length) : nil, promptTokenCount: promptTokenIDs.count))
+                var output = RequestOutput(requestID: 0, text: text, tokenIDs: [token], logprobs: logprobs,
+                                           finishReason: last ? (stopped || (scripted && i == script.count - 1) ? .stop : .length) : nil, promptTokenCount: promptTokenIDs.count)
+                if i == 0, let k = parameters.promptLogprobs {
+                    // Prompt token j scores 1 above the rest of a 256-token vocabulary, token j - 1 half that.
+                    output.promptLogprobs = promptTokenIDs.indices.dropFirst().map { j in
+                        var row = [Float](repeating: 0, count: 256)
+                        row[Int(promptTokenIDs[j - 1]) & 255] = 0.5
+                        row[Int(promptTokenIDs[j]) & 255] = 1
+                        return row.withUnsafeBufferPointer { TokenLogprobs(logits: $0, chosen: promptTokenIDs[j], topCount: k < 0 ? 256 : k) }
+                    }
+                }
+                continuation.yield(output)
                 if last { break }
             }
             continuation.finish()

@@ -92,8 +92,6 @@ struct ParameterTests {
 
     /// Accepted and ignored before; refused by name now (vLLM V1 refuses best_of > 1 too).
     @Test(arguments: [
-        (#""prompt_logprobs": 1"#, "prompt_logprobs", "prompt_logprobs is not supported"),
-        (#""prompt_logprobs": 0"#, "prompt_logprobs", "prompt_logprobs is not supported"),
         (#""best_of": 3"#, "best_of", "best_of is not supported"),
         (#""use_beam_search": true"#, "use_beam_search", "use_beam_search is not supported"),
         (#""bad_words": ["x"]"#, "bad_words", "bad_words is not supported"),
@@ -150,18 +148,6 @@ struct ParameterTests {
                 #expect(status == .badRequest && param == "cache_salt", "\(uri)")
                 #expect(message == "Parameter 'cache_salt' must be a non-empty string if provided.")
             }
-        }
-    }
-
-    /// vLLM returns the prompt's logprobs with echo and logprobs; we returned only the generated tokens' (with text
-    /// offsets from 0 although the text starts with the prompt).
-    @Test func echoWithLogprobsIsRefused() async throws {
-        try await Self.app().test(.router) { client in
-            let (status, body, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "echo": true, "logprobs": 1, "max_tokens": 1}"#)
-            #expect(status == .badRequest && (body["error"] as? [String: Any])?["param"] as? String == "echo")
-            let (echoOnly, _, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "echo": true, "max_tokens": 1}"#)
-            let (logprobsOnly, _, _) = try await post(client, "/v1/completions", #"{"prompt": "Hi", "logprobs": 1, "max_tokens": 1}"#)
-            #expect(echoOnly == .ok && logprobsOnly == .ok)
         }
     }
 

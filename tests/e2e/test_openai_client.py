@@ -57,6 +57,35 @@ def test_logprobs(client):
     assert lp.tokens[0] == " Paris" and lp.token_logprobs[0] == max(lp.top_logprobs[0].values())
 
 
+def scored_ids(server, text):
+    return requests.post(server.url + "/tokenize", json={"model": "smollm2", "prompt": text}).json()["tokens"]
+
+
+def test_echo_scores_the_prompt_as_lm_eval_harness_asks(server, client):
+    """lm-evaluation-harness' loglikelihood request: echo, logprobs, max_tokens 0. The engine is batch-invariant, so
+    a greedy continuation scored as part of the prompt has exactly the logprobs its decode steps reported. The first
+    prompt token has no context: null in token_logprobs and top_logprobs, as vLLM (and OpenAI's legacy API) answer,
+    which the client's strict validation does not allow, so this request goes through a lenient client."""
+    lenient = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    prompt = "The capital of France is"
+    gen = client.completions.create(model="smollm2", prompt=prompt, max_tokens=6, temperature=0, logprobs=1)
+    scored = lenient.completions.create(model="smollm2", prompt=prompt + gen.choices[0].text, max_tokens=0, echo=True,
+                                       logprobs=1, temperature=0)
+    choice = scored.choices[0]
+    assert choice.text == prompt + gen.choices[0].text
+    lp = choice.logprobs
+    assert lp.token_logprobs[0] is None and lp.top_logprobs[0] is None and lp.text_offset[0] == 0
+    n = len(gen.choices[0].logprobs.tokens)
+    assert lp.tokens[-n:] == gen.choices[0].logprobs.tokens
+    assert lp.token_logprobs[-n:] == gen.choices[0].logprobs.token_logprobs
+    assert all(t[tok] == v for t, tok, v in zip(lp.top_logprobs[1:], lp.tokens[1:], lp.token_logprobs[1:]))
+    prompt_logprobs = choice.model_extra["prompt_logprobs"]
+    assert prompt_logprobs[0] is None and len(prompt_logprobs) == len(lp.tokens)
+    for entry, token_id, value in zip(prompt_logprobs[1:], scored_ids(server, prompt + gen.choices[0].text)[1:], lp.token_logprobs[1:]):
+        first_id, first = next(iter(entry.items()))
+        assert int(first_id) == token_id and first["logprob"] == value and first["rank"] >= 1
+
+
 def test_stop_string(client):
     r = client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=16, temperature=0, stop=["."])
     assert r.choices[0].text == " Paris" and r.choices[0].finish_reason == "stop"

@@ -28,8 +28,10 @@ def test_allowed_token_ids_beyond_int32_are_refused_not_truncated(server):
 def test_limits_and_unsupported_fields_are_named(server):
     assert error(post(server, "/v1/completions", {"model": "smollm2", "prompt": "Hi", "n": 1000}))["param"] == "n"
     assert error(post(server, "/v1/completions", {"model": "smollm2", "prompt": ["x"] * 10000}))["param"] == "prompt"
-    e = error(post(server, "/v1/completions", {"model": "smollm2", "prompt": "Hi", "prompt_logprobs": 1}))
-    assert e["message"] == "prompt_logprobs is not supported"
+    e = error(post(server, "/v1/completions", {"model": "smollm2", "prompt": "Hi", "prompt_logprobs": 21}))
+    assert e["message"] == "Requested prompt logprobs of 21, which is greater than max allowed: 20"
+    e = error(post(server, "/v1/completions", {"model": "smollm2", "prompt": "Hi", "best_of": 2}))
+    assert e["param"] == "best_of"
 
 
 def test_a_repeated_key_keeps_its_last_value(server):

@@ -58,9 +58,17 @@ public struct SamplingParameters: Sendable, Equatable {
         if let maxTokens, maxTokens < 1 { throw InvalidParameter("max_tokens", "max_tokens must be at least 1, got \(maxTokens)") }
         guard minTokens >= 0 else { throw InvalidParameter("min_tokens", "min_tokens must be greater than or equal to 0, got \(minTokens)") }
         if let maxTokens, minTokens > maxTokens { throw InvalidParameter("min_tokens", "min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(minTokens)") }
-        if let logprobs, logprobs < 0 || logprobs > maxLogprobs { throw InvalidParameter("logprobs", "logprobs must be in [0, \(maxLogprobs)], got \(logprobs)") }
-        // Prompt logprobs need logits at every prompt position; the model runner computes only the sampled rows.
-        if promptLogprobs != nil { throw InvalidParameter("prompt_logprobs", "prompt_logprobs is not supported") }
+        if let logprobs, logprobs < 0 || (maxLogprobs != -1 && logprobs > maxLogprobs) { throw InvalidParameter("logprobs", "logprobs must be in [0, \(maxLogprobs)], got \(logprobs)") }
+        if let promptLogprobs {
+            // vLLM's checks and words: -1 is the whole vocabulary, allowed only where --max-logprobs is -1 too.
+            guard promptLogprobs >= -1 else {
+                throw InvalidParameter("prompt_logprobs", "prompt_logprobs must be non-negative or -1, got \(promptLogprobs).")
+            }
+            if maxLogprobs != -1, promptLogprobs == -1 || promptLogprobs > maxLogprobs {
+                let asked = promptLogprobs == -1 ? "-1 (the whole vocabulary)" : "\(promptLogprobs)"
+                throw InvalidParameter("prompt_logprobs", "Requested prompt logprobs of \(asked), which is greater than max allowed: \(maxLogprobs)")
+            }
+        }
         if let cacheSalt, cacheSalt.isEmpty { throw InvalidParameter("cache_salt", "Parameter 'cache_salt' must be a non-empty string if provided.") }
         if let cacheSalt, cacheSalt.unicodeScalars.count > 1024 {
             throw InvalidParameter("cache_salt", "cache_salt must have at most 1024 characters, got \(cacheSalt.unicodeScalars.count)")

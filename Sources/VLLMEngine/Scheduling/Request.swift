@@ -37,6 +37,11 @@ public final class Request {
     public let cacheKey: UInt64
     /// Set for a pooling (embedding) request: it ends, its blocks freed, once its prompt is computed.
     public let pooling: PoolingParameters?
+    /// With `prompt_logprobs`: the logprobs of prompt tokens 1, 2, ... (token 0 has none), computed chunk by chunk
+    /// from the logits at the position before each; complete at `promptTokenIDs.count - 1` entries.
+    public internal(set) var promptLogprobs: [TokenLogprobs] = []
+    /// Whether the prompt logprobs went out (with the request's first output).
+    var promptLogprobsDelivered = false
 
     public init(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, maxModelLength: Int,
                 priority: Int = 0, arrival: Int? = nil, cacheKey: UInt64 = 0, pooling: PoolingParameters? = nil) {
@@ -57,6 +62,22 @@ public final class Request {
     public var isFinished: Bool { if case .finished = status { true } else { false } }
 
     func append(_ token: Int32) { tokenIDs.append(token) }
+
+    /// Whether the request still needs logits at prompt positions: its prompt logprobs are incomplete.
+    var needsPromptLogits: Bool {
+        parameters.promptLogprobs != nil && promptLogprobs.count < promptTokenIDs.count - 1
+    }
+
+    /// The positions of `start ..< start + count` whose logits give prompt logprobs not yet computed (the logits at
+    /// position p score prompt token p + 1); empty for most requests.
+    func promptLogitPositions(start: Int, count: Int) -> Range<Int> {
+        guard needsPromptLogits else { return 0..<0 }
+        let lower = max(start, promptLogprobs.count), upper = min(start + count, promptTokenIDs.count - 1)
+        return lower < upper ? lower..<upper : 0..<0
+    }
+
+    /// Records the logprobs of the next prompt tokens (in order, from `promptLogprobs.count + 1`).
+    func appendPromptLogprobs(_ entries: [TokenLogprobs]) { promptLogprobs += entries }
 
     /// Extends `blockHashes` over every full block of the known tokens.
     func updateBlockHashes(blockSize: Int) {

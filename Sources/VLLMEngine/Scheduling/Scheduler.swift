@@ -41,10 +41,13 @@ public struct Scheduler {
     public mutating func schedule() -> ScheduledBatch {
         var batch = ScheduledBatch()
         var budget = configuration.maxBatchedTokens
+        // Prompt logprobs need a logits row (a vocabulary of floats) for every prompt token: a step computes at most
+        // this many of those tokens, however large its token budget.
+        var promptLogitRows = configuration.maxPromptLogprobTokens
         var index = 0
         while index < running.count, budget > 0 {
             let request = running[index]
-            let count = newTokenCount(request, budget: budget)
+            let count = newTokenCount(request, budget: budget, promptLogitRows: &promptLogitRows)
             if count == 0 { index += 1; continue }
             var scheduled = false
             while !scheduled {
@@ -78,14 +81,18 @@ public struct Scheduler {
         }
         // Waiting requests join only if nothing was preempted this step (there was no room).
         while batch.preempted.isEmpty, budget > 0, running.count < configuration.maxRunningRequests, let request = waiting.first {
-            let hit = request.computedTokenCount == 0 ? cache.cachedPrefix(of: request) : cache.noHit
+            // A request that wants prompt logprobs computes its whole prompt (vLLM skips its prefix-cache hits too).
+            let hit = request.computedTokenCount == 0 && !request.needsPromptLogits ? cache.cachedPrefix(of: request) : cache.noHit
             let cachedTokens = hit.blockCount * cache.blockSize
-            let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens)
-            // Without chunked prefill a prompt waits until the whole of it fits in one step.
-            let whole = configuration.chunkedPrefill || count == request.tokenCount - request.computedTokenCount - cachedTokens
+            let rowsBefore = promptLogitRows
+            let count = newTokenCount(request, budget: budget, alreadyCached: cachedTokens, promptLogitRows: &promptLogitRows)
+            // Without chunked prefill a prompt waits until the whole of it fits in one step (a prompt-logprobs
+            // request's, until its step's share of logits rows does).
+            let remaining = request.tokenCount - request.computedTokenCount - cachedTokens
+            let whole = configuration.chunkedPrefill || count == (request.needsPromptLogits ? min(remaining, rowsBefore) : remaining)
             guard count > 0, whole, cache.allocate(request, newTokenCount: count, hit: hit) else {
                 // With nothing running the whole cache and budget were free: it can never be scheduled.
-                guard running.isEmpty else { break }
+                guard running.isEmpty else { promptLogitRows = rowsBefore; break }
                 waiting.removeFirst()
                 request.status = .finished(.length)
                 batch.finished.append(request)
@@ -157,10 +164,17 @@ public struct Scheduler {
         return nil
     }
 
-    private func newTokenCount(_ request: Request, budget: Int, alreadyCached: Int = 0) -> Int {
+    /// The tokens `request` computes this step within `budget`; a request still computing prompt logprobs also takes
+    /// them from `promptLogitRows`.
+    private func newTokenCount(_ request: Request, budget: Int, alreadyCached: Int = 0, promptLogitRows: inout Int) -> Int {
         var count = request.tokenCount - request.computedTokenCount - alreadyCached
         if configuration.longPrefillTokenThreshold > 0, configuration.chunkedPrefill { count = min(count, configuration.longPrefillTokenThreshold) }
-        return max(0, min(count, budget))
+        count = max(0, min(count, budget))
+        if request.needsPromptLogits {
+            count = min(count, promptLogitRows)
+            promptLogitRows -= count
+        }
+        return count
     }
 
     /// The running request to preempt: the newest (fcfs), or the lowest priority, latest arrival first (priority).

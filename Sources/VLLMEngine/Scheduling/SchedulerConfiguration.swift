@@ -21,6 +21,9 @@ public struct SchedulerConfiguration: Sendable, Equatable {
     /// over several steps. Without it a prompt is scheduled whole, and the step budget is raised to at least
     /// `maxModelLength` (as vLLM does) so that every admissible prompt fits in one step.
     public var chunkedPrefill: Bool = true
+    /// Prompt tokens of requests with `prompt_logprobs` computed in one step (each needs a row of logits, 0.6 MB on
+    /// a 151,936-token vocabulary): such prompts run in chunks of this size, with or without chunked prefill.
+    public var maxPromptLogprobTokens: Int = 256
 
     public init(maxBatchedTokens: Int = 2048, maxRunningRequests: Int = 256, longPrefillTokenThreshold: Int = 0,
                 policy: Policy = .fcfs, maxModelLength: Int = 8192, chunkedPrefill: Bool = true) {
