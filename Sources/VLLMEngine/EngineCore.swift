@@ -140,6 +140,10 @@ public final class EngineCore {
     /// Queues a request; `id` must be unique among live requests.
     public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
         if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
+        var parameters = parameters
+        if !parameters.badWords.isEmpty {
+            parameters.badWordsTokenIDs += BadWordsProcessor.tokenSequences(parameters.badWords, tokenizer: tokenizer)
+        }
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard !outputProcessor.isLive(id) else { throw EngineError("request id \(id) is already in use") }
         if let constraint = parameters.structuredOutputs, let structuredOutputs {

@@ -31,6 +31,7 @@ extension RequestFields {
         p.allowedTokenIDs = try tokenIDs("allowed_token_ids")
         p.logitBias = try logitBias()
         p.promptLogprobs = try int("prompt_logprobs")
+        p.badWords = try strings("bad_words") ?? []
         p.cacheSalt = try string("cache_salt")
         p.structuredOutputs = try structuredOutputs()
         return p
@@ -47,9 +48,6 @@ extension RequestFields {
         }
         if try bool("use_beam_search") == true {
             throw .invalid("use_beam_search is not supported", param: "use_beam_search")
-        }
-        if let words = try strings("bad_words"), !words.isEmpty {
-            throw .invalid("bad_words is not supported", param: "bad_words")
         }
     }
 

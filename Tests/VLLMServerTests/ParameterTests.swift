@@ -94,7 +94,6 @@ struct ParameterTests {
     @Test(arguments: [
         (#""best_of": 3"#, "best_of", "best_of is not supported"),
         (#""use_beam_search": true"#, "use_beam_search", "use_beam_search is not supported"),
-        (#""bad_words": ["x"]"#, "bad_words", "bad_words is not supported"),
     ])
     func unsupportedFieldsAreRefusedByName(_ extra: String, _ name: String, _ prefix: String) async throws {
         try await Self.app().test(.router) { client in
@@ -147,6 +146,20 @@ struct ParameterTests {
             try await Self.each(client, #""cache_salt": """#) { uri, status, message, param in
                 #expect(status == .badRequest && param == "cache_salt", "\(uri)")
                 #expect(message == "Parameter 'cache_salt' must be a non-empty string if provided.")
+            }
+        }
+    }
+
+    /// `bad_words` reaches the engine, which tokenizes the words (BadWordsEngineTests); a non-string is a 400.
+    @Test func badWordsReachTheEngine() async throws {
+        let backend = FakeBackend()
+        try await Self.app(backend).test(.router) { client in
+            try await Self.each(client, #""bad_words": ["ab", " cd"]"#) { uri, status, _, _ in
+                #expect(status == .ok, "\(uri)")
+                #expect(backend.lastParameters.withLock { $0?.badWords } == ["ab", " cd"])
+            }
+            try await Self.each(client, #""bad_words": [1]"#) { uri, status, _, param in
+                #expect(status == .badRequest && param == "bad_words", "\(uri)")
             }
         }
     }

@@ -40,7 +40,7 @@ extension LogitsProcessor {
 }
 
 /// The processors a row goes through, in order. The built-in chain is vLLM's order (shared/SPEC.md): allowed ids,
-/// min_tokens, logit_bias, then the repetition, frequency and presence penalties.
+/// bad words, min_tokens, logit_bias, then the repetition, frequency and presence penalties.
 public struct LogitsProcessorChain {
     public var processors: [any LogitsProcessor]
 
@@ -48,7 +48,7 @@ public struct LogitsProcessorChain {
 
     /// A fresh chain of the built-in processors.
     public static func builtIn() -> LogitsProcessorChain {
-        LogitsProcessorChain([AllowedTokenIDsProcessor(), MinTokensProcessor(), LogitBiasProcessor(), RepetitionPenaltyProcessor(),
+        LogitsProcessorChain([AllowedTokenIDsProcessor(), BadWordsProcessor(), MinTokensProcessor(), LogitBiasProcessor(), RepetitionPenaltyProcessor(),
                               OccurrencePenaltyProcessor()])
     }
 

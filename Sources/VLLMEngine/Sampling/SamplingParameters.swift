@@ -24,6 +24,11 @@ public struct SamplingParameters: Sendable, Equatable {
     public var promptLogprobs: Int? = nil
     public var logitBias: [Int32: Double]? = nil
     public var allowedTokenIDs: [Int32]? = nil
+    /// vLLM's `bad_words`: words the output must not contain. The engine tokenizes each (as it starts a text and
+    /// after a space) into `badWordsTokenIDs` when the request is added.
+    public var badWords: [String] = []
+    /// The token sequences of `badWords` (`BadWordsProcessor.tokenSequences`); set by the engine, or directly.
+    public var badWordsTokenIDs: [[Int32]] = []
     public var skipSpecialTokens: Bool = true
     public var spacesBetweenSpecialTokens: Bool = true
     /// vLLM's `cache_salt`: mixed into every prefix-cache block hash, so requests with different salts never share
