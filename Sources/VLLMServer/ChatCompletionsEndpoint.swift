@@ -45,6 +45,11 @@ struct ChatCompletionsEndpoint: Sendable {
         let topLogprobs = try fields.int("top_logprobs")
         if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }
         if wantLogprobs { parameters.logprobs = topLogprobs ?? 0 }
+        // vLLM's `echo`: the answer starts with the last message's content when that message has the answer's role
+        // (and, as in vLLM, an answer echoed whole carries the prompt's logprobs).
+        let echo = try fields.bool("echo") == true ? Self.echoedContent(chat) : nil
+        let stream = try fields.bool("stream") ?? false
+        if echo != nil && !stream && parameters.promptLogprobs == nil { parameters.promptLogprobs = topLogprobs ?? 0 }
         if let constraint = try toolChoice.structuredOutputs(tools: chat.tools ?? []) {
             // vLLM constrains a required or named tool choice by its own schema; a second constraint cannot also hold.
             if parameters.structuredOutputs != nil {
@@ -58,10 +63,14 @@ struct ChatCompletionsEndpoint: Sendable {
         server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0
         let runner = server.runner
-        if !(try fields.bool("stream") ?? false) {
+        if !stream {
             let results = try await runner.gather(choices, priority: priority)
             let body: [JSONValue] = zip(choices, results).map { choice, result in
-                let (message, finishReason) = reader.message(result.text, finishReason: Responses.finishReason(result.finishReason).string ?? "stop")
+                var (message, finishReason) = reader.message(result.text, finishReason: Responses.finishReason(result.finishReason).string ?? "stop")
+                if let echo, case .object(var object) = message {
+                    object["content"] = .string(echo + (object["content"]?.string ?? ""))
+                    message = .object(object)
+                }
                 return .object(["index": Responses.number(choice.index), "message": message,
                                 "logprobs": wantLogprobs ? logprobs(result.logprobs) : .null,
                                 "finish_reason": .string(finishReason), "stop_reason": .null])
@@ -86,6 +95,11 @@ struct ChatCompletionsEndpoint: Sendable {
                                                "delta": .object(["role": .string("assistant"), "content": .string("")]),
                                                "logprobs": .null, "finish_reason": .null])]))
             }
+            for choice in choices {
+                guard let echo, !echo.isEmpty else { break }
+                try await send(chunk([.object(["index": Responses.number(choice.index), "delta": .object(["content": .string(echo)]),
+                                               "logprobs": .null, "finish_reason": .null])]))
+            }
             var completion = 0
             var streams = choices.map { _ in ChatDeltaStream(reader: reader) }
             for try await (index, output) in runner.merged(choices, priority: priority) {
@@ -104,6 +118,15 @@ struct ChatCompletionsEndpoint: Sendable {
             }
             if includeUsage { try await send(chunk([], usage: Responses.usage(prompt: promptIDs.count, completion: completion))) }
         }
+    }
+
+    /// What `echo` puts before the answer: the last message's text (its text parts joined by newlines) when its role
+    /// is the answer's (the assistant's, or with `add_generation_prompt: false` the last message's own), else "".
+    static func echoedContent(_ chat: ChatRequest) -> String {
+        guard let last = chat.messages.last else { return "" }
+        let role = chat.addGenerationPrompt ? "assistant" : last.object?["role"]?.string
+        guard last.object?["role"]?.string == role else { return "" }
+        return ChatFormatter.text(of: last) ?? ""
     }
 
     /// How the choices' text becomes answers: the server's reasoning parser, and the tool parser `tool_choice`
