@@ -104,20 +104,22 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
             const int32_t sum = xsum[b], lo = xsum[nb + b];
             // Two chains of 4 `vpdpbusd` (columns 0-15 and 16-31), added at the end for one scale a block (an
             // exact integer sum in any order): one chain of 8 measured 3% slower at prefill sizes.
+            // The unsigned quants' offset enters as each chain's start (an exact integer sum in any order).
             __m512i i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
+            if (off && P.halves == 2) {
+                i0 = _mm512_set1_epi32(-off * lo);
+                i1 = _mm512_set1_epi32(-off * (sum - lo));
+            } else if (off) {
+                i0 = _mm512_set1_epi32(-off * sum);
+            }
             for (int g = 0; g < 4; g++) i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
             for (int g = 0; g < 4; g++) i1 = _mm512_dpbusd_epi32(i1, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
             const __m512 dxv = _mm512_set1_ps(dx);
             if (P.halves == 2) {
-                if (off) {
-                    i0 = _mm512_sub_epi32(i0, _mm512_set1_epi32(off * lo));
-                    i1 = _mm512_sub_epi32(i1, _mm512_set1_epi32(off * (sum - lo)));
-                }
                 acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw0, dxv), acc[u]);
                 acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw1, dxv), acc[u]);
             } else {
-                __m512i isum = _mm512_add_epi32(i0, i1);
-                if (off) isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(off * sum));
+                const __m512i isum = _mm512_add_epi32(i0, i1);
                 acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw0, dxv), acc[u]);
             }
             if (P.has_min && P.halves == 2) {
