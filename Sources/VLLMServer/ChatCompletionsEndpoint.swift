@@ -10,7 +10,7 @@ struct ChatCompletionsEndpoint: Sendable {
     static let knownKeys = RequestFields.samplingKeys.union([
         "messages", "max_completion_tokens", "logprobs", "top_logprobs", "add_generation_prompt", "continue_final_message",
         "chat_template", "chat_template_kwargs", "tools", "tool_choice", "parallel_tool_calls", "documents",
-        "echo", "metadata", "store", "service_tier", "modalities", "audio", "prediction", "reasoning_effort", "include_reasoning",
+        "echo", "reasoning_effort", "include_reasoning",
     ])
 
     func handle(_ fields: RequestFields) async throws -> Response {
@@ -24,10 +24,18 @@ struct ChatCompletionsEndpoint: Sendable {
         if try fields.string("chat_template") != nil {
             throw APIError.invalid("a per-request 'chat_template' is not accepted; start the server with --chat-template", param: "chat_template")
         }
+        var templateArguments = try fields.object("chat_template_kwargs") ?? [:]
+        if let effort = try fields.string("reasoning_effort") {
+            // vLLM's literal; the template sees it (as newer vLLM passes it) unless chat_template_kwargs sets it.
+            guard ["low", "medium", "high"].contains(effort) else {
+                throw APIError.invalid("reasoning_effort must be 'low', 'medium' or 'high', got '\(effort)'", param: "reasoning_effort")
+            }
+            if templateArguments["reasoning_effort"] == nil { templateArguments["reasoning_effort"] = .string(effort) }
+        }
         let chat = ChatRequest(messages: messages, tools: fields["tools"]?.array, documents: fields["documents"]?.array,
                                addGenerationPrompt: try fields.bool("add_generation_prompt") ?? true,
                                continueFinalMessage: try fields.bool("continue_final_message") ?? false,
-                               templateArguments: try fields.object("chat_template_kwargs") ?? [:])
+                               templateArguments: templateArguments)
         if chat.addGenerationPrompt && chat.continueFinalMessage {
             throw APIError.invalid("add_generation_prompt and continue_final_message cannot both be true", param: "continue_final_message")
         }
@@ -59,7 +67,7 @@ struct ChatCompletionsEndpoint: Sendable {
         }
         if toolChoice != .none, server.configuration.toolParser?.needsSpecialTokens == true { parameters.skipSpecialTokens = false }
         let choices = try await server.prepare(prompts: [promptIDs], parameters: parameters)
-        let id = Responses.newID("chatcmpl-"), created = Responses.created
+        let id = try fields.responseID("chatcmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0
         let runner = server.runner

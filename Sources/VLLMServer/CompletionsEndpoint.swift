@@ -28,7 +28,7 @@ struct CompletionsEndpoint: Sendable {
         let includeUsage = try fields.object("stream_options")?["include_usage"]?.bool ?? false
         let choices = try await server.prepare(prompts: prompts, parameters: parameters)
         let runner = server.runner
-        let id = Responses.newID("cmpl-"), created = Responses.created
+        let id = try fields.responseID("cmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let promptTokens = prompts.reduce(0) { $0 + $1.count }
         var echoes: [String] = []

@@ -77,6 +77,8 @@ public enum OpenAIServer {
             // A malformed body (a bad chunk size, a connection cut mid-body) is the request's fault, not its size.
             throw APIError.invalid("The request body could not be read: \(error)")
         }
-        return try await WorkThreads.shared.run(size: buffer.readableBytes) { try RequestFields(body: Data(buffer.readableBytesView)) }
+        var fields = try await WorkThreads.shared.run(size: buffer.readableBytes) { try RequestFields(body: Data(buffer.readableBytesView)) }
+        fields.headerRequestID = request.headers.first { $0.name.canonicalName == "x-request-id" }?.value
+        return fields
     }
 }

@@ -6,6 +6,8 @@ import VLLMJSON
 /// A request body's top-level fields with typed accessors whose errors name the parameter (HTTP 400).
 struct RequestFields {
     let values: JSONObject
+    /// The `X-Request-Id` header, which vLLM prefers to the body's `request_id`.
+    var headerRequestID: String?
 
     init(body: Data) throws(APIError) {
         let value: JSONValue
@@ -21,6 +23,14 @@ struct RequestFields {
     }
 
     init(values: JSONObject) { self.values = values }
+
+    /// The response's id: `prefix` and the `X-Request-Id` header, else the body's `request_id`, else a random one
+    /// (vLLM's `chatcmpl-` / `cmpl-` ids).
+    func responseID(_ prefix: String) throws(APIError) -> String {
+        if let id = headerRequestID { return prefix + id }
+        if let id = try string("request_id") { return prefix + id }
+        return Responses.newID(prefix)
+    }
 
     subscript(key: String) -> JSONValue? {
         if let v = values[key], v != .null { return v }
