@@ -70,6 +70,10 @@ struct ChatCompletionsEndpoint: Sendable {
         let id = try fields.responseID("chatcmpl-"), created = Responses.created
         server.logReceived(id, choices)
         let priority = try fields.int("priority") ?? 0
+        if let search = try fields.beamSearch(parameters, maxTokens: choices.first?.parameters.maxTokens ?? 16) {
+            return try await beamSearchResponse(search, choices: choices, reader: reader, stream: stream, wantLogprobs: wantLogprobs,
+                                                echo: echo, priority: priority, response: (id, created, model))
+        }
         let runner = server.runner
         if !stream {
             let results = try await runner.gather(choices, priority: priority)

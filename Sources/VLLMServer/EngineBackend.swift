@@ -32,6 +32,7 @@ public struct EngineBackend: GenerationBackend {
     }
 
     public var isPooling: Bool { engine.isPooling }
+    public var endOfSequenceTokenID: Int32? { tokenizer.eosTokenID }
 
     public func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
         guard let manager = engine.structuredOutputs else {

@@ -18,6 +18,8 @@ public protocol GenerationBackend: Sendable {
     func generate(promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
     /// Whether the model is a pooling (embedding) model: it answers /v1/embeddings, /score and /rerank, not generation.
     var isPooling: Bool { get }
+    /// The tokenizer's end-of-sequence id, which ends a beam of beam search (nil: none).
+    var endOfSequenceTokenID: Int32? { get }
     /// Starts a pooling request; the stream yields one output carrying `embedding`.
     func embed(promptTokenIDs: [Int32], parameters: PoolingParameters, priority: Int) -> AsyncThrowingStream<RequestOutput, Error>
     /// Compiles an output constraint before its request queues, off the caller's thread: a bad schema, regex or
@@ -27,6 +29,7 @@ public protocol GenerationBackend: Sendable {
 
 extension GenerationBackend {
     public var isPooling: Bool { false }
+    public var endOfSequenceTokenID: Int32? { nil }
 
     public func compileStructuredOutputs(_ constraint: StructuredOutputs) async throws {
         throw InvalidParameter("structured_outputs", "this backend cannot constrain outputs")

@@ -46,9 +46,22 @@ extension RequestFields {
         if let bestOf = try int("best_of"), bestOf != 1 {
             throw .invalid("best_of is not supported (as in vLLM V1), got \(bestOf); use n for several samples", param: "best_of")
         }
-        if try bool("use_beam_search") == true {
-            throw .invalid("use_beam_search is not supported", param: "use_beam_search")
+        if try bool("use_beam_search") != true, let penalty = try double("length_penalty"), penalty != 1 {
+            throw .invalid("length_penalty applies to beam search only (use_beam_search)", param: "length_penalty")
         }
+    }
+
+    /// vLLM's `use_beam_search`: `n` beams (`to_beam_search_params`: the request's `max_tokens`, `temperature`,
+    /// `ignore_eos`, `length_penalty` and `include_stop_str_in_output`; every other sampling field is left out, as
+    /// there). nil without it.
+    func beamSearch(_ parameters: SamplingParameters, maxTokens: Int) throws(APIError) -> BeamSearch? {
+        guard try bool("use_beam_search") == true else { return nil }
+        var search = BeamSearch(beamWidth: parameters.n, maxTokens: maxTokens)
+        search.temperature = parameters.temperature
+        search.ignoreEOS = parameters.ignoreEOS
+        search.lengthPenalty = try double("length_penalty") ?? 1
+        search.includeStopStringInOutput = parameters.includeStopStringInOutput
+        return search
     }
 
     /// A list of token ids: whole numbers. One beyond Int32 is out of every vocabulary and refused here with the

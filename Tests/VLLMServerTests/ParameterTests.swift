@@ -93,7 +93,6 @@ struct ParameterTests {
     /// Accepted and ignored before; refused by name now (vLLM V1 refuses best_of > 1 too).
     @Test(arguments: [
         (#""best_of": 3"#, "best_of", "best_of is not supported"),
-        (#""use_beam_search": true"#, "use_beam_search", "use_beam_search is not supported"),
     ])
     func unsupportedFieldsAreRefusedByName(_ extra: String, _ name: String, _ prefix: String) async throws {
         try await Self.app().test(.router) { client in

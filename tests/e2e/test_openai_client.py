@@ -86,6 +86,18 @@ def test_echo_scores_the_prompt_as_lm_eval_harness_asks(server, client):
         assert int(first_id) == token_id and first["logprob"] == value and first["rank"] >= 1
 
 
+def test_beam_search(client):
+    """vLLM's use_beam_search through the client's extra_body: n beams, best first; one beam at temperature 0 is
+    greedy decoding."""
+    greedy = client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=8, temperature=0)
+    one = client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=8, temperature=0,
+                                    extra_body={"use_beam_search": True})
+    assert one.choices[0].text == greedy.choices[0].text
+    three = client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=8, temperature=0,
+                                      n=3, extra_body={"use_beam_search": True})
+    assert [c.index for c in three.choices] == [0, 1, 2] and len({c.text for c in three.choices}) == 3
+
+
 def test_stop_string(client):
     r = client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=16, temperature=0, stop=["."])
     assert r.choices[0].text == " Paris" and r.choices[0].finish_reason == "stop"
