@@ -78,11 +78,12 @@ public final class LLM {
     }
 
     /// Generates for prompts that each carry their own parameters; results in the order given.
-    /// `onOutput(promptIndex, output)` sees every step's output as it is produced.
-    public func generate(requests: [(promptTokenIDs: [Int32], parameters: SamplingParameters)],
+    /// `onOutput(promptIndex, output)` sees every step's output as it is produced; `maxLogprobs` caps `logprobs` and
+    /// `prompt_logprobs` (vLLM's default 20; -1: the whole vocabulary).
+    public func generate(requests: [(promptTokenIDs: [Int32], parameters: SamplingParameters)], maxLogprobs: Int = 20,
                          onOutput: (Int, RequestOutput) -> Void = { _, _ in }) throws -> [GenerationResult] {
         for request in requests {
-            try request.parameters.validate()
+            try request.parameters.validate(maxLogprobs: maxLogprobs)
             try core.validate(promptTokenIDs: request.promptTokenIDs, parameters: request.parameters)
         }
         let start = Date()

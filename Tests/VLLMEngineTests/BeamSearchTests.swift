@@ -68,5 +68,16 @@ struct BeamSearchTests {
             try llm.generate(promptTokenIDs: sequences, search.stepParameters).map { $0.outputs[0].logprobs[0] }
         }
         #expect(beams.count == 1 && Array(beams[0].tokens.dropFirst(prompt.count)) == greedy.tokenIDs)
+        // The offline API batches every beam of every prompt a step, and gives the async search's beams.
+        var wide = BeamSearch(beamWidth: 3, maxTokens: 6)
+        wide.lengthPenalty = 0.5
+        let other = llm.tokenizer.encode("Once upon a time")
+        let offline = try llm.beamSearch([prompt, other], wide)
+        for (i, p) in [prompt, other].enumerated() {
+            let online = try await wide.run(prompt: p, endOfSequence: llm.tokenizer.eosTokenID) { sequences in
+                try llm.generate(promptTokenIDs: sequences, wide.stepParameters).map { $0.outputs[0].logprobs[0] }
+            }
+            #expect(offline[i] == online && online.count == 3)
+        }
     }
 }

@@ -47,40 +47,66 @@ public struct BeamSearch: Sendable {
         return beam.cumulativeLogprob / pow(Double(max(1, length)), lengthPenalty)
     }
 
-    /// Runs the search from `prompt`. `step` gets the live beams' token sequences and returns, for each, the logprobs
-    /// of one next token (the sampled one and the `2 × beamWidth` most likely), as a request of `stepParameters` gives.
-    /// Returns at most `beamWidth` beams, best first, each with its finish reason.
-    public func run(prompt: [Int32], endOfSequence: Int32?,
-                    step: ([[Int32]]) async throws -> [TokenLogprobs]) async throws -> [Beam] {
-        var live = [Beam(tokens: prompt, logprobs: [], cumulativeLogprob: 0)]
-        var complete: [Beam] = []
-        for _ in 0..<maxTokens where !live.isEmpty {
-            let results = try await step(live.map(\.tokens))
-            var candidates: [Beam] = []
-            for (beam, result) in zip(live, results) {
-                var seen = Set<Int32>()
-                for (id, logprob) in [(result.tokenID, result.logprob)] + result.top where seen.insert(id).inserted {
-                    var next = beam
-                    next.cumulativeLogprob += Double(logprob)
-                    var entry = result
-                    entry.tokenID = id
-                    entry.logprob = logprob
-                    if let at = result.top.firstIndex(where: { $0.id == id }) { entry.rank = at + 1 }
-                    next.logprobs.append(entry)
-                    if id == endOfSequence && !ignoreEOS {
-                        if includeStopStringInOutput { next.tokens.append(id) }
-                        next.finishReason = .stop
-                        complete.append(next)
-                    } else {
-                        next.tokens.append(id)
-                        candidates.append(next)
-                    }
+    /// A search under way: the live beams (whose next tokens the next step asks for) and the complete ones.
+    public struct Progress: Sendable {
+        public fileprivate(set) var live: [Beam]
+        public fileprivate(set) var complete: [Beam] = []
+        public fileprivate(set) var steps = 0
+    }
+
+    /// The search from `prompt`, before its first step.
+    public func start(prompt: [Int32]) -> Progress {
+        Progress(live: [Beam(tokens: prompt, logprobs: [], cumulativeLogprob: 0)])
+    }
+
+    /// Whether another step is due: live beams remain and fewer than `maxTokens` steps ran.
+    public func needsStep(_ progress: Progress) -> Bool { !progress.live.isEmpty && progress.steps < maxTokens }
+
+    /// One step: `results[i]` is the logprobs of one next token of `progress.live[i]` (the sampled one and the
+    /// `2 × beamWidth` most likely), as a request of `stepParameters` gives. Every candidate extends its beam; the
+    /// `beamWidth` best stay live.
+    public func advance(_ progress: inout Progress, results: [TokenLogprobs], endOfSequence: Int32?) {
+        var candidates: [Beam] = []
+        for (beam, result) in zip(progress.live, results) {
+            var seen = Set<Int32>()
+            for (id, logprob) in [(result.tokenID, result.logprob)] + result.top where seen.insert(id).inserted {
+                var next = beam
+                next.cumulativeLogprob += Double(logprob)
+                var entry = result
+                entry.tokenID = id
+                entry.logprob = logprob
+                if let at = result.top.firstIndex(where: { $0.id == id }) { entry.rank = at + 1 }
+                next.logprobs.append(entry)
+                if id == endOfSequence && !ignoreEOS {
+                    if includeStopStringInOutput { next.tokens.append(id) }
+                    next.finishReason = .stop
+                    progress.complete.append(next)
+                } else {
+                    next.tokens.append(id)
+                    candidates.append(next)
                 }
             }
-            live = Array(sorted(candidates, endOfSequence: endOfSequence).prefix(beamWidth))
         }
+        progress.live = Array(sorted(candidates, endOfSequence: endOfSequence).prefix(beamWidth))
+        progress.steps += 1
+    }
+
+    /// The answer: the live beams (finished by length) join the complete ones; the `beamWidth` best, best first.
+    public func finish(_ progress: Progress, endOfSequence: Int32?) -> [Beam] {
+        var live = progress.live
         for i in live.indices { live[i].finishReason = .length }
-        return Array(sorted(complete + live, endOfSequence: endOfSequence).prefix(beamWidth))
+        return Array(sorted(progress.complete + live, endOfSequence: endOfSequence).prefix(beamWidth))
+    }
+
+    /// Runs the whole search from `prompt`, `step` answering each step's live sequences (see `advance`). Returns at
+    /// most `beamWidth` beams, best first, each with its finish reason.
+    public func run(prompt: [Int32], endOfSequence: Int32?,
+                    step: ([[Int32]]) async throws -> [TokenLogprobs]) async throws -> [Beam] {
+        var progress = start(prompt: prompt)
+        while needsStep(progress) {
+            advance(&progress, results: try await step(progress.live.map(\.tokens)), endOfSequence: endOfSequence)
+        }
+        return finish(progress, endOfSequence: endOfSequence)
     }
 
     /// Best first; a stable sort, so equal scores keep the order candidates were made in.
