@@ -26,14 +26,20 @@ struct EnginePreemptionTests {
         return (outputs, core)
     }
 
-    @Test(arguments: [(SchedulerConfiguration.Policy.fcfs, true, true), (.fcfs, false, false), (.priority, true, true), (.priority, false, true)])
-    func greedyOutputsDoNotDependOnPreemption(_ policy: SchedulerConfiguration.Policy, _ caching: Bool, _ chunked: Bool) throws {
-        let directory = try EngineInvariantTests.tinyModelDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// One thread, blocks of 4 tokens, 104-token sequences: the tiny model's setting for a cache of a few blocks.
+    static func tinyOptions() -> EngineOptions {
         var options = EngineOptions()
         options.threads = 1
         options.blockSize = 4
         options.maxModelLength = 104
+        return options
+    }
+
+    @Test(arguments: [(SchedulerConfiguration.Policy.fcfs, true, true), (.fcfs, false, false), (.priority, true, true), (.priority, false, true)])
+    func greedyOutputsDoNotDependOnPreemption(_ policy: SchedulerConfiguration.Policy, _ caching: Bool, _ chunked: Bool) throws {
+        let directory = try EngineInvariantTests.tinyModelDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = Self.tinyOptions()
         options.schedulingPolicy = policy
         options.enablePrefixCaching = caching
         options.enableChunkedPrefill = chunked

@@ -104,10 +104,7 @@ struct PromptLogprobsEngineTests {
     @Test func preemptionDoesNotScoreTwice() throws {
         let directory = try EngineInvariantTests.tinyModelDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = EngineOptions()
-        options.threads = 1
-        options.blockSize = 4
-        options.maxModelLength = 104
+        var options = EnginePreemptionTests.tinyOptions()
         options.maxNumBatchedTokens = 16
         func run(_ space: Double) throws -> (lists: [Int: [TokenLogprobs]], preemptions: Int) {
             options.kvCacheSpaceGiB = space
