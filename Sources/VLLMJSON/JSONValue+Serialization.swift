@@ -33,8 +33,10 @@ extension JSONValue {
         }
     }
 
-    /// Whole numbers print as integers (JSON does not tell 1 from 1.0 apart; clients parse both the same).
+    /// Whole numbers print as integers (JSON does not tell 1 from 1.0 apart; clients parse both the same). JSON has
+    /// no NaN or infinity: they print as null (parsed JSON never holds them; a model's output might).
     static func text(of n: Double) -> String {
+        guard n.isFinite else { return "null" }
         if n == n.rounded(), abs(n) < 1e16 { return String(Int64(n)) }
         return "\(n)"
     }

@@ -50,6 +50,14 @@ struct JSONParserTests {
         #expect(value.serialized(itemSeparator: ",", keySeparator: ":") == #"{"zeta":1,"alpha":{"b":[true,null],"a":"é\n\u0001"},"mid":-2.5}"#)
     }
 
+    /// JSON has no NaN or infinity (a model's output might hold them): they are written as null, never as text a
+    /// client cannot parse.
+    @Test func nonFiniteNumbersAreWrittenAsNull() throws {
+        let value: JSONValue = .array([.number(.nan), .number(.infinity), .number(-.infinity), .number(1.5)])
+        #expect(value.serialized(itemSeparator: ",") == "[null,null,null,1.5]")
+        #expect(try JSONParser.parse(Data(value.serialized().utf8)) == .array([.null, .null, .null, .number(1.5)]))
+    }
+
     @Test func repeatedKeysKeepTheLastValueAtEveryLevel() throws {
         let value = try JSONParser.parse(Data(#"{"a": 1, "b": {"c": 1, "c": [2]}, "a": {"x": 3}}"#.utf8))
         #expect(value == .object(["a": .object(["x": .number(3)]), "b": .object(["c": .array([.number(2)])])]))
