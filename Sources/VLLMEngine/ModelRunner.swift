@@ -73,14 +73,25 @@ public final class ModelRunner {
             let row = rowOf[index]!
             return UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
         }
-        for (e, positions, first) in promptRows {
-            let r = batch.entries[e].request, k = r.parameters.promptLogprobs ?? 0
-            r.appendPromptLogprobs(positions.map { p in
-                TokenLogprobs(logits: UnsafeBufferPointer(rowLogits(first + p - positions.lowerBound)), chosen: r.promptTokenIDs[p + 1],
-                              topCount: k < 0 ? vocabulary : k)
-            })
+        if !promptRows.isEmpty {
+            // Up to 256 rows of a whole vocabulary each: a log-softmax and a top-k per row, across the pool.
+            let rows = promptRows.flatMap { (e, positions, first) in positions.map { (e, $0, first + $0 - positions.lowerBound) } }
+            var entries = [TokenLogprobs?](repeating: nil, count: rows.count)
+            entries.withUnsafeMutableBufferPointer { out in
+                model.threadPool.forEachItem(rows.count, perTask: 4, serialBelow: 4) { i in
+                    let (e, p, index) = rows[i]
+                    let r = batch.entries[e].request, k = r.parameters.promptLogprobs ?? 0
+                    out[i] = TokenLogprobs(logits: UnsafeBufferPointer(rowLogits(index)), chosen: r.promptTokenIDs[p + 1],
+                                           topCount: k < 0 ? vocabulary : k)
+                }
+            }
+            var next = 0
+            for (e, positions, _) in promptRows {
+                batch.entries[e].request.appendPromptLogprobs(entries[next..<(next + positions.count)].map { $0! })
+                next += positions.count
+            }
+            model.profiler?.lap("prompt logprobs")
         }
-        if !promptRows.isEmpty { model.profiler?.lap("prompt logprobs") }
         var output = Output(sampled: [], logprobs: [:])
         for (e, entry) in batch.entries.enumerated() {
             guard entry.samples else { output.sampled.append(nil); continue }

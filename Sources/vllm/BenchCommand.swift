@@ -129,6 +129,5 @@ func printProfile(_ llm: LLM) {
             s.allReduceSeconds * 1e6 / Double(max(1, s.allReduces)), s.allReduces == 0 ? 0 : s.allReduceMinSeconds * 1e6, s.gathers, s.gatherSeconds * 1e3, s.broadcasts,
             Double(s.broadcastBytes) / 1e3, s.broadcastSeconds * 1e3).utf8))
     }
-    guard let profiler = llm.model.profiler else { return }
-    FileHandle.standardError.write(Data((profiler.report() + "\n").utf8))
+    EngineArguments.reportProfile(llm.model)
 }

@@ -33,6 +33,7 @@ struct ChatCommand: AsyncParsableCommand {
         var served: String? = nil
         let url = url.map(BenchServe.serverRoot)  // `--url http://host:8000/v1`, vLLM's documented form, or without /v1
         if let url { served = try await model.asyncOr { try await BenchServe.firstModel(url) } }
+        defer { if let llm { EngineArguments.reportProfile(llm.model) } }
         FileHandle.standardError.write(Data("Type a message; an empty line or end of input quits.\n".utf8))
         while true {
             FileHandle.standardError.write(Data("> ".utf8))

@@ -42,6 +42,6 @@ struct EmbedCommand: ParsableCommand {
                 index += 1
             }
         }
-        if let profiler = llm.model.profiler { FileHandle.standardError.write(Data((profiler.report() + "\n").utf8)) }
+        EngineArguments.reportProfile(llm.model)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import VLLMEngine
 import VLLMModelFormats
@@ -183,5 +184,13 @@ struct EngineArguments: ParsableArguments {
         options.tensorParallelSize = tensorParallelSize
         options.distributedExecutorBackend = try backend()
         return options
+    }
+}
+
+extension EngineArguments {
+    /// `--profile`'s table (every phase of the engine's steps so far) to stderr; nothing without the flag.
+    static func reportProfile(_ model: any LanguageModel) {
+        guard let profiler = model.profiler else { return }
+        FileHandle.standardError.write(Data((profiler.report() + "\n").utf8))
     }
 }

@@ -73,6 +73,7 @@ struct GenerateCommand: ParsableCommand {
         Log.info(String(format: "loaded %@ (%@, %d layers) in %.2f s; KV cache %d blocks (%d tokens)", model ?? DefaultModel.fileName,
                         llm.model.weightTypeDescription, llm.model.configuration.layerCount, Date().timeIntervalSince(start),
                         llm.core.kvCacheBlockCount, llm.core.kvCacheTokenCount))
+        defer { EngineArguments.reportProfile(llm.model) }
         if let input {
             try BatchGeneration(llm: llm, defaults: defaults).run(inputPath: input, outputPath: output)
             return

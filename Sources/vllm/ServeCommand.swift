@@ -174,6 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("--limit-concurrency \(connections) lowered to \(configuration.connections.maxConnections): the open-file limit is \(fileLimit)")
         }
         let blocks = core.kvCacheBlockCount, tokens = core.kvCacheTokenCount, packedBytes = core.model.packedWeightBytes
+        let servedModel = core.model
         let publisher = kvEvents.enabled ? try await KVEventPublisher.start(kvEvents) : nil
         if let publisher { logger.info("publishing KV cache events on \(kvEvents.endpoint) (port \(publisher.port), topic '\(kvEvents.topic)')") }
         var sink: (@Sendable ([KVCacheEvent]) -> Void)? = nil
@@ -192,6 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         asyncEngine.shutdown()
+        EngineArguments.reportProfile(servedModel)  // the engine's thread has stopped
         await publisher?.close()
         logger.info("server stopped")
     }

@@ -17,8 +17,7 @@ public struct TokenLogprobs: Sendable, Equatable {
 
     /// Computes log-softmax over the raw `logits` (before any processing, as vLLM reports by default).
     public init(logits: UnsafeBufferPointer<Float>, chosen: Int32, topCount: Int) {
-        var maxLogit = -Float.infinity
-        for v in logits where v > maxLogit { maxLogit = v }
+        let maxLogit = logits.isEmpty ? 0 : logits[Kernels.argmax(logits)]
         // exp of every logit by the vectorized kernel (< 2 ulp), summed in double: prompt logprobs take one row
         // per prompt token, so this runs once per token of the prompt.
         let sum = withUnsafeTemporaryAllocation(of: Float.self, capacity: logits.count) { scratch in
@@ -28,7 +27,9 @@ public struct TokenLogprobs: Sendable, Equatable {
         tokenID = chosen
         logprob = logits[Int(chosen)] - logSum
         let chosenLogit = logits[Int(chosen)]
-        rank = 1 + logits.reduce(0) { $0 + ($1 > chosenLogit ? 1 : 0) }
+        var above = 0
+        for v in logits { above &+= v > chosenLogit ? 1 : 0 }
+        rank = 1 + above
         // Top-k by a bounded insertion into a small sorted array; a large k (prompt_logprobs -1: the whole
         // vocabulary) by one sort.
         var best: [(id: Int32, logit: Float)] = []
