@@ -141,8 +141,9 @@ public final class EngineCore {
     public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
         if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
         var parameters = parameters
-        if !parameters.badWords.isEmpty {
-            parameters.badWordsTokenIDs += BadWordsProcessor.tokenSequences(parameters.badWords, tokenizer: tokenizer)
+        // The server tokenizes bad words off this thread; the `LLM` API leaves them to the engine.
+        if !parameters.badWords.isEmpty && parameters.badWordsTokenIDs.isEmpty {
+            parameters.badWordsTokenIDs = BadWordsProcessor.tokenSequences(parameters.badWords, tokenizer: tokenizer)
         }
         try validate(promptTokenIDs: promptTokenIDs, parameters: parameters)
         guard !outputProcessor.isLive(id) else { throw EngineError("request id \(id) is already in use") }

@@ -95,7 +95,15 @@ public struct ServerContext: Sendable {
 
     /// Validates parameters and limits for every prompt and returns the choices to run.
     func prepare(prompts: [[Int32]], parameters: SamplingParameters) async throws -> [ChoiceRunner.Choice] {
+        var parameters = parameters
         try Self.validate(parameters, limits: backend.limits, maxLogprobs: configuration.maxLogprobs)
+        if !parameters.badWords.isEmpty {
+            // Tokenized here, on a work thread, not on the engine's loop (a long list would hold every request up).
+            let backend = backend, words = parameters.badWords
+            parameters.badWordsTokenIDs = await WorkThreads.shared.run(size: words.reduce(0) { $0 + $1.utf8.count }) {
+                BadWordsProcessor.tokenSequences(words) { backend.tokenize($0, addSpecialTokens: false) }
+            }
+        }
         if let constraint = parameters.structuredOutputs {
             do {
                 try await backend.compileStructuredOutputs(constraint)

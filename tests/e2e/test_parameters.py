@@ -59,3 +59,12 @@ def test_a_malformed_chunked_body_is_not_413(server):
             pass
     assert b" 413 " not in reply and b"67108864" not in reply, reply
     assert requests.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_bad_words_keep_a_word_out(server):
+    """bad_words, tokenized by the server (alone and after a space), keep the greedy answer's first word out."""
+    body = {"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 12, "temperature": 0}
+    free = post(server, "/v1/completions", body).json()["choices"][0]["text"]
+    assert free.startswith(" Paris")
+    banned = post(server, "/v1/completions", {**body, "bad_words": ["Paris"]}).json()["choices"][0]["text"]
+    assert "Paris" not in banned and banned

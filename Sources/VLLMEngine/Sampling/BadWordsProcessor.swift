@@ -18,13 +18,18 @@ public final class BadWordsProcessor: LogitsProcessor {
     /// its own, and again after a space when that gives a different first token and as many tokens (the word in the
     /// middle of a text). Special-token text is that token, as in Hugging Face's `encode`.
     public static func tokenSequences(_ words: [String], tokenizer: Tokenizer) -> [[Int32]] {
+        tokenSequences(words) { tokenizer.encode($0, addSpecialTokens: false, parseSpecial: true) }
+    }
+
+    /// The same with `encode` (text to ids, no special tokens added, special-token text parsed) doing the tokenizing.
+    public static func tokenSequences(_ words: [String], encode: (String) -> [Int32]) -> [[Int32]] {
         var sequences: [[Int32]] = []
         for word in words {
             let bare = String(word.drop { $0.isWhitespace })
-            let alone = tokenizer.encode(bare, addSpecialTokens: false, parseSpecial: true)
+            let alone = encode(bare)
             guard !alone.isEmpty else { continue }
             sequences.append(alone)
-            let spaced = tokenizer.encode(" " + bare, addSpecialTokens: false, parseSpecial: true)
+            let spaced = encode(" " + bare)
             if spaced.first != alone.first && spaced.count == alone.count { sequences.append(spaced) }
         }
         return sequences

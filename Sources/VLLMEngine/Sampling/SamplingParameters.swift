@@ -24,10 +24,10 @@ public struct SamplingParameters: Sendable, Equatable {
     public var promptLogprobs: Int? = nil
     public var logitBias: [Int32: Double]? = nil
     public var allowedTokenIDs: [Int32]? = nil
-    /// vLLM's `bad_words`: words the output must not contain. The engine tokenizes each (as it starts a text and
-    /// after a space) into `badWordsTokenIDs` when the request is added.
+    /// vLLM's `bad_words`: words the output must not contain. Each is tokenized (as it starts a text and after a
+    /// space) into `badWordsTokenIDs`: by the server before the request queues, else by the engine when it is added.
     public var badWords: [String] = []
-    /// The token sequences of `badWords` (`BadWordsProcessor.tokenSequences`); set by the engine, or directly.
+    /// The token sequences of `badWords` (`BadWordsProcessor.tokenSequences`).
     public var badWordsTokenIDs: [[Int32]] = []
     public var skipSpecialTokens: Bool = true
     public var spacesBetweenSpecialTokens: Bool = true
