@@ -48,23 +48,8 @@ struct CompletionsEndpoint: Sendable {
             return (full, object, end)
         }
         if let search = try fields.beamSearch(parameters, maxTokens: parameters.maxTokens ?? 16) {
-            // vLLM answers beam search whole, asked to stream or not.
-            let answers = try await BeamSearchRunner(backend: server.backend).run(search, choices: choices, priority: try fields.int("priority") ?? 0)
-            var body: [JSONValue] = [], completionTokens = 0
-            for answer in answers {
-                for (i, beam) in answer.beams.enumerated() {
-                    let (tokens, text) = BeamSearchRunner(backend: server.backend).generated(beam, promptTokenCount: answer.promptTokenCount)
-                    completionTokens += tokens.count
-                    let logprobs = parameters.logprobs.map { json.completion(LogprobsJSON.outputPositions(beam.logprobs), topCount: $0, offset: 0).0 }
-                    body.append(.object(["index": Responses.number(answer.promptIndex * parameters.n + i),
-                                         "text": .string((echo ? echoTexts[answer.promptIndex] : "") + text), "logprobs": logprobs ?? .null,
-                                         "finish_reason": Responses.finishReason(beam.finishReason),
-                                         "stop_reason": beam.finishReason == .stop ? server.backend.endOfSequenceTokenID.map { .number(Double($0)) } ?? .null : .null]))
-                }
-            }
-            return Responses.json(.object(["id": .string(id), "object": .string("text_completion"), "created": created,
-                                           "model": .string(model), "choices": .array(body),
-                                           "usage": Responses.usage(prompt: promptTokens, completion: completionTokens)]))
+            return try await beamSearchResponse(search, choices: choices, logprobs: parameters.logprobs, echoes: echo ? echoTexts : nil,
+                                                priority: try fields.int("priority") ?? 0, response: (id, created, model, promptTokens))
         }
         if !stream {
             let results = try await runner.gather(choices, priority: try fields.int("priority") ?? 0)
