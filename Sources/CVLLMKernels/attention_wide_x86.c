@@ -77,7 +77,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_wide(
     for (int g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
     for (int64_t p0 = lo - lo % VK_ATTN_KEYS; p0 < n; p0 += VK_ATTN_KEYS) {
         const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
-        const __mmask16 mask = (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
+        const __mmask16 mask = vk_attn_live(first, cnt);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
         vk_attn_rows(p0, first, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         __m512 s[VK_WIDE_MAX_G];  // the unscaled scores of the tile's 16 keys, per head

@@ -41,7 +41,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN __m512 vk_sum16(const 
 static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_tile(
     const float *q, float *o, float *m, float *l, int64_t group, const float *kt, const float *vt, int first, int cnt,
     int64_t head_dim, float scale, const int chunks) {
-    const __mmask16 live = (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
+    const __mmask16 live = vk_attn_live(first, cnt);
     for (int64_t g = 0; g < group; g++) {
         const float *qh = q + g * head_dim;
         __m512 qv[VK_ATTN_MAX_CHUNKS], part[VK_ATTN_KEYS];
@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_one(
     for (int g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
     for (int64_t p0 = lo - lo % VK_ATTN_KEYS; p0 < n; p0 += VK_ATTN_KEYS) {
         const int cnt = (int)(n - p0 < VK_ATTN_KEYS ? n - p0 : VK_ATTN_KEYS), first = (int)(lo > p0 ? lo - p0 : 0);
-        const __mmask16 mask = (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
+        const __mmask16 mask = vk_attn_live(first, cnt);
         const uint8_t *krow[VK_ATTN_KEYS], *vrow[VK_ATTN_KEYS];
         vk_attn_rows(p0, first, cnt, n, kbase, vbase, kv_type, block_table, block_size, slot_bytes, C, krow, vrow);
         __m512 s0[4], s1[4];

@@ -80,6 +80,11 @@ static inline __attribute__((always_inline)) VK_AVX512_FN void vk_attn_rows(
     }
 }
 
+/// The lanes of a tile's visible keys, first..cnt-1 (those before `first` lie outside the window).
+static inline __attribute__((always_inline)) __mmask16 vk_attn_live(int first, int cnt) {
+    return (__mmask16)(((1u << cnt) - 1) & ~((1u << first) - 1));
+}
+
 /// The sum of e's 16 lanes in a fixed tree: lane i + lane i+8, then i + i+4, i + i+2, 0 + 1. The multi-query
 /// body adds its 16 key vectors in the same tree, so a query's softmax sum has the same bits in either body.
 static inline __attribute__((always_inline)) VK_AVX512_FN float vk_hsum16(__m512 e) {

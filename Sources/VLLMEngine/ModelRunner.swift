@@ -67,10 +67,11 @@ public final class ModelRunner {
         let logits = model.forward(forward, cache: cache)
         let indices = forward.logitIndices
         let vocabulary = logits.count / max(1, indices.count)
-        // `logits` holds the rows of `indices` in order.
-        let rowOf = Dictionary(uniqueKeysWithValues: indices.enumerated().map { ($1, $0) })
+        // `logits` holds the rows of `indices` (sorted) in order: a token index's row by binary search.
         func rowLogits(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
-            let row = rowOf[index]!
+            var low = 0, high = indices.count
+            while low < high { let mid = (low + high) / 2; if indices[mid] < index { low = mid + 1 } else { high = mid } }
+            let row = low
             return UnsafeMutableBufferPointer(mutating: UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)]))
         }
         if !promptRows.isEmpty {
@@ -87,7 +88,7 @@ public final class ModelRunner {
             }
             var next = 0
             for (e, positions, _) in promptRows {
-                batch.entries[e].request.appendPromptLogprobs(entries[next..<(next + positions.count)].map { $0! })
+                batch.entries[e].request.promptLogprobs += entries[next..<(next + positions.count)].map { $0! }
                 next += positions.count
             }
             model.profiler?.lap("prompt logprobs")

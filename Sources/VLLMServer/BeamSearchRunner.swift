@@ -21,9 +21,12 @@ struct BeamSearchRunner: Sendable {
             for choice in firsts {
                 var own = search
                 own.maxTokens = choice.parameters.maxTokens ?? search.maxTokens
-                group.addTask {
+                // The steps share the request's cache salt: they read only the prefix-cache blocks it may read.
+                var step = own.stepParameters
+                step.cacheSalt = choice.parameters.cacheSalt
+                group.addTask { [step] in
                     let beams = try await own.run(prompt: choice.promptTokenIDs, endOfSequence: backend.endOfSequenceTokenID) { sequences in
-                        try await Self.step(backend, sequences, parameters: own.stepParameters, priority: priority)
+                        try await Self.step(backend, sequences, parameters: step, priority: priority)
                     }
                     return Answer(promptIndex: choice.promptIndex, promptTokenCount: choice.promptTokenIDs.count, beams: beams)
                 }
@@ -58,11 +61,11 @@ struct BeamSearchRunner: Sendable {
     }
 
     /// A beam's generated tokens and text: its tokens after the prompt, the text without a final end-of-sequence
-    /// token (vLLM decodes them with special tokens).
-    func generated(_ beam: BeamSearch.Beam, promptTokenCount: Int) -> (tokens: [Int32], text: String) {
+    /// token, decoded as the request's `skip_special_tokens` says (vLLM keeps special tokens in a beam's text).
+    func generated(_ beam: BeamSearch.Beam, promptTokenCount: Int, skipSpecialTokens: Bool) -> (tokens: [Int32], text: String) {
         let tokens = Array(beam.tokens[promptTokenCount...])
         var shown = tokens[...]
         if let eos = backend.endOfSequenceTokenID, beam.finishReason == .stop, shown.last == eos { shown = shown.dropLast() }
-        return (tokens, backend.detokenize(Array(shown), skipSpecialTokens: false))
+        return (tokens, backend.detokenize(Array(shown), skipSpecialTokens: skipSpecialTokens))
     }
 }

@@ -15,7 +15,8 @@ extension ChatCompletionsEndpoint {
         }
         var completion = 0
         let beams = answer.beams.map { beam in
-            let (tokens, text) = runner.generated(beam, promptTokenCount: answer.promptTokenCount)
+            let (tokens, text) = runner.generated(beam, promptTokenCount: answer.promptTokenCount,
+                                                  skipSpecialTokens: choices.first?.parameters.skipSpecialTokens ?? true)
             completion += tokens.count
             return (beam, (echo ?? "") + text, Responses.finishReason(beam.finishReason).string ?? "length")
         }

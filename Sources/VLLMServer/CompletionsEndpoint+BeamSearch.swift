@@ -12,9 +12,10 @@ extension CompletionsEndpoint {
         var body: [JSONValue] = [], completionTokens = 0
         for answer in try await runner.run(search, choices: choices, priority: priority) {
             for (i, beam) in answer.beams.enumerated() {
-                let (tokens, text) = runner.generated(beam, promptTokenCount: answer.promptTokenCount)
+                let (tokens, text) = runner.generated(beam, promptTokenCount: answer.promptTokenCount,
+                                                      skipSpecialTokens: choices.first?.parameters.skipSpecialTokens ?? true)
                 completionTokens += tokens.count
-                let entries = logprobs.map { json.completion(LogprobsJSON.outputPositions(beam.logprobs), topCount: $0, offset: 0).0 }
+                let entries = logprobs.map { json.completion(LogprobsJSON.outputPositions(beam.logprobs), topCount: $0, offset: 0) }
                 body.append(.object(["index": Responses.number(answer.promptIndex * search.beamWidth + i),
                                      "text": .string((echoes?[answer.promptIndex] ?? "") + text), "logprobs": entries ?? .null,
                                      "finish_reason": Responses.finishReason(beam.finishReason),

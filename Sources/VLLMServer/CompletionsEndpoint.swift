@@ -39,13 +39,12 @@ struct CompletionsEndpoint: Sendable {
         let json = LogprobsJSON(backend: server.backend)
         /// A choice's text and logprobs from its echoed prompt (if any) and generated part, `offset` characters in.
         @Sendable func answer(_ choice: ChoiceRunner.Choice, prompt promptLogprobs: [TokenLogprobs]?, text: String, output: [TokenLogprobs],
-                              offset: Int) -> (text: String, logprobs: JSONValue, offset: Int) {
+                              offset: Int) -> (text: String, logprobs: JSONValue) {
             let prompt = promptLogprobs.map { LogprobsJSON.promptPositions(choice.promptTokenIDs, $0) } ?? []
             let generated = echoOnly ? [] : LogprobsJSON.outputPositions(output)
             let full = (promptLogprobs == nil ? "" : echoTexts[choice.promptIndex]) + (echoOnly ? "" : text)
-            guard let k = parameters.logprobs else { return (full, .null, offset) }
-            let (object, end) = json.completion(prompt + generated, topCount: k, offset: offset)
-            return (full, object, end)
+            guard let k = parameters.logprobs else { return (full, .null) }
+            return (full, json.completion(prompt + generated, topCount: k, offset: offset))
         }
         if let search = try fields.beamSearch(parameters, maxTokens: parameters.maxTokens ?? 16) {
             return try await beamSearchResponse(search, choices: choices, logprobs: parameters.logprobs, echoes: echo ? echoTexts : nil,
@@ -56,7 +55,7 @@ struct CompletionsEndpoint: Sendable {
             var completionTokens = 0
             let body: [JSONValue] = zip(choices, results).map { choice, result in
                 completionTokens += result.tokenIDs.count
-                let (text, logprobs, _) = answer(choice, prompt: echo ? result.promptLogprobs ?? [] : nil, text: result.text,
+                let (text, logprobs) = answer(choice, prompt: echo ? result.promptLogprobs ?? [] : nil, text: result.text,
                                                  output: result.logprobs, offset: 0)
                 return .object(["index": Responses.number(choice.index), "text": .string(text), "logprobs": logprobs,
                                 "finish_reason": Responses.finishReason(result.finishReason), "stop_reason": .null,
@@ -90,7 +89,7 @@ struct CompletionsEndpoint: Sendable {
                 completionTokens += output.tokenIDs.count
                 let prompt: [TokenLogprobs]? = echoed[index] || !echo ? nil : output.promptLogprobs ?? []
                 echoed[index] = true
-                let (text, logprobs, _) = answer(choices[index], prompt: prompt, text: output.text, output: output.logprobs,
+                let (text, logprobs) = answer(choices[index], prompt: prompt, text: output.text, output: output.logprobs,
                                                  offset: offsets[index])
                 offsets[index] += text.unicodeScalars.count
                 if text.isEmpty && output.finishReason == nil { continue }

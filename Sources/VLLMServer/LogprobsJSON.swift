@@ -26,8 +26,8 @@ struct LogprobsJSON {
 
     /// The Completions API's logprobs object. Each `top_logprobs` entry holds the position's token and the `topCount`
     /// most likely (vLLM's first `logprobs + 1` entries), keyed by their text; `text_offset` counts characters from
-    /// `offset` (the text already sent for the choice). Returns the object and the offset after its tokens.
-    func completion(_ positions: [Position], topCount: Int, offset: Int) -> (JSONValue, Int) {
+    /// `offset` (the text already sent for the choice).
+    func completion(_ positions: [Position], topCount: Int, offset: Int) -> JSONValue {
         var tokens: [JSONValue] = [], values: [JSONValue] = [], tops: [JSONValue] = [], offsets: [JSONValue] = []
         var position = offset
         for entry in positions {
@@ -47,9 +47,8 @@ struct LogprobsJSON {
             }
             tops.append(.object(top))
         }
-        let object: JSONValue = .object(["tokens": .array(tokens), "token_logprobs": .array(values), "top_logprobs": .array(tops),
-                                         "text_offset": .array(offsets)])
-        return (object, position)
+        return .object(["tokens": .array(tokens), "token_logprobs": .array(values), "top_logprobs": .array(tops),
+                        "text_offset": .array(offsets)])
     }
 
     /// vLLM's `prompt_logprobs`: null for the first token, then for each prompt token a map from token id (as a

@@ -52,10 +52,24 @@ extension RequestFields {
     }
 
     /// vLLM's `use_beam_search`: `n` beams (`to_beam_search_params`: the request's `max_tokens`, `temperature`,
-    /// `ignore_eos`, `length_penalty` and `include_stop_str_in_output`; every other sampling field is left out, as
-    /// there). nil without it.
+    /// `ignore_eos`, `length_penalty` and `include_stop_str_in_output`). vLLM drops every other sampling field there;
+    /// here one the request sets is refused by name instead (the model's generation-config defaults are not the
+    /// request's and stay out, as in vLLM). nil without it.
     func beamSearch(_ parameters: SamplingParameters, maxTokens: Int) throws(APIError) -> BeamSearch? {
         guard try bool("use_beam_search") == true else { return nil }
+        let p = parameters
+        let dropped: [(String, Bool)] = [
+            ("top_p", p.topP != 1), ("top_k", p.topK > 0), ("min_p", p.minP != 0), ("presence_penalty", p.presencePenalty != 0),
+            ("frequency_penalty", p.frequencyPenalty != 0), ("repetition_penalty", p.repetitionPenalty != 1), ("stop", !p.stop.isEmpty),
+            ("stop_token_ids", !p.stopTokenIDs.isEmpty), ("min_tokens", p.minTokens != 0), ("logit_bias", !(p.logitBias?.isEmpty ?? true)),
+            ("allowed_token_ids", p.allowedTokenIDs != nil), ("bad_words", !p.badWords.isEmpty), ("seed", true), ("prompt_logprobs", true),
+        ]
+        for (key, set) in dropped where self[key] != nil && set {
+            throw .invalid("\(key) does not apply to beam search, which takes n, max_tokens, temperature, ignore_eos, length_penalty and include_stop_str_in_output (as vLLM's)", param: key)
+        }
+        if p.structuredOutputs != nil {
+            throw .invalid("beam search cannot constrain its output (response_format, structured_outputs, or a required or named tool_choice)", param: "use_beam_search")
+        }
         var search = BeamSearch(beamWidth: parameters.n, maxTokens: maxTokens)
         search.temperature = parameters.temperature
         search.ignoreEOS = parameters.ignoreEOS

@@ -48,7 +48,8 @@ struct DequantizeReferenceTests {
     @Test(arguments: cases.map(\.name))
     func packedPanelsGatherGGUFPyValues(_ name: String) throws {
         let c = try #require(Self.cases.first { $0.name == name })
-        try #require(vk_packed_supported(c.type) == 1, "no packed kernel on this CPU")
+        // Under VLLM_CPU_ISA=scalar (or on a CPU without AVX2) there is no packed layout to gather from.
+        guard vk_packed_supported(c.type) == 1 else { try Test.cancel("no packed kernel at this ISA level") }
         let blocks = Self.bytes(c.blocks)
         let size = Int(vk_packed_bytes(c.type, 1, Int64(c.elements)))
         let panel = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)

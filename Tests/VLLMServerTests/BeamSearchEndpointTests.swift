@@ -40,6 +40,25 @@ struct BeamSearchEndpointTests {
         }
     }
 
+    /// vLLM drops the sampling fields beam search does not take; here a request that sets one is refused by name, and
+    /// the cache salt goes with every step.
+    @Test func fieldsBeamSearchDoesNotTakeAreRefused() async throws {
+        let backend = FakeBackend()
+        try await ParameterTests.app(backend).test(.router) { client in
+            for (extra, param) in [(#""stop": ["x"]"#, "stop"), (#""seed": 7"#, "seed"), (#""top_p": 0.5"#, "top_p"),
+                                   (#""prompt_logprobs": 1"#, "prompt_logprobs"),
+                                   (#""response_format": {"type": "json_object"}"#, "use_beam_search")] {
+                try await ParameterTests.each(client, #""use_beam_search": true, \#(extra)"#) { uri, status, _, name in
+                    #expect(status == .badRequest && name == param, "\(uri) \(extra)")
+                }
+            }
+            try await ParameterTests.each(client, #""use_beam_search": true, "top_p": 1, "cache_salt": "tenant""#) { uri, status, _, _ in
+                #expect(status == .ok, "\(uri): neutral values pass")
+                #expect(backend.lastParameters.withLock { $0?.cacheSalt } == "tenant", "\(uri)")
+            }
+        }
+    }
+
     @Test func lengthPenaltyNeedsBeamSearch() async throws {
         try await ParameterTests.app().test(.router) { client in
             try await ParameterTests.each(client, #""length_penalty": 0.5"#) { uri, status, _, param in

@@ -76,9 +76,6 @@ public final class Request {
         return lower < upper ? lower..<upper : 0..<0
     }
 
-    /// Records the logprobs of the next prompt tokens (in order, from `promptLogprobs.count + 1`).
-    func appendPromptLogprobs(_ entries: [TokenLogprobs]) { promptLogprobs += entries }
-
     /// Extends `blockHashes` over every full block of the known tokens.
     func updateBlockHashes(blockSize: Int) {
         while (blockHashes.count + 1) * blockSize <= tokenIDs.count {
