@@ -7,8 +7,9 @@ Gemma3Tests.swift.
 For each of 8 prompts (code, chat template with special tokens, prose, non-English): llama.cpp's token ids
 (add_special as the model asks, special tokens parsed; Gemma's prompts use its own turn markers, and its last
 prompt is over 512 tokens so that its sliding-window layers drop the first positions), its greedy continuation of 64 tokens decoded one token at a
-time, and for the teacher-forced sequence prompt + continuation, evaluated in one batch, the top 5 token ids with
-their logprobs at each of the 64 positions that predict a continuation token. The summary counts llama.cpp's own
+time with llama.cpp's top 5 (ids, logprobs) at each of those one-token steps (`greedy_positions`), and for the
+teacher-forced sequence prompt + continuation, evaluated in one batch, the top 5 token ids with their logprobs at each
+of the 64 positions that predict a continuation token (`positions`). The summary counts llama.cpp's own
 near-ties (top two within 0.25 logprob) and the positions where its one-at-a-time greedy token differs from the
 batch's top 1 (llama.cpp is not batch-invariant; at a near-tie the two may differ).
 
@@ -87,6 +88,12 @@ def log_softmax(row):
     return shifted - np.log(np.exp(shifted).sum())
 
 
+def top_entry(row):
+    """The top TOP token ids of a log-softmax row and their logprobs (3 decimals), best first."""
+    top = np.argsort(-row, kind="stable")[:TOP]
+    return {"ids": [int(t) for t in top], "logprobs": [round(float(row[t]), 3) for t in top]}
+
+
 def fixture(name, relative):
     path = os.path.join(CACHE, relative)
     gemma = name.startswith("gemma")
@@ -99,10 +106,12 @@ def fixture(name, relative):
         prompt = llm.tokenize(text.encode(), add_bos=True, special=True)
         llm.reset()
         llm.eval(prompt)
-        generated = []
+        generated, decoded = [], []
         for _ in range(GENERATED):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            row = log_softmax(llm.scores[llm.n_tokens - 1])
+            token = int(np.argmax(row))
             generated.append(token)
+            decoded.append(top_entry(row))
             llm.eval([token])
         sequence = prompt + generated[:-1]
         llm.reset()
@@ -110,11 +119,11 @@ def fixture(name, relative):
         positions = []
         for k in range(GENERATED):
             row = log_softmax(llm.scores[len(prompt) - 1 + k])
-            top = np.argsort(-row, kind="stable")[:TOP]
-            positions.append({"ids": [int(t) for t in top], "logprobs": [round(float(row[t]), 3) for t in top]})
-            near_ties += int(row[top[0]] - row[top[1]] < NEAR_TIE)
-            self_mismatches += int(top[0] != generated[k])
-        cases.append({"text": text, "prompt_ids": prompt, "greedy_ids": generated,
+            entry = top_entry(row)
+            positions.append(entry)
+            near_ties += int(row[entry["ids"][0]] - row[entry["ids"][1]] < NEAR_TIE)
+            self_mismatches += int(entry["ids"][0] != generated[k])
+        cases.append({"text": text, "prompt_ids": prompt, "greedy_ids": generated, "greedy_positions": decoded,
                       "greedy_text": llm.detokenize(generated).decode("utf-8", "replace"), "positions": positions})
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()

@@ -13,37 +13,35 @@ import VLLMModels
 struct Gemma3Tests {
     static let name = "gemma-3-270m.Q4_K_M"
 
-    /// Measured 2026-12-06 (CI of 479ae45): top-1 499/512 (97.5%) on AVX-512 and 494/512 (96.5%) on AVX2 (whose
-    /// attention now runs the same tile design for head_dim 256), mean |Δlogprob| over llama.cpp's top 5 0.13; the
-    /// greedy texts part at llama.cpp near-ties except once (prompt 5, token 3: its top two 0.267 apart), and
-    /// teacher-forced disagreements reach gaps of 0.29 (AVX-512) and 0.62 (AVX2). Against transformers float32 the
-    /// AVX2 path agrees at 511/512 (99.8%), 0.001. Not f16 attention: with an f32 KV cache on both sides
-    /// (FIXTURE_KV=f32, VLLM_FIDELITY_KV=f32) the drift is the same, 0.13. A 270M model with a 262,144-token
-    /// vocabulary has flat distributions: llama.cpp's own top two lie within 0.25 at 45 of the 512 positions, and its
-    /// one-token decode and its batch disagree at 15 (97.1%), our two instruction sets at 7. Nor is it our
-    /// activations' finer scale (32-blocks where llama.cpp's Q8_K has one per 256 columns for the K-quant matmuls):
-    /// quantizing them exactly as Q8_K (tried 2026-12-06 21:55) left the drift at 0.128 (top-1 490/512) and the Qwen
-    /// K-quant files' at 0.057-0.062 (0.055-0.060 with ours). transformers in float32 on the same (dequantized)
-    /// weights is as far from llama.cpp, 0.121, and agrees with us to 0.001
-    /// (`agreesWithTransformersOnDequantizedWeights`). Nor is it our float path: the same weights widened to F16
-    /// agree with llama.cpp at 512/512, 0.002 on both instruction sets (`floatPathAgreesWithLlamaCpp`), so the drift
-    /// is the int8 rounding of Gemma's large activations, which llama.cpp's decode and batch show against each other.
-    /// Known issue: the criterion is tighter than llama.cpp's noise here.
+    /// Measured 2026-12-07 (Zen 5), with the fixture's two views of llama.cpp (its batch and its one-token decode
+    /// steps): AVX-512 top-1 499/512 (97.5%) against llama.cpp's batch, 504 against its batch or its decode, every
+    /// disagreement within 0.18 of llama.cpp's top, the greedy texts parting only at llama.cpp's own near-ties (prompt 5,
+    /// token 3: its batch's top two 0.267 apart, but its decode step, which wrote the text, 0.103); AVX2 494/512, one
+    /// teacher-forced disagreement at 0.605 (prompt 1, position 39). llama.cpp's own decode agrees with its batch at
+    /// 497/512 (97.1%), at batch gaps up to 0.455: the 98% rate is tighter than llama.cpp's noise on this model, and
+    /// on AVX2 (whose attention and GeGLU round differently from AVX-512's) the int8 rounding lands one flip past it. A 270M model with a 262,144-token vocabulary
+    /// has flat distributions (llama.cpp's own top two lie within 0.25 at 45 of the 512 positions), and the drift, mean
+    /// |Δlogprob| 0.13, is the int8 rounding of Gemma's large activations: not f16 attention (with an f32 KV cache on
+    /// both sides, FIXTURE_KV=f32 and VLLM_FIDELITY_KV=f32, the same 0.13); not our activations' finer scale (quantized
+    /// exactly as llama.cpp's Q8_K, tried 2026-12-06, 0.128); not our float path (the weights widened to F16 agree at
+    /// 512/512, 0.002, `floatPathAgreesWithLlamaCpp`); transformers in float32 on the dequantized weights sits 0.121
+    /// from llama.cpp and 0.001 from us (`agreesWithTransformersOnDequantizedWeights`).
+    /// Issue 23's criterion for Gemma (greedy text equal to llama.cpp's except at near-ties) holds strictly on both
+    /// paths; the rate, and AVX2's one flip, are recorded as known issues.
     @Test func agreesWithLlamaCpp() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)
-        withKnownIssue("Gemma 3 270M drifts from llama.cpp (0.13 mean |Δlogprob|): agreement under 98%", isIntermittent: true) {
-            try fidelity.check()
-        }
+        try fidelity.check(rateShortfall: Self.shortfall)
     }
 
     /// The same criteria on the AVX2 kernels (and thus their attention, GeGLU and norm paths).
     @Test(.enabled(if: vk_cpu_isa() >= VK_ISA_AVX2, "no AVX2 on this CPU"))
     func agreesWithLlamaCppOnAVX2() throws {
         let fidelity = try LlamaCppFidelity.prepare(Self.name)
-        withKnownIssue("Gemma 3 270M drifts from llama.cpp (0.13 mean |Δlogprob|): agreement under 98%", isIntermittent: true) {
-            try fidelity.check(isa: Int32(VK_ISA_AVX2))
-        }
+        try fidelity.check(isa: Int32(VK_ISA_AVX2), rateShortfall: Self.shortfall, flipShortfall: Self.avx2Flip)
     }
+
+    static let shortfall: Comment = "Gemma 3 270M drifts from llama.cpp (0.13 mean |Δlogprob|): top-1 agreement under 98%, as llama.cpp's decode against its batch"
+    static let avx2Flip: Comment = "Gemma 3 270M on AVX2: one teacher-forced disagreement at a llama.cpp gap of 0.6"
 
     /// The file's weights widened to F16 by llama-quantize (tools/make-quant-matrix.sh): llama.cpp multiplies them by
     /// f16-rounded activations, we by f32 ones, no int8 step on either side, so this checks Gemma's attention (both

@@ -7,12 +7,18 @@ import VLLMModels
 /// llama.cpp's prompt ids, its greedy continuation of 64 tokens, and its top 5 (id, logprob) at each of the 64
 /// teacher-forced positions that predict a continuation token.
 ///
+/// llama.cpp gives two distributions at each of those positions, the same context both times: its batch over prompt +
+/// continuation (`positions`) and its one-token decode step that chose the continuation token (`greedy_positions`).
+/// It is not batch-invariant: on the quantized SmolLM2 and Gemma files the two disagree on the top token at 15-17 of
+/// 512 positions, at batch gaps up to 0.46.
+///
 /// The criteria (issue 22):
-/// - top-1 agreement at no less than 98% of the teacher-forced positions, every disagreement at a near-tie: our top
-///   token is within `nearTie` logprob of llama.cpp's top in llama.cpp's own distribution;
-/// - greedy text equal to llama.cpp's, except where llama.cpp's own top two are within `nearTie`: there ours may
-///   take another token (one within `nearTie` of the top, by the first criterion), and the texts part (what follows
-///   is a different context and is not compared).
+/// - top-1 agreement with llama.cpp's batch at no less than 98% of the teacher-forced positions;
+/// - every disagreement at a near-tie: our top token is within `nearTie` logprob of llama.cpp's top in one of
+///   llama.cpp's own distributions of that context (or is its decode step's own top);
+/// - greedy text equal to llama.cpp's, except where llama.cpp's own top two are within `nearTie` (in the decode step
+///   that wrote the text, or in the batch): there ours may take another token (one within `nearTie` of the top, by
+///   the second criterion), and the texts part (what follows is a different context and is not compared).
 ///
 /// Our engine is batch-invariant (a position's logits do not depend on how many tokens share the step), so our
 /// greedy continuation is the chain of our teacher-forced top-1 tokens as long as it follows llama.cpp's; the greedy
@@ -25,6 +31,8 @@ struct LlamaCppFidelity {
             let text: String
             let prompt_ids: [Int32]
             let greedy_ids: [Int32]
+            /// llama.cpp's one-token decode step before each greedy token (absent from fixtures made before 2026-12-07).
+            let greedy_positions: [Position]?
             let positions: [Position]
         }
         struct Source: Decodable { let model: String; let model_bytes: Int; let tensors: String }
@@ -85,36 +93,46 @@ struct LlamaCppFidelity {
     /// KV cache's element type (`VLLM_FIDELITY_KV` by default); `model` is the file's model loaded some other way
     /// (tensor-parallel shards), `label` says so in the figures; `maxMeanDrift` also bounds the mean |Δlogprob| over
     /// llama.cpp's top 5 (for files whose matmuls quantize no activations, where both engines should nearly agree);
-    /// `isa` pins the calling thread and the pool's tasks to that instruction set (`VK_ISA_AVX2`) for the whole check.
+    /// `isa` pins the calling thread and the pool's tasks to that instruction set (`VK_ISA_AVX2`) for the whole check;
+    /// `rateShortfall`, when given, records a top-1 rate under 98% as that known issue, and `flipShortfall` a
+    /// disagreement past a near-tie (the other criteria stay strict).
     func check(kvType: KVCacheType = Self.kvType, model given: (any LanguageModel)? = nil, label: String = "",
-               maxMeanDrift: Float? = nil, isa: Int32? = nil) throws {
+               maxMeanDrift: Float? = nil, isa: Int32? = nil, rateShortfall: Comment? = nil,
+               flipShortfall: Comment? = nil) throws {
         if let isa { vk_set_isa(isa) }
         defer { if isa != nil { vk_set_isa(-1) } }
         let started = ContinuousClock.now
         let model = try given ?? ModelHarness.load(modelPath)
-        var positions = 0, agreed = 0, greedyEqual = 0, decodeChecked = 0
-        var tieGaps: [Float] = [], drift: [Float] = []
+        var positions = 0, agreed = 0, agreedEither = 0, llamaSelf = 0, greedyEqual = 0, decodeChecked = 0
+        var tieGaps: [Float] = [], drift: [Float] = [], selfDrift: [Float] = []
         for (index, c) in fixture.cases.prefix(Self.promptLimit).enumerated() {
             let rows = teacherForced(model, c, kvType: kvType)
             var ours: [Int32] = []
             for (k, (row, reference)) in zip(rows, c.positions).enumerated() {
                 let top = Int32(ModelHarness.argmax(row))
+                let decode = c.greedy_positions?[k]
                 ours.append(top)
                 positions += 1
                 drift.append(Self.meanLogprobDifference(row, reference))
+                if let decode {
+                    llamaSelf += decode.ids[0] == reference.ids[0] ? 1 : 0
+                    selfDrift.append(Self.meanLogprobDifference(decode, reference))
+                }
+                if top == reference.ids[0] || top == decode?.ids[0] { agreedEither += 1 }
                 if top == reference.ids[0] { agreed += 1; continue }
-                let gap = reference.ids.firstIndex(of: top).map { reference.logprobs[0] - reference.logprobs[$0] } ?? .infinity
+                let gap = min(Self.gap(of: top, in: reference), decode.map { Self.gap(of: top, in: $0) } ?? .infinity)
                 tieGaps.append(gap)
-                #expect(gap <= Self.nearTie, "\(name) prompt \(index) position \(k): ours \(top), llama.cpp \(reference.ids.prefix(3)) \(reference.logprobs.prefix(3)), gap \(gap)")
+                Self.expect(gap <= Self.nearTie, known: flipShortfall, "\(name) prompt \(index) position \(k): ours \(top), llama.cpp's batch \(reference.ids.prefix(3)) \(reference.logprobs.prefix(3)), its decode \(decode.map { "\($0.ids.prefix(3)) \($0.logprobs.prefix(3))" } ?? "-"), gap \(gap)")
             }
             // Greedy: our chain of teacher-forced top-1 tokens follows llama.cpp's continuation up to a near-tie.
             let follows = zip(ours, c.greedy_ids).prefix { $0 == $1 }.count
             if follows == c.greedy_ids.count {
                 greedyEqual += 1
             } else {
-                let p = c.positions[follows]
-                #expect(p.logprobs[0] - p.logprobs[1] < Self.nearTie,
-                        "\(name) prompt \(index): greedy parts from llama.cpp at token \(follows) (ours \(ours[follows]), llama.cpp \(c.greedy_ids[follows]), its top two \(p.ids.prefix(2)) \(p.logprobs.prefix(2)))")
+                let p = c.positions[follows], d = c.greedy_positions?[follows]
+                let topTwo = min(p.logprobs[0] - p.logprobs[1], d.map { $0.logprobs[0] - $0.logprobs[1] } ?? .infinity)
+                #expect(topTwo < Self.nearTie,
+                        "\(name) prompt \(index): greedy parts from llama.cpp at token \(follows) (ours \(ours[follows]), llama.cpp \(c.greedy_ids[follows]), its top two: batch \(p.ids.prefix(2)) \(p.logprobs.prefix(2)), decode \(d.map { "\($0.ids.prefix(2)) \($0.logprobs.prefix(2))" } ?? "-"))")
             }
             // Real decode steps must give the same tokens as the teacher-forced chain (batch invariance).
             let steps = min(Self.decodeSteps, follows + 1, c.greedy_ids.count)
@@ -125,15 +143,19 @@ struct LlamaCppFidelity {
             }
         }
         let rate = Double(agreed) / Double(max(positions, 1))
-        #expect(rate >= Self.requiredAgreement, "\(name): top-1 agreement \(agreed)/\(positions)")
+        Self.expect(rate >= Self.requiredAgreement, known: rateShortfall, "\(name): top-1 agreement \(agreed)/\(positions)")
         let meanDrift = drift.reduce(0, +) / Float(max(drift.count, 1))
         if let maxMeanDrift { #expect(meanDrift <= maxMeanDrift, "\(name): mean |Δlogprob| \(meanDrift)") }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let gaps = tieGaps.sorted().map { String(format: "%.3f", $0) }.joined(separator: " ")
-        print(String(format: "[fidelity] %@%@ (%@): top-1 %d/%d (%.1f%%), disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
-                     "%d decode steps checked, mean |Δlogprob| over llama.cpp's top 5 %.3f (max %.3f); llama.cpp's own near-ties %d/%d; %.0f s",
-                     name, label, ["portable C", "AVX2", "AVX-512"][Int(vk_get_isa())], agreed, positions, 100 * rate, gaps, greedyEqual, min(Self.promptLimit, fixture.cases.count), decodeChecked,
-                     meanDrift, drift.max() ?? 0, fixture.summary.near_ties, fixture.summary.positions, seconds))
+        let meanSelfDrift = selfDrift.reduce(0, +) / Float(max(selfDrift.count, 1))
+        print(String(format: "[fidelity] %@%@ (%@): top-1 %d/%d (%.1f%%) against llama.cpp's batch, %d against its batch or its decode, " +
+                     "disagreements at llama.cpp gaps [%@], greedy equal on %d/%d prompts, " +
+                     "%d decode steps checked, mean |Δlogprob| over llama.cpp's top 5 %.3f (max %.3f); llama.cpp's own near-ties %d/%d, " +
+                     "its decode against its batch: top-1 %d, mean |Δlogprob| %.3f; %.0f s",
+                     name, label, ["portable C", "AVX2", "AVX-512"][Int(vk_get_isa())], agreed, positions, 100 * rate, agreedEither, gaps, greedyEqual,
+                     min(Self.promptLimit, fixture.cases.count), decodeChecked, meanDrift, drift.max() ?? 0, fixture.summary.near_ties, fixture.summary.positions,
+                     llamaSelf, meanSelfDrift, seconds))
     }
 
     /// Cancels this case of the parameterized test, saying why on stdout too (a cancelled case prints nothing).
@@ -154,6 +176,31 @@ struct LlamaCppFidelity {
         let out = model.forward(batch, cache: cache)
         let vocab = model.configuration.vocabularySize
         return (0..<c.greedy_ids.count).map { Array(out[($0 * vocab)..<(($0 + 1) * vocab)]) }
+    }
+
+    /// Records a failed `condition`, as the known issue `known` when given.
+    private static func expect(_ condition: Bool, known: Comment?, _ message: @autoclosure () -> String,
+                               sourceLocation: SourceLocation = #_sourceLocation) {
+        guard !condition else { return }
+        let comment = Comment(rawValue: message())
+        if let known {
+            withKnownIssue(known, isIntermittent: true) { Issue.record(comment, sourceLocation: sourceLocation) }
+        } else {
+            Issue.record(comment, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// How far below llama.cpp's top `token` lies in one of its distributions (infinity past its top 5).
+    static func gap(of token: Int32, in reference: Fixture.Position) -> Float {
+        reference.ids.firstIndex(of: token).map { reference.logprobs[0] - reference.logprobs[$0] } ?? .infinity
+    }
+
+    /// Mean |logprob in one of llama.cpp's views - in the other| over the tokens both top-5 lists hold.
+    static func meanLogprobDifference(_ view: Fixture.Position, _ reference: Fixture.Position) -> Float {
+        let differences = zip(reference.ids, reference.logprobs).compactMap { id, logprob in
+            view.ids.firstIndex(of: id).map { abs(view.logprobs[$0] - logprob) }
+        }
+        return differences.reduce(0, +) / Float(max(differences.count, 1))
     }
 
     /// Mean |our logprob - llama.cpp's| over llama.cpp's top tokens at one position.
