@@ -41,7 +41,7 @@ struct QuantMatrixTests {
     /// SmolLM2-135M: a small model with many near-ties whose logprobs drift from llama.cpp's batch twice as far as
     /// Qwen's (mean |Δlogprob| over llama.cpp's top 5: Q8_0 0.098, Q4_K_M 0.139, against Qwen's 0.04-0.06). Measured
     /// 2026-12-07 (Zen 5): Q8_0 top-1 499/512, one disagreement at 0.300 and one greedy parting at a top-two gap of
-    /// 0.30 in both of llama.cpp's views; Q4_K_M 486/512, two disagreements past 0.25. llama.cpp is about as far from
+    /// 0.30 in both of llama.cpp's views; Q4_K_M 486/512, two disagreements at 0.322 and 0.334. llama.cpp is about as far from
     /// itself: its one-token decode against its batch agrees at 495 (Q8_0) and 497 (Q4_K_M) of 512 and drifts 0.078
     /// and 0.116 (Qwen's files: 0.04-0.06, as ours). Not llama.cpp's f16 attention: with an f32 KV cache on both sides
     /// (FIXTURE_KV=f32, VLLM_FIDELITY_KV=f32) the drift is the same. Not our float path either: the same weights
