@@ -2,8 +2,13 @@ import VLLMEngine
 
 /// Runs vLLM's beam search (`BeamSearch`) for the prompts of one request on the backend: each step's beams go to the
 /// engine as one-token requests, all at once (the prefix cache holds what they share).
+///
+/// Each prompt's search counts in the per-request metrics as one request (vLLM counts every one-token step request
+/// instead): finished for its best beam's reason, with the best beam's tokens, its first step as the first token and
+/// each later step as an inter-token interval.
 struct BeamSearchRunner: Sendable {
     let backend: any GenerationBackend
+    let metrics: ServerMetrics
 
     /// One prompt's answer: its beams, best first.
     struct Answer: Sendable {
@@ -24,11 +29,23 @@ struct BeamSearchRunner: Sendable {
                 // The steps share the request's cache salt: they read only the prefix-cache blocks it may read.
                 var step = own.stepParameters
                 step.cacheSalt = choice.parameters.cacheSalt
-                group.addTask { [step] in
+                group.addTask { [step, metrics] in
+                    let start = ContinuousClock.now
+                    var first: ContinuousClock.Instant?, last = start
                     let beams = try await own.run(prompt: choice.promptTokenIDs, endOfSequence: backend.endOfSequenceTokenID) { sequences in
-                        try await Self.step(backend, sequences, parameters: step, priority: priority)
+                        let results = try await Self.step(backend, sequences, parameters: step, priority: priority)
+                        let now = ContinuousClock.now
+                        if first == nil { first = now } else { metrics.interTokenLatency(now - last) }
+                        last = now
+                        return results
                     }
-                    return Answer(promptIndex: choice.promptIndex, promptTokenCount: choice.promptTokenIDs.count, beams: beams)
+                    let end = ContinuousClock.now, prompt = choice.promptTokenIDs.count
+                    if let best = beams.first {
+                        metrics.requestFinished(reason: best.finishReason ?? .length, promptTokens: prompt,
+                                                generatedTokens: best.tokens.count - prompt,
+                                                timeToFirstToken: (first ?? end) - start, total: end - start)
+                    }
+                    return Answer(promptIndex: choice.promptIndex, promptTokenCount: prompt, beams: beams)
                 }
             }
             var answers: [Answer] = []

@@ -9,7 +9,7 @@ extension ChatCompletionsEndpoint {
     func beamSearchResponse(_ search: BeamSearch, choices: [ChoiceRunner.Choice], reader: ChatOutputReader, stream: Bool,
                             wantLogprobs: Bool, echo: String?, priority: Int,
                             response: (id: String, created: JSONValue, model: String)) async throws -> Response {
-        let runner = BeamSearchRunner(backend: server.backend)
+        let runner = BeamSearchRunner(backend: server.backend, metrics: server.metrics)
         guard let answer = try await runner.run(search, choices: choices, priority: priority).first else {
             throw APIError.invalid("beam search found no answer")
         }

@@ -7,7 +7,7 @@ extension CompletionsEndpoint {
     /// the echoed prompt when `echoes` is set. vLLM answers beam search whole, asked to stream or not.
     func beamSearchResponse(_ search: BeamSearch, choices: [ChoiceRunner.Choice], logprobs: Int?, echoes: [String]?, priority: Int,
                             response: (id: String, created: JSONValue, model: String, promptTokens: Int)) async throws -> Response {
-        let runner = BeamSearchRunner(backend: server.backend), json = LogprobsJSON(backend: server.backend)
+        let runner = BeamSearchRunner(backend: server.backend, metrics: server.metrics), json = LogprobsJSON(backend: server.backend)
         let endOfSequence = server.backend.endOfSequenceTokenID.map { JSONValue.number(Double($0)) } ?? .null
         var body: [JSONValue] = [], completionTokens = 0
         for answer in try await runner.run(search, choices: choices, priority: priority) {

@@ -24,6 +24,22 @@ struct BeamSearchEndpointTests {
         }
     }
 
+    /// A search counts once in the per-request metrics, with its best beam's tokens: two prompts, two requests.
+    @Test func eachPromptsSearchCountsAsOneRequest() async throws {
+        try await makeApp().test(.router) { client in
+            let (status, _, _) = try await post(client, "/v1/completions",
+                #"{"model": "fake", "prompt": ["Hi", "Yo"], "max_tokens": 3, "n": 2, "use_beam_search": true}"#)
+            #expect(status == .ok)
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"vllm:request_success_total{model_name="fake",finished_reason="length"} 2"#), "\(text)")
+                #expect(text.contains(#"vllm:generation_tokens_total{model_name="fake"} 6"#))
+                #expect(text.contains(#"vllm:e2e_request_latency_seconds_count{model_name="fake"} 2"#))
+                #expect(text.contains(#"vllm:inter_token_latency_seconds_count{model_name="fake"} 4"#), "two later steps a search")
+            }
+        }
+    }
+
     @Test func chatAnswersWithNBeamsAndStreamsThemWhole() async throws {
         try await makeApp().test(.router) { client in
             let request = #"{"model": "fake", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "n": 3, "use_beam_search": true"#
