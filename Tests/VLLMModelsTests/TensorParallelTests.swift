@@ -64,15 +64,14 @@ struct TensorParallelTests {
     /// Issue 27's criterion, with llama.cpp as the reference: two ranks on the same file meet issue 22's fidelity
     /// criteria (top-1 agreement, disagreements and greedy partings only at near-ties). The Qwen file mixes 32- and
     /// 256-wide block types (its intermediate features split at a Q4_K/Q6_K block); SmolLM2's heads split unevenly.
-    /// SmolLM2 drifts from llama.cpp in one process too (QuantMatrixTests): the same known issue.
+    /// SmolLM2 drifts from llama.cpp in one process too (QuantMatrixTests): its top-1 rate (500/512 on two ranks,
+    /// 2026-12-07; llama.cpp's own decode against its batch 495) is the same known issue, the other criteria strict.
     @Test(arguments: ["Qwen2.5-Coder-0.5B-Instruct.Q4_K_M", "Qwen2.5-Coder-0.5B-Instruct.Q8_0", "SmolLM2-135M-Instruct.Q8_0"])
     func twoRanksAgreeWithLlamaCpp(_ name: String) throws {
         let fidelity = try LlamaCppFidelity.prepare(name)
         let model = try TensorParallelHarness.load(fidelity.modelPath, size: 2)
-        guard name.hasPrefix("SmolLM2") else { return try fidelity.check(model: model, label: " tensor-parallel 2") }
-        withKnownIssue("SmolLM2 drifts from llama.cpp (0.1 mean |Δlogprob|): agreement may fall under 98%", isIntermittent: true) {
-            try fidelity.check(model: model, label: " tensor-parallel 2")
-        }
+        let shortfall: Comment? = name.hasPrefix("SmolLM2") ? "SmolLM2 drifts from llama.cpp (0.1 mean |Δlogprob|): top-1 agreement under 98%" : nil
+        try fidelity.check(model: model, label: " tensor-parallel 2", rateShortfall: shortfall)
     }
 
     /// Every Llama-family variant and checkpoint format splits: Qwen2's biases, Qwen3's QK norms, Phi-3's fused
