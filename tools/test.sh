@@ -32,10 +32,11 @@ if [ "$FUZZ_SECONDS" != 0 ]; then ./tools/fuzz.sh "$FUZZ_SECONDS"; fi
 VENV="$CACHE/venv-e2e"
 [ -x "$VENV/bin/pytest" ] || python3 -m venv "$VENV"
 # The e2e suite's references: the openai client, kubernetes-validate for deploy/, vllm-router for replicas behind it,
-# pyzmq and msgspec to read KV events as vLLM's subscribers do, jsonschema to check structured outputs.
+# pyzmq and msgspec to read KV events as vLLM's subscribers do, jsonschema to check structured outputs,
+# prometheus_client to parse /metrics.
 [ -x "$VENV/bin/vllm-router" ] && [ -x "$VENV/bin/kubernetes-validate" ] && [ -x "$VENV/bin/hf" ] \
-    && "$VENV/bin/python" -c "import selenium, zmq, msgspec, jsonschema" 2>/dev/null \
-    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium pyzmq msgspec jsonschema
+    && "$VENV/bin/python" -c "import selenium, zmq, msgspec, jsonschema, prometheus_client" 2>/dev/null \
+    || "$VENV/bin/pip" install -q pytest openai requests kubernetes-validate vllm-router huggingface_hub selenium pyzmq msgspec jsonschema prometheus_client
 # The tensor-parallel tests' MPI backend: Open MPI's mpirun and libmpi (loaded at run time, never linked).
 command -v mpirun >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openmpi-bin libopenmpi3; } >/dev/null
 # The chat page's browser test: Debian's chromium and its driver.

@@ -10,7 +10,8 @@ public final class AsyncEngine: Sendable {
 
     enum Command {
         /// `pooling` set: an embedding request (`EngineCore.addPooling`), else generation.
-        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, pooling: PoolingParameters?, priority: Int, continuation: Continuation)
+        case add(id: Int, prompt: [Int32], parameters: SamplingParameters, pooling: PoolingParameters?, priority: Int,
+                 queuedAt: ContinuousClock.Instant, continuation: Continuation)
         case abort(id: Int)
         /// Runs on the loop thread between two steps.
         case inspect(@Sendable (EngineCore) -> Void)
@@ -44,12 +45,17 @@ public final class AsyncEngine: Sendable {
 
     /// Receives each step's prefix-cache changes on the engine thread (it must not block: hand them on).
     private let kvCacheEvents: (@Sendable ([KVCacheEvent]) -> Void)?
+    /// Receives each step's token count (prompt and generated) on the engine thread: `vllm:iteration_tokens_total`.
+    private let stepTokens: (@Sendable (Int) -> Void)?
 
     /// Takes ownership of `core` and starts its loop thread.
     /// - Parameter kvCacheEvents: called after each step that changed the prefix cache, with the changes, when
     ///   the core collects them (`EngineOptions.enableKVCacheEvents`).
-    public init(core: sending EngineCore, kvCacheEvents: (@Sendable ([KVCacheEvent]) -> Void)? = nil) {
+    /// - Parameter stepTokens: called after each step that computed tokens, with their count (it must not block).
+    public init(core: sending EngineCore, kvCacheEvents: (@Sendable ([KVCacheEvent]) -> Void)? = nil,
+                stepTokens: (@Sendable (Int) -> Void)? = nil) {
         self.kvCacheEvents = kvCacheEvents
+        self.stepTokens = stepTokens
         limits = core.limits
         kvCacheBlockCount = core.kvCacheBlockCount
         isPooling = core.isPooling
@@ -95,7 +101,8 @@ public final class AsyncEngine: Sendable {
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.send(.abort(id: id)) }
         }
-        if !send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, pooling: pooling, priority: priority, continuation: continuation)) {
+        if !send(.add(id: id, prompt: promptTokenIDs, parameters: parameters, pooling: pooling, priority: priority,
+                      queuedAt: .now, continuation: continuation)) {
             continuation.finish(throwing: EngineError.shuttingDown)
         }
         return stream
@@ -159,13 +166,13 @@ public final class AsyncEngine: Sendable {
             var added = 0
             for command in commands {
                 switch command {
-                case .add(let id, let prompt, let parameters, let pooling, let priority, let continuation):
+                case .add(let id, let prompt, let parameters, let pooling, let priority, let queuedAt, let continuation):
                     added += 1
                     do {
                         if let pooling {
                             try core.addPooling(id: id, promptTokenIDs: prompt, parameters: pooling, priority: priority)
                         } else {
-                            try core.add(id: id, promptTokenIDs: prompt, parameters: parameters, priority: priority)
+                            try core.add(id: id, promptTokenIDs: prompt, parameters: parameters, priority: priority, queuedAt: queuedAt)
                         }
                         streams[id] = continuation
                     } catch {
@@ -193,6 +200,7 @@ public final class AsyncEngine: Sendable {
                         streams[output.requestID] = nil
                     }
                 }
+                if let stepTokens, core.lastStepTokenCount > 0 { stepTokens(core.lastStepTokenCount) }
                 if let kvCacheEvents {
                     let events = core.takeKVCacheEvents()
                     if !events.isEmpty { kvCacheEvents(events) }
@@ -218,7 +226,7 @@ public final class AsyncEngine: Sendable {
         state.withLock { $0.isAlive = false }
         for command in leftovers {
             switch command {
-            case .add(_, _, _, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
+            case .add(_, _, _, _, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
             case .inspect(let body): body(core)
             case .abort: break
             case .shutdown: stopRequests += 1

@@ -137,8 +137,10 @@ public final class EngineCore {
         try limits.validateTokenIDs(parameters)
     }
 
-    /// Queues a request; `id` must be unique among live requests.
-    public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil) throws {
+    /// Queues a request; `id` must be unique among live requests; `queuedAt`: when it was submitted (its queue time
+    /// starts there).
+    public func add(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, priority: Int = 0, arrival: Int? = nil,
+                    queuedAt: ContinuousClock.Instant = .now) throws {
         if runner.pooler != nil { throw EngineError.poolingModelCannotGenerate(model.configuration.architecture) }
         var parameters = parameters
         // The server tokenizes bad words off this thread; the `LLM` API leaves them to the engine.
@@ -151,7 +153,8 @@ public final class EngineCore {
             grammarProcessor.start(requestID: id, grammar: try structuredOutputs.compile(constraint))
         }
         let request = Request(id: id, promptTokenIDs: promptTokenIDs, parameters: parameters, maxModelLength: maxModelLength,
-                              priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0)
+                              priority: priority, arrival: arrival, cacheKey: parameters.cacheSalt.map(BlockHash.saltKey) ?? 0,
+                              queuedAt: queuedAt)
         let seed = parameters.seed ?? options.seed.map { $0 &+ UInt64(id) } ?? UInt64.random(in: 0...UInt64.max)
         runner.addRequest(id: id, seed: seed)
         outputProcessor.add(id: id, parameters: parameters)
@@ -184,7 +187,9 @@ public final class EngineCore {
         guard !batch.isEmpty else { return ended }
         model.profiler?.steps += 1
         let run = runner.execute(batch, blockTables: scheduler.cache.groupBlockTables)
+        let now = ContinuousClock.now
         for (entry, token) in zip(batch.entries, run.sampled) {
+            if token != nil, entry.request.firstTokenAt == nil { entry.request.firstTokenAt = now }
             // A sampling entry's last token is its newest generated token (or the last prompt token).
             let generatedPart = max(0, entry.startPosition + entry.tokenCount - entry.request.promptTokenIDs.count)
             promptTokensComputed += entry.tokenCount - min(entry.tokenCount, generatedPart)
@@ -192,7 +197,7 @@ public final class EngineCore {
         }
         let finished = scheduler.update(batch, sampled: run.sampled) { request, token in outputProcessor.finishReason(request, token) }
         let processed = outputProcessor.process(batch, sampled: run.sampled, logprobs: run.logprobs, finished: Set(finished.map(\.id)),
-                                                pooled: run.pooled)
+                                                pooled: run.pooled, now: now)
         for id in processed.stoppedByString { scheduler.finish(id: id, reason: .stop) }
         for id in processed.ended { runner.removeRequest(id: id) }
         model.profiler?.lap("update + detokenize")

@@ -41,8 +41,9 @@ struct OutputProcessor {
 
     /// The outputs of a step: each sampled token's text (held back while it may start a stop string), and the final
     /// text and reason of requests that finished, `finished` by the scheduler's update or here by a stop string.
+    /// `now`: the step's end, the finished requests' last-token time.
     mutating func process(_ batch: ScheduledBatch, sampled: [Int32?], logprobs: [Int: TokenLogprobs], finished: Set<Int>,
-                          pooled: [Int: [Float]] = [:]) -> Processed {
+                          pooled: [Int: [Float]] = [:], now: ContinuousClock.Instant = .now) -> Processed {
         var result = Processed()
         for (entry, token) in zip(batch.entries, sampled) {
             if let vector = pooled[entry.request.id] {
@@ -76,6 +77,7 @@ struct OutputProcessor {
                                        finishReason: reason, promptTokenCount: r.promptTokenIDs.count,
                                        cachedPromptTokenCount: r.cachedPromptTokenCount)
             output.promptLogprobs = Self.takePromptLogprobs(r)
+            if reason != nil { output.timing = RequestTiming(r, end: now) }
             result.outputs.append(output)
             streams[r.id] = reason == nil ? stream : nil
         }
@@ -92,7 +94,7 @@ struct OutputProcessor {
 
     /// The last output of a request the scheduler ended because the KV cache cannot hold it: no new token, the
     /// text held back so far, finish reason `.length`.
-    mutating func endedByScheduler(_ request: Request) -> RequestOutput {
+    mutating func endedByScheduler(_ request: Request, now: ContinuousClock.Instant = .now) -> RequestOutput {
         var text = ""
         if var stream = streams.removeValue(forKey: request.id) {
             let (emit, _) = stream.stopChecker.append(stream.detokenizer.finish())
@@ -101,6 +103,7 @@ struct OutputProcessor {
         var output = RequestOutput(requestID: request.id, text: text, tokenIDs: [], finishReason: .length,
                                    promptTokenCount: request.promptTokenIDs.count, cachedPromptTokenCount: request.cachedPromptTokenCount)
         output.promptLogprobs = Self.takePromptLogprobs(request)
+        output.timing = RequestTiming(request, end: now)
         return output
     }
 

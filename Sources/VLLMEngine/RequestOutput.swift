@@ -15,6 +15,8 @@ public struct RequestOutput: Sendable {
     /// With `prompt_logprobs`, in the request's first output only: the logprobs of prompt tokens 1, 2, ... (vLLM's
     /// list starts with None for token 0, which has no context).
     public var promptLogprobs: [TokenLogprobs]? = nil
+    /// In a generation request's last output: where its time went (nil if it was never scheduled).
+    public var timing: RequestTiming? = nil
 
     public var isFinished: Bool { finishReason != nil }
 

@@ -11,11 +11,13 @@ public struct ServerContext: Sendable {
     /// Where accepted requests are logged (unless `--disable-log-requests`).
     public let logger: Logger
 
-    public init(backend: any GenerationBackend, configuration: ServerConfiguration, logger: Logger = Logger(label: "vllm")) {
+    /// `metrics`: made before the engine when its steps report to them (`ServerMetrics.iterationTokens`).
+    public init(backend: any GenerationBackend, configuration: ServerConfiguration, logger: Logger = Logger(label: "vllm"),
+                metrics: ServerMetrics? = nil) {
         self.backend = backend
         self.configuration = configuration
         self.logger = logger
-        metrics = ServerMetrics(modelName: configuration.primaryModelName)
+        self.metrics = metrics ?? ServerMetrics(modelName: configuration.primaryModelName)
     }
 
     /// One line per accepted request, as vLLM's request log: its id, prompt sizes and sampling settings.

@@ -8,7 +8,8 @@ public final class ServerMetrics: Sendable {
     private let promptTokens, generationTokens, preemptions, prefixQueries, prefixHits: Counter
     private let success: [FinishReason: Counter]
     private let timeToFirstToken, interToken, endToEnd: DurationHistogram
-    private let promptHistogram, generationHistogram: ValueHistogram
+    private let queueTime, prefillTime, decodeTime, inferenceTime: DurationHistogram
+    private let promptHistogram, generationHistogram, stepTokens: ValueHistogram
     private let engine: Mutex<AsyncEngine.Snapshot> = Mutex(AsyncEngine.Snapshot())
 
     public init(modelName: String) {
@@ -32,6 +33,19 @@ public final class ServerMetrics: Sendable {
         timeToFirstToken = registry.makeDurationHistogram(descriptor: Self.describe("vllm:time_to_first_token_seconds", "Time to first token in seconds."), labels: labels, buckets: latencyBuckets)
         interToken = registry.makeDurationHistogram(descriptor: Self.describe("vllm:inter_token_latency_seconds", "Inter-token latency in seconds."), labels: labels, buckets: latencyBuckets)
         endToEnd = registry.makeDurationHistogram(descriptor: Self.describe("vllm:e2e_request_latency_seconds", "End-to-end request latency in seconds."), labels: labels, buckets: latencyBuckets)
+        // vLLM's request-phase buckets (seconds).
+        let phaseBuckets: [Duration] = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680]
+            .map { .milliseconds(Int64($0 * 1000)) }
+        let registry = self.registry
+        let phase = { (name: String, help: String) in
+            registry.makeDurationHistogram(descriptor: Self.describe(name, help), labels: labels, buckets: phaseBuckets)
+        }
+        queueTime = phase("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.")
+        prefillTime = phase("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.")
+        decodeTime = phase("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.")
+        inferenceTime = phase("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.")
+        stepTokens = registry.makeValueHistogram(descriptor: Self.describe("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step."),
+                                                 labels: labels, buckets: [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384])
         let tokenBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
         promptHistogram = registry.makeValueHistogram(descriptor: Self.describe("vllm:request_prompt_tokens", "Prompt tokens per request."), labels: labels, buckets: tokenBuckets)
         generationHistogram = registry.makeValueHistogram(descriptor: Self.describe("vllm:request_generation_tokens", "Generated tokens per request."), labels: labels, buckets: tokenBuckets)
@@ -48,6 +62,17 @@ public final class ServerMetrics: Sendable {
     }
 
     func interTokenLatency(_ duration: Duration) { interToken.record(duration) }
+
+    /// A finished request's phases, from the engine's clock.
+    func requestPhases(_ timing: RequestTiming) {
+        queueTime.record(timing.queued)
+        prefillTime.record(timing.prefill)
+        decodeTime.record(timing.decode)
+        inferenceTime.record(timing.inference)
+    }
+
+    /// One engine step's token count (prompt and generated): pass to `AsyncEngine(stepTokens:)`.
+    public func iterationTokens(_ count: Int) { stepTokens.record(Double(count)) }
 
     /// Brings gauges and engine counters up to date with an engine snapshot.
     func update(from snapshot: AsyncEngine.Snapshot) {

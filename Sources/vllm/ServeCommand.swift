@@ -179,9 +179,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let publisher { logger.info("publishing KV cache events on \(kvEvents.endpoint) (port \(publisher.port), topic '\(kvEvents.topic)')") }
         var sink: (@Sendable ([KVCacheEvent]) -> Void)? = nil
         if let publisher { sink = { publisher.publish($0) } }
-        let asyncEngine = AsyncEngine(core: core, kvCacheEvents: sink)
+        let metrics = ServerMetrics(modelName: configuration.primaryModelName)
+        let asyncEngine = AsyncEngine(core: core, kvCacheEvents: sink, stepTokens: { metrics.iterationTokens($0) })
         let backend = EngineBackend(engine: asyncEngine, tokenizer: tokenizer, chat: chat)
-        let context = ServerContext(backend: backend, configuration: configuration, logger: logger)
+        let context = ServerContext(backend: backend, configuration: configuration, logger: logger, metrics: metrics)
         let packedMiB = String(format: "%.1f", Double(packedBytes) / 1_048_576)
         logger.info("model \(configuration.primaryModelName) (\(weights), \(packedMiB) MiB packed), KV cache \(blocks) blocks × \(engine.blockSize) tokens = \(tokens) tokens, max model len \(asyncEngine.limits.maxModelLength), \(KernelISA.description) kernels, loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; listening on http://\(host):\(port) (\(configuration.connections.maxConnections) connections, keep-alive \(keepAlive))")
         // Shut down in reverse order: the stats line, then the engine (drains, then aborts what is left), then

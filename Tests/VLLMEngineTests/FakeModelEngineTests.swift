@@ -7,9 +7,10 @@ import VLLMModels
 /// token list, whatever the batching, the prefix cache, the chunking and the preemptions did to its blocks.
 struct FakeModelEngineTests {
     static func engine(blocks: Int, blockSize: Int = 4, batchedTokens: Int = 16, maxModelLength: Int = 64,
-                       prefixCaching: Bool = true, slidingWindow: Int? = nil) throws -> (EngineCore, FakeLanguageModel) {
+                       prefixCaching: Bool = true, slidingWindow: Int? = nil, maxNumSeqs: Int = 256) throws -> (EngineCore, FakeLanguageModel) {
         let model = FakeLanguageModel(slidingWindow: slidingWindow)
         var options = EngineOptions()
+        options.maxNumSeqs = maxNumSeqs
         options.kvCacheType = .f32
         options.blockSize = blockSize
         options.maxNumBatchedTokens = batchedTokens

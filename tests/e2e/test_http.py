@@ -55,6 +55,37 @@ def test_metrics_move(server):
     assert metric(server, "vllm:request_success_total") >= 1
 
 
+def families(server):
+    """/metrics read by prometheus_client's own parser: every sample by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+    samples = {}
+    for family in text_string_to_metric_families(requests.get(server.url + "/metrics").text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_request_phase_and_step_histograms(server):
+    """SPEC's vllm:request_{queue,prefill,decode}_time_seconds, vLLM's request_inference_time_seconds and
+    vllm:iteration_tokens_total move with a request; a request's RUNNING time is its PREFILL plus its DECODE."""
+    def value(samples, name):
+        return sum(v for (n, _), v in samples.items() if n == name)
+    before = families(server)
+    r = requests.post(server.url + "/v1/completions",
+                      json={"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 6, "ignore_eos": True})
+    assert r.status_code == 200
+    after = families(server)
+    for phase in ["queue", "prefill", "decode", "inference"]:
+        assert value(after, f"vllm:request_{phase}_time_seconds_count") == value(before, f"vllm:request_{phase}_time_seconds_count") + 1
+    delta = {phase: value(after, f"vllm:request_{phase}_time_seconds_sum") - value(before, f"vllm:request_{phase}_time_seconds_sum")
+             for phase in ["prefill", "decode", "inference"]}
+    assert delta["decode"] > 0 and abs(delta["inference"] - delta["prefill"] - delta["decode"]) < 1e-6
+    # One prefill step and five decode steps (other tests' requests may share them): at least 6 more steps, and
+    # their tokens (5 prompt + 5 decoded, the sixth token ends the request) counted in the sum.
+    assert value(after, "vllm:iteration_tokens_total_count") >= value(before, "vllm:iteration_tokens_total_count") + 6
+    assert value(after, "vllm:iteration_tokens_total_sum") >= value(before, "vllm:iteration_tokens_total_sum") + 10
+
+
 def test_disconnect_mid_stream_frees_the_request(server):
     usage_before = metric(server, "vllm:kv_cache_usage_perc")
     r = requests.post(server.url + "/v1/completions", stream=True,

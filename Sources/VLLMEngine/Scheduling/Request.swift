@@ -42,10 +42,16 @@ public final class Request {
     public internal(set) var promptLogprobs: [TokenLogprobs] = []
     /// Whether the prompt logprobs went out (with the request's first output).
     var promptLogprobsDelivered = false
+    /// When it was submitted, first scheduled, and first given a token (`RequestTiming`).
+    public let queuedAt: ContinuousClock.Instant
+    public internal(set) var scheduledAt: ContinuousClock.Instant?
+    public internal(set) var firstTokenAt: ContinuousClock.Instant?
 
     public init(id: Int, promptTokenIDs: [Int32], parameters: SamplingParameters, maxModelLength: Int,
-                priority: Int = 0, arrival: Int? = nil, cacheKey: UInt64 = 0, pooling: PoolingParameters? = nil) {
+                priority: Int = 0, arrival: Int? = nil, cacheKey: UInt64 = 0, pooling: PoolingParameters? = nil,
+                queuedAt: ContinuousClock.Instant = .now) {
         self.pooling = pooling
+        self.queuedAt = queuedAt
         self.id = id
         self.promptTokenIDs = promptTokenIDs
         self.tokenIDs = promptTokenIDs

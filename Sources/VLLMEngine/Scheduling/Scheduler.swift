@@ -102,6 +102,7 @@ public struct Scheduler {
             if request.preemptionCount == 0 { request.cachedPromptTokenCount = cachedTokens }
             request.computedTokenCount += cachedTokens
             request.status = .running
+            if request.scheduledAt == nil { request.scheduledAt = .now }
             running.append(request)
             batch.entries.append(.init(request: request, tokenCount: count, startPosition: request.computedTokenCount))
             budget -= count
