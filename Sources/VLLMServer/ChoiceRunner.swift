@@ -79,7 +79,7 @@ struct ChoiceRunner: Sendable {
                                 if let reason = output.finishReason {
                                     metrics.requestFinished(reason: reason, promptTokens: choice.promptTokenIDs.count, generatedTokens: generated,
                                                             timeToFirstToken: (first ?? now) - start, total: now - start)
-                                    if let timing = output.timing { metrics.requestPhases(timing) }
+                                    if let timing = output.timing { metrics.requestPhases(timing, generatedTokens: generated) }
                                 }
                             }
                         }

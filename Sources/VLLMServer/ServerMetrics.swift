@@ -8,7 +8,7 @@ public final class ServerMetrics: Sendable {
     private let promptTokens, generationTokens, preemptions, prefixQueries, prefixHits: Counter
     private let success: [FinishReason: Counter]
     private let timeToFirstToken, interToken, endToEnd: DurationHistogram
-    private let queueTime, prefillTime, decodeTime, inferenceTime: DurationHistogram
+    private let queueTime, prefillTime, decodeTime, inferenceTime, timePerOutputToken: DurationHistogram
     private let promptHistogram, generationHistogram, stepTokens: ValueHistogram
     private let engine: Mutex<AsyncEngine.Snapshot> = Mutex(AsyncEngine.Snapshot())
 
@@ -44,6 +44,11 @@ public final class ServerMetrics: Sendable {
         prefillTime = phase("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.")
         decodeTime = phase("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.")
         inferenceTime = phase("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.")
+        let tpotBuckets: [Duration] = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80]
+            .map { .milliseconds(Int64($0 * 1000)) }
+        timePerOutputToken = registry.makeDurationHistogram(
+            descriptor: Self.describe("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request."),
+            labels: labels, buckets: tpotBuckets)
         stepTokens = registry.makeValueHistogram(descriptor: Self.describe("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step."),
                                                  labels: labels, buckets: [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384])
         let tokenBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
@@ -63,12 +68,14 @@ public final class ServerMetrics: Sendable {
 
     func interTokenLatency(_ duration: Duration) { interToken.record(duration) }
 
-    /// A finished request's phases, from the engine's clock.
-    func requestPhases(_ timing: RequestTiming) {
+    /// A finished request's phases, from the engine's clock, and its mean time per output token after the first
+    /// (its decode time over its generated tokens but one, when it generated two or more).
+    func requestPhases(_ timing: RequestTiming, generatedTokens: Int) {
         queueTime.record(timing.queued)
         prefillTime.record(timing.prefill)
         decodeTime.record(timing.decode)
         inferenceTime.record(timing.inference)
+        if generatedTokens > 1 { timePerOutputToken.record(timing.decode / (generatedTokens - 1)) }
     }
 
     /// One engine step's token count (prompt and generated): pass to `AsyncEngine(stepTokens:)`.

@@ -172,7 +172,8 @@ func invalidRequestsGetOpenAIErrors(body: String, status: Int, param: String?) a
             for name in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prompt_tokens_total",
                          "vllm:generation_tokens_total", "vllm:request_success_total", "vllm:time_to_first_token_seconds",
                          "vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds", "vllm:request_prefill_time_seconds",
-                         "vllm:request_decode_time_seconds", "vllm:request_inference_time_seconds", "vllm:iteration_tokens_total"] {
+                         "vllm:request_decode_time_seconds", "vllm:request_inference_time_seconds", "vllm:request_time_per_output_token_seconds",
+                         "vllm:iteration_tokens_total"] {
                 #expect(text.contains(name), "missing \(name)")
             }
             #expect(text.contains(#"vllm:generation_tokens_total{model_name="fake"} 3"#))

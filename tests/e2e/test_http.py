@@ -66,8 +66,9 @@ def families(server):
 
 
 def test_request_phase_and_step_histograms(server):
-    """SPEC's vllm:request_{queue,prefill,decode}_time_seconds, vLLM's request_inference_time_seconds and
-    vllm:iteration_tokens_total move with a request; a request's RUNNING time is its PREFILL plus its DECODE."""
+    """SPEC's vllm:request_{queue,prefill,decode}_time_seconds, vLLM's request_inference_time_seconds,
+    request_time_per_output_token_seconds and vllm:iteration_tokens_total move with a request; a request's RUNNING
+    time is its PREFILL plus its DECODE, and its time per output token its DECODE over its tokens but one."""
     def value(samples, name):
         return sum(v for (n, _), v in samples.items() if n == name)
     before = families(server)
@@ -80,6 +81,8 @@ def test_request_phase_and_step_histograms(server):
     delta = {phase: value(after, f"vllm:request_{phase}_time_seconds_sum") - value(before, f"vllm:request_{phase}_time_seconds_sum")
              for phase in ["prefill", "decode", "inference"]}
     assert delta["decode"] > 0 and abs(delta["inference"] - delta["prefill"] - delta["decode"]) < 1e-6
+    tpot = value(after, "vllm:request_time_per_output_token_seconds_sum") - value(before, "vllm:request_time_per_output_token_seconds_sum")
+    assert abs(tpot - delta["decode"] / 5) < 1e-6
     # One prefill step and five decode steps (other tests' requests may share them): at least 6 more steps, and
     # their tokens (5 prompt + 5 decoded, the sixth token ends the request) counted in the sum.
     assert value(after, "vllm:iteration_tokens_total_count") >= value(before, "vllm:iteration_tokens_total_count") + 6
