@@ -13,10 +13,24 @@ struct ChatCompletionsEndpoint: Sendable {
         "echo", "reasoning_effort", "include_reasoning",
     ])
 
-    func handle(_ fields: RequestFields) async throws -> Response {
-        fields.warnUnknown(Self.knownKeys, logger: server.logger)
+    /// A chat request read, checked, rendered and tokenized: what every answer shape starts from.
+    struct Prepared {
+        let model: String
+        let chat: ChatRequest
+        let toolChoice: ToolChoice
+        let reader: ChatOutputReader
+        let promptIDs: [Int32]
+        /// The sampling fields, a required or named tool choice's constraint included.
+        var parameters: SamplingParameters
+    }
+
+    /// Reads `fields` as a chat request up to its sampling parameters (unknown fields warned about when `known` is
+    /// given: the Responses API checks its own).
+    func prepare(_ fields: RequestFields, known: Set<String>? = ChatCompletionsEndpoint.knownKeys,
+                 api: String = "Chat Completions API") async throws -> Prepared {
+        if let known { fields.warnUnknown(known, logger: server.logger) }
         let model = try server.checkModel(fields)
-        try server.checkGenerative("Chat Completions API")
+        try server.checkGenerative(api)
         guard let messages = fields["messages"]?.array, !messages.isEmpty else {
             throw APIError.invalid("'messages' must be a non-empty array", param: "messages")
         }
@@ -49,6 +63,21 @@ struct ChatCompletionsEndpoint: Sendable {
         let promptIDs = keep.map { Array(rendered.suffix($0)) } ?? rendered
         var parameters = try fields.samplingParameters(maxTokensKeys: ["max_tokens", "max_completion_tokens"],
                                                        defaults: server.configuration.samplingDefaults)
+        if let constraint = try toolChoice.structuredOutputs(tools: chat.tools ?? []) {
+            // vLLM constrains a required or named tool choice by its own schema; a second constraint cannot also hold.
+            if parameters.structuredOutputs != nil {
+                throw APIError.invalid("tool_choice 'required' or a named function constrains the output to tool calls; it cannot be combined with response_format or structured_outputs", param: "tool_choice")
+            }
+            parameters.structuredOutputs = constraint
+        }
+        if toolChoice != .none, server.configuration.toolParser?.needsSpecialTokens == true { parameters.skipSpecialTokens = false }
+        return Prepared(model: model, chat: chat, toolChoice: toolChoice, reader: reader, promptIDs: promptIDs, parameters: parameters)
+    }
+
+    func handle(_ fields: RequestFields) async throws -> Response {
+        let prepared = try await prepare(fields)
+        let (model, chat, reader, promptIDs) = (prepared.model, prepared.chat, prepared.reader, prepared.promptIDs)
+        var parameters = prepared.parameters
         let wantLogprobs = try fields.bool("logprobs") ?? false
         let topLogprobs = try fields.int("top_logprobs")
         if topLogprobs != nil && !wantLogprobs { throw APIError.invalid("top_logprobs requires logprobs to be true", param: "top_logprobs") }
@@ -58,14 +87,6 @@ struct ChatCompletionsEndpoint: Sendable {
         let echo = try fields.bool("echo") == true ? Self.echoedContent(chat) : nil
         let stream = try fields.bool("stream") ?? false
         if echo != nil && !stream && parameters.promptLogprobs == nil { parameters.promptLogprobs = topLogprobs ?? 0 }
-        if let constraint = try toolChoice.structuredOutputs(tools: chat.tools ?? []) {
-            // vLLM constrains a required or named tool choice by its own schema; a second constraint cannot also hold.
-            if parameters.structuredOutputs != nil {
-                throw APIError.invalid("tool_choice 'required' or a named function constrains the output to tool calls; it cannot be combined with response_format or structured_outputs", param: "tool_choice")
-            }
-            parameters.structuredOutputs = constraint
-        }
-        if toolChoice != .none, server.configuration.toolParser?.needsSpecialTokens == true { parameters.skipSpecialTokens = false }
         let choices = try await server.prepare(prompts: [promptIDs], parameters: parameters)
         let id = try fields.responseID("chatcmpl-"), created = Responses.created
         server.logReceived(id, choices)

@@ -14,6 +14,8 @@ struct ChoiceRunner: Sendable {
         var logprobs: [TokenLogprobs] = []
         var finishReason: FinishReason = .length
         var promptTokenCount = 0
+        /// Prompt tokens served from the prefix cache.
+        var cachedPromptTokenCount = 0
         /// With `prompt_logprobs`: prompt tokens 1, 2, ...'s logprobs.
         var promptLogprobs: [TokenLogprobs]? = nil
     }
@@ -48,6 +50,7 @@ struct ChoiceRunner: Sendable {
             results[index].tokenIDs += output.tokenIDs
             results[index].logprobs += output.logprobs
             results[index].promptTokenCount = output.promptTokenCount
+            results[index].cachedPromptTokenCount = output.cachedPromptTokenCount
             if let prompt = output.promptLogprobs { results[index].promptLogprobs = prompt }
             if let reason = output.finishReason { results[index].finishReason = reason }
         }

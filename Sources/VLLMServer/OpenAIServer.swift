@@ -18,7 +18,7 @@ public enum OpenAIServer {
         router.add(middleware: APIKeyMiddleware(keys: Set(server.configuration.apiKeys)))
         let info = InfoEndpoints(server: server)
         let completions = CompletionsEndpoint(server: server)
-        let chat = ChatCompletionsEndpoint(server: server)
+        let chat = ChatCompletionsEndpoint(server: server), responses = ResponsesEndpoint(server: server)
         router.get("/") { _, _ in ChatPage.response() }
         router.get("/health") { _, _ in try info.health() }
         router.get("/version") { _, _ in info.version() }
@@ -30,6 +30,9 @@ public enum OpenAIServer {
         }
         router.post("/v1/chat/completions") { request, context in
             try await Disconnection.cancelling(on: context.channel) { try await chat.handle(fields(request)) }
+        }
+        router.post("/v1/responses") { request, context in
+            try await Disconnection.cancelling(on: context.channel) { try await responses.handle(fields(request)) }
         }
         let embeddings = EmbeddingsEndpoint(server: server), scoring = ScoringEndpoint(server: server)
         router.post("/v1/embeddings") { request, context in

@@ -38,12 +38,27 @@ enum Responses {
 
     static var created: JSONValue { .number(Double(Int(Date().timeIntervalSince1970))) }
 
+    /// One event: `data: {json}`, or with `named` the Responses API's `event: TYPE` line first.
+    static func frame(_ value: JSONValue, named: Bool) -> ByteBuffer {
+        named ? ByteBuffer(string: "event: \(value.object?["type"]?.string ?? "message")\ndata: " + text(value) + "\n\n") : event(value)
+    }
+
+    /// A failure once the stream has started: chat's `{"error": {...}}`, or the Responses API's `error` event.
+    static func failure(_ message: String, type: String, code: Int, named: Bool) -> ByteBuffer {
+        named ? frame(.object(["type": .string("error"), "code": .string(type), "message": .string(message), "param": .null]), named: true)
+            : event(.object(["error": .object(["message": .string(message), "type": .string(type), "code": number(code)])]))
+    }
+
     /// An SSE response whose body `produce` writes chunk by chunk; `[DONE]` closes it. A failure mid-stream
     /// is sent as an error event, since the status line is already out. `produce` runs in a task of its own,
     /// cancelled when a write fails or, before anything is written (a request queued or prefilling), when the
     /// request's connection closes (`Disconnection`).
-    static func eventStream(_ produce: @escaping @Sendable (_ send: @Sendable (JSONValue) async throws -> Void) async throws -> Void) -> Response {
+    /// `named`: the Responses API's framing instead: each event `event: TYPE` (its `type` field) then its data, no
+    /// `[DONE]`, a failure as an `error` event (`{type, code, message, param}`).
+    static func eventStream(named: Bool = false,
+                            _ produce: @escaping @Sendable (_ send: @Sendable (JSONValue) async throws -> Void) async throws -> Void) -> Response {
         let connection = Disconnection.connection
+        let end = named ? ByteBuffer() : done
         let body = ResponseBody { writer in
             // Buffered without a bound: the events of one request are bounded by its max_tokens.
             let (events, continuation) = AsyncStream<ByteBuffer>.makeStream()
@@ -51,19 +66,17 @@ enum Responses {
                 do {
                     try await produce { value in
                         try Task.checkCancellation()
-                        continuation.yield(event(value))
+                        continuation.yield(frame(value, named: named))
                     }
                 } catch let error as APIError {
-                    continuation.yield(event(.object(["error": .object(["message": .string(error.message), "type": .string(error.type),
-                                                                        "code": number(Int(error.status.code))])])))
+                    continuation.yield(failure(error.message, type: error.type, code: Int(error.status.code), named: named))
                 } catch is CancellationError {
                     continuation.finish()
                     return
                 } catch {
-                    continuation.yield(event(.object(["error": .object(["message": .string("\(error)"), "type": .string("InternalServerError"),
-                                                                        "code": .number(500)])])))
+                    continuation.yield(failure("\(error)", type: "InternalServerError", code: 500, named: named))
                 }
-                continuation.yield(done)
+                continuation.yield(end)
                 continuation.finish()
             }
             let watch = connection.map { Disconnection.Watch($0, producer) }
@@ -73,8 +86,8 @@ enum Responses {
             }
             var complete = false
             for await buffer in events {
-                try await writer.write(buffer)
-                complete = buffer == done
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                complete = buffer == end
             }
             if complete { try await writer.finish(nil) }
         }

@@ -150,3 +150,31 @@ def test_named_tool_choice_is_constrained_to_its_parameters(client):
 def test_parser_flags_are_checked(flags, message):
     run = subprocess.run([BINARY, "serve", "--port", "1", *flags], capture_output=True, text=True, timeout=30)
     assert run.returncode != 0 and message in run.stderr, run.stderr
+
+
+RESPONSES_WEATHER = {"type": "function", **WEATHER["function"]}
+
+
+def test_responses_api_calls_a_function_then_reads_its_output(client):
+    """The Responses API's flat function tools: the call comes back as a `function_call` item, streamed as
+    `function_call_arguments` events, and its `function_call_output` goes back in as the tool's answer."""
+    first = client.responses.create(model="qwen", input=QUESTION[0]["content"], tools=[RESPONSES_WEATHER], temperature=0,
+                                    max_output_tokens=100)
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert calls and calls[0].name == "get_weather" and calls[0].status == "completed", first.output
+    assert "paris" in json.loads(calls[0].arguments)["city"].lower()
+    events = list(client.responses.create(model="qwen", input=QUESTION[0]["content"], tools=[RESPONSES_WEATHER],
+                                          temperature=0, max_output_tokens=100, stream=True))
+    done = [e for e in events if e.type == "response.function_call_arguments.done"]
+    assert done and done[0].arguments == calls[0].arguments
+    assert "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta") == calls[0].arguments
+    assert events[-1].type == "response.completed"
+    assert [i.type for i in events[-1].response.output] == [i.type for i in first.output]
+    follow_up = [{"role": "user", "content": QUESTION[0]["content"]},
+                 {"type": "function_call", "call_id": calls[0].call_id, "name": "get_weather", "arguments": calls[0].arguments},
+                 {"type": "function_call_output", "call_id": calls[0].call_id, "output": "Sunny, 21 degrees Celsius."}]
+    second = client.responses.create(model="qwen", input=follow_up, tools=[RESPONSES_WEATHER], temperature=0, max_output_tokens=60)
+    assert second.status in ("completed", "incomplete") and second.output
+    named = client.responses.create(model="qwen", input=QUESTION[0]["content"], tools=[RESPONSES_WEATHER], temperature=0,
+                                    max_output_tokens=100, tool_choice={"type": "function", "name": "get_weather"})
+    assert [item.type for item in named.output] == ["function_call"] and named.output[0].name == "get_weather"
