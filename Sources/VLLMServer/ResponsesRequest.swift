@@ -21,9 +21,15 @@ struct ResponsesRequest {
 
     static let knownKeys = RequestFields.samplingKeys.union([
         "input", "instructions", "max_output_tokens", "tools", "tool_choice", "parallel_tool_calls", "text", "reasoning",
-        "store", "metadata", "previous_response_id", "background", "include", "truncation", "service_tier", "top_logprobs",
-        "max_tool_calls", "prompt", "chat_template_kwargs", "messages",
-    ])
+        "store", "metadata", "previous_response_id", "background", "include", "truncation", "top_logprobs",
+        "max_tool_calls", "prompt", "chat_template_kwargs",
+    ]).union(chatOnlyKeys)
+
+    /// Chat and completions fields a Responses request is refused for, by name: their Responses counterparts
+    /// (`input`, `max_output_tokens`, `text.format`), or what a response has no place for (several choices, beams,
+    /// prompt logprobs).
+    static let chatOnlyKeys = ["messages", "max_tokens", "n", "stream_options", "response_format", "use_beam_search", "best_of",
+                               "length_penalty", "prompt_logprobs", "logprobs", "echo", "add_generation_prompt", "continue_final_message"]
 
     init(_ fields: RequestFields) throws(APIError) {
         if let id = try fields.string("previous_response_id") {
@@ -43,10 +49,10 @@ struct ResponsesRequest {
             throw APIError.invalid("'\(key)' is not supported by this server's Responses API", param: key)
         }
         var chat = fields.values
-        for key in Self.knownKeys.subtracting(RequestFields.samplingKeys).union(["max_tokens", "n", "stream_options", "response_format"]) {
+        for key in Self.knownKeys.subtracting(RequestFields.samplingKeys) {
             chat[key] = nil
         }
-        for key in ["n", "stream_options", "response_format", "max_tokens", "messages"] where fields[key] != nil {
+        for key in Self.chatOnlyKeys where fields[key] != nil {
             throw APIError.invalid("'\(key)' is a Chat Completions field; the Responses API does not take it", param: key)
         }
         let instructions = try fields.string("instructions")

@@ -77,6 +77,8 @@ struct ResponsesEndpointTests {
         try await Self.app(FakeBackend()).test(.router) { client in
             for (extra, status, param) in [(#""previous_response_id": "resp_1""#, HTTPResponse.Status.notFound, "previous_response_id"),
                                            (#""max_tokens": 5"#, .badRequest, "max_tokens"),
+                                           (#""use_beam_search": true"#, .badRequest, "use_beam_search"),
+                                           (#""prompt_logprobs": 1"#, .badRequest, "prompt_logprobs"),
                                            (#""messages": [{"role": "user", "content": "x"}]"#, .badRequest, "messages"),
                                            (#""tools": [{"type": "file_search"}]"#, .badRequest, "tools"),
                                            (#""text": {"format": {"type": "xml"}}"#, .badRequest, "text"),
