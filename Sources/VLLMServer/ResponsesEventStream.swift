@@ -62,29 +62,24 @@ struct ResponsesEventStream: Sendable {
         func begin(_ kind: OpenItem.Kind) async throws {
             if let item = open, item.kind == kind { return }
             try await close()
-            let index = done.count
+            let index = done.count, id: String, item: JSONValue, part: JSONValue?
             switch kind {
             case .reasoning:
-                let item = OpenItem(kind: kind, id: Responses.newID("rs_"), outputIndex: index)
-                try await emit("response.output_item.added", ["output_index": Responses.number(index),
-                                                              "item": ResponseShape.reasoningItem(id: item.id, text: nil, status: "in_progress")])
-                try await emit("response.content_part.added", ["item_id": .string(item.id), "output_index": Responses.number(index),
-                                                               "content_index": .number(0), "part": ResponseShape.reasoningPart("")])
-                open = item
+                id = Responses.newID("rs_")
+                (item, part) = (ResponseShape.reasoningItem(id: id, text: nil, status: "in_progress"), ResponseShape.reasoningPart(""))
             case .message:
-                let item = OpenItem(kind: kind, id: Responses.newID("msg_"), outputIndex: index)
-                try await emit("response.output_item.added", ["output_index": Responses.number(index),
-                                                              "item": ResponseShape.messageItem(id: item.id, text: nil, status: "in_progress")])
-                try await emit("response.content_part.added", ["item_id": .string(item.id), "output_index": Responses.number(index),
-                                                               "content_index": .number(0), "part": ResponseShape.textPart("")])
-                open = item
+                id = Responses.newID("msg_")
+                (item, part) = (ResponseShape.messageItem(id: id, text: nil, status: "in_progress"), ResponseShape.textPart(""))
             case .call(_, let callID, let name):
-                let item = OpenItem(kind: kind, id: Responses.newID("fc_"), outputIndex: index)
-                try await emit("response.output_item.added", ["output_index": Responses.number(index),
-                                                              "item": ResponseShape.functionCallItem(id: item.id, callID: callID, name: name,
-                                                                                                      arguments: "", status: "in_progress")])
-                open = item
+                id = Responses.newID("fc_")
+                (item, part) = (ResponseShape.functionCallItem(id: id, callID: callID, name: name, arguments: "", status: "in_progress"), nil)
             }
+            try await emit("response.output_item.added", ["output_index": Responses.number(index), "item": item])
+            if let part {
+                try await emit("response.content_part.added", ["item_id": .string(id), "output_index": Responses.number(index),
+                                                               "content_index": .number(0), "part": part])
+            }
+            open = OpenItem(kind: kind, id: id, outputIndex: index)
         }
 
         func apply(_ delta: JSONObject) async throws {
