@@ -5,11 +5,15 @@ import VLLMEngine
 /// conversation's shape, exactly as the endpoints decode them, with no model, tokenizer or engine. The fuzzers
 /// (`vllm-fuzz request`) drive untrusted bytes through it; every failure must be a thrown `APIError`.
 package enum RequestDecoding {
-    /// Decodes `body` as `POST /v1/completions` and `POST /v1/chat/completions` would before tokenizing: the JSON
-    /// object, every sampling field under both endpoints' names, the prompt's shape and the chat messages' shape.
+    /// Decodes `body` as `POST /v1/completions`, `POST /v1/chat/completions` and `POST /v1/responses` would before
+    /// tokenizing: the JSON object, every sampling field under both endpoints' names, the prompt's shape, the chat
+    /// messages' shape, and the chat request a Responses body amounts to.
     /// - Parameter limits: the model's limits the parameters are checked against.
     package static func decode(body: Data, limits: RequestLimits) throws(APIError) {
         let fields = try RequestFields(body: body)
+        if let responses = try? ResponsesRequest(fields), let messages = responses.chat["messages"]?.array {
+            try? ServerContext.validate(ChatRequest(messages: messages, tools: responses.chat["tools"]?.array, documents: nil))
+        }
         for keys in [["max_tokens"], ["max_tokens", "max_completion_tokens"]] {
             let parameters = try fields.samplingParameters(maxTokensKeys: keys)
             try ServerContext.validate(parameters, limits: limits, maxLogprobs: ServerConfiguration().maxLogprobs)
