@@ -34,6 +34,10 @@ public enum OpenAIServer {
         router.post("/v1/responses") { request, context in
             try await Disconnection.cancelling(on: context.channel) { try await responses.handle(fields(request)) }
         }
+        // Responses are not stored: retrieving, deleting or cancelling one finds nothing, in vLLM's words.
+        router.get("/v1/responses/:id") { _, context in try ResponsesEndpoint.notStored(context.parameters.get("id")) }
+        router.delete("/v1/responses/:id") { _, context in try ResponsesEndpoint.notStored(context.parameters.get("id")) }
+        router.post("/v1/responses/:id/cancel") { _, context in try ResponsesEndpoint.notStored(context.parameters.get("id")) }
         let embeddings = EmbeddingsEndpoint(server: server), scoring = ScoringEndpoint(server: server)
         router.post("/v1/embeddings") { request, context in
             try await Disconnection.cancelling(on: context.channel) { try await embeddings.handle(fields(request)) }

@@ -43,6 +43,11 @@ struct ResponsesEndpoint: Sendable {
         return Responses.json(shape.response(status: status, output: output, usage: usage))
     }
 
+    /// `GET`, `DELETE` and `POST .../cancel` of a stored response: none is stored, so 404.
+    static func notStored(_ id: String?) throws -> Response {
+        throw APIError(status: .notFound, message: "Response with id '\(id ?? "")' not found: this server does not store responses (as vLLM without VLLM_ENABLE_RESPONSES_API_STORE).")
+    }
+
     /// The tokens of an answer's reasoning text (the parser splits text, not tokens: its text tokenized again).
     func reasoningTokens(_ text: String?) -> Int {
         guard let text, !text.isEmpty else { return 0 }

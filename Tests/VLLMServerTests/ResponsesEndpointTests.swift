@@ -73,6 +73,20 @@ struct ResponsesEndpointTests {
         }
     }
 
+    /// Nothing is stored: retrieving, deleting or cancelling a response is vLLM's 404.
+    @Test func storedResponsesAreNotFound() async throws {
+        try await Self.app(FakeBackend()).test(.router) { client in
+            for (method, uri) in [(HTTPRequest.Method.get, "/v1/responses/resp_1"), (.delete, "/v1/responses/resp_1"),
+                                  (.post, "/v1/responses/resp_1/cancel")] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .notFound, "\(method) \(uri)")
+                    let message = (json(response.body)["error"] as? [String: Any])?["message"] as? String
+                    #expect(message?.hasPrefix("Response with id 'resp_1' not found") == true, "\(method) \(uri)")
+                }
+            }
+        }
+    }
+
     @Test func chatOnlyAndStoredResponseFieldsAreRefusedByName() async throws {
         try await Self.app(FakeBackend()).test(.router) { client in
             for (extra, status, param) in [(#""previous_response_id": "resp_1""#, HTTPResponse.Status.notFound, "previous_response_id"),
