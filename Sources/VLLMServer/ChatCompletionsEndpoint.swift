@@ -179,6 +179,11 @@ struct ChatCompletionsEndpoint: Sendable {
         return reader
     }
 
+    /// The Responses API's `output_text` logprobs: chat's entries, without the `content` wrapper.
+    func outputTextLogprobs(_ entries: [TokenLogprobs]) -> [JSONValue] {
+        entries.isEmpty ? [] : logprobs(entries).object?["content"]?.array ?? []
+    }
+
     /// Chat-style logprobs: `{"content": [{token, logprob, bytes, top_logprobs}]}`.
     func logprobs(_ entries: [TokenLogprobs]) -> JSONValue {
         func item(_ id: Int32, _ logprob: Float) -> JSONObject {

@@ -16,7 +16,9 @@ struct ResponsesEndpoint: Sendable {
             server.logger.debug("store=true: this server does not store responses; the response says store: false")
         }
         let request = try ResponsesRequest(fields)
-        let prepared = try await ChatCompletionsEndpoint(server: server).prepare(request.chat, known: nil, api: "Responses API")
+        let chat = ChatCompletionsEndpoint(server: server)
+        var prepared = try await chat.prepare(request.chat, known: nil, api: "Responses API")
+        prepared.parameters.logprobs = request.logprobs
         let choices = try await server.prepare(prompts: [prepared.promptIDs], parameters: prepared.parameters)
         let id = try fields.responseID("resp_"), created = Int(Date().timeIntervalSince1970)
         server.logReceived(id, choices)
@@ -25,7 +27,7 @@ struct ResponsesEndpoint: Sendable {
                                   parameters: prepared.parameters, promptTokens: prepared.promptIDs.count)
         if request.stream {
             let backend = server.backend
-            let events = ResponsesEventStream(shape: shape, reader: prepared.reader) { text in
+            let events = ResponsesEventStream(shape: shape, reader: prepared.reader, logprobs: { chat.outputTextLogprobs($0) }) { text in
                 text.isEmpty ? 0 : backend.tokenize(text, addSpecialTokens: false).count
             }
             let runner = server.runner
@@ -37,7 +39,7 @@ struct ResponsesEndpoint: Sendable {
         let reason = Responses.finishReason(result.finishReason).string ?? "stop"
         let (message, _) = prepared.reader.message(result.text, finishReason: reason)
         let status = result.finishReason == .length ? "incomplete" : "completed"
-        let output = ResponseShape.items(message, lastStatus: status)
+        let output = ResponseShape.items(message, lastStatus: status, logprobs: chat.outputTextLogprobs(result.logprobs))
         let usage = ResponseShape.Usage(output: result.tokenIDs.count, cached: result.cachedPromptTokenCount,
                                         reasoning: reasoningTokens(message.object?["reasoning"]?.string))
         return Responses.json(shape.response(status: status, output: output, usage: usage))
@@ -95,15 +97,18 @@ struct ResponseShape: Sendable {
         ])
     }
 
-    /// A chat answer (`ChatOutputReader.message`) as Responses output items: reasoning, then text, then calls; the
-    /// last item has `lastStatus` (`incomplete` when the output stopped at `max_output_tokens`).
-    static func items(_ message: JSONValue, lastStatus: String) -> [JSONValue] {
+    /// A chat answer (`ChatOutputReader.message`) as Responses output items: reasoning, then text (with the output's
+    /// `logprobs`), then calls; the last item has `lastStatus` (`incomplete` when the output stopped at
+    /// `max_output_tokens`).
+    static func items(_ message: JSONValue, lastStatus: String, logprobs: [JSONValue] = []) -> [JSONValue] {
         let object = message.object ?? [:]
         var items: [JSONValue] = []
         if let reasoning = object["reasoning"]?.string, !reasoning.isEmpty { items.append(reasoningItem(id: Responses.newID("rs_"), text: reasoning, status: "completed")) }
         let calls = object["tool_calls"]?.array ?? []
         let text = object["content"]?.string ?? ""
-        if !text.isEmpty || calls.isEmpty { items.append(messageItem(id: Responses.newID("msg_"), text: text, status: "completed")) }
+        if !text.isEmpty || calls.isEmpty {
+            items.append(messageItem(id: Responses.newID("msg_"), text: text, status: "completed", logprobs: logprobs))
+        }
         for call in calls {
             let function = call.object?["function"]?.object ?? [:]
             items.append(functionCallItem(id: Responses.newID("fc_"), callID: call.object?["id"]?.string ?? Responses.newID("call_"),
@@ -117,13 +122,13 @@ struct ResponseShape: Sendable {
         return items
     }
 
-    static func messageItem(id: String, text: String?, status: String) -> JSONValue {
+    static func messageItem(id: String, text: String?, status: String, logprobs: [JSONValue] = []) -> JSONValue {
         .object(["id": .string(id), "type": .string("message"), "role": .string("assistant"), "status": .string(status),
-                 "content": .array(text.map { [textPart($0)] } ?? [])])
+                 "content": .array(text.map { [textPart($0, logprobs: logprobs)] } ?? [])])
     }
 
-    static func textPart(_ text: String) -> JSONValue {
-        .object(["type": .string("output_text"), "text": .string(text), "annotations": .array([]), "logprobs": .array([])])
+    static func textPart(_ text: String, logprobs: [JSONValue] = []) -> JSONValue {
+        .object(["type": .string("output_text"), "text": .string(text), "annotations": .array([]), "logprobs": .array(logprobs)])
     }
 
     static func reasoningItem(id: String, text: String?, status: String) -> JSONValue {

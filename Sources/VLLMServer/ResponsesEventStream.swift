@@ -9,6 +9,8 @@ import VLLMJSON
 struct ResponsesEventStream: Sendable {
     let shape: ResponseShape
     let reader: ChatOutputReader
+    /// The output text's logprobs entries of some tokens (`ChatCompletionsEndpoint.outputTextLogprobs`).
+    let logprobs: @Sendable ([TokenLogprobs]) -> [JSONValue]
     /// The token count of the reasoning text (`ResponsesEndpoint.reasoningTokens`).
     let reasoningTokens: @Sendable (String) -> Int
 
@@ -19,6 +21,8 @@ struct ResponsesEventStream: Sendable {
         let id: String
         let outputIndex: Int
         var text = ""
+        /// The output text's logprobs so far.
+        var logprobs: [JSONValue] = []
     }
 
     func run(_ outputs: AsyncThrowingStream<(Int, RequestOutput), Error>,
@@ -48,9 +52,9 @@ struct ResponsesEventStream: Sendable {
                 final = ResponseShape.reasoningItem(id: item.id, text: item.text, status: status)
                 reasoning += item.text
             case .message:
-                try await emit("response.output_text.done", at.merging(["content_index": .number(0), "text": .string(item.text), "logprobs": .array([])]) { a, _ in a })
-                try await emit("response.content_part.done", at.merging(["content_index": .number(0), "part": ResponseShape.textPart(item.text)]) { a, _ in a })
-                final = ResponseShape.messageItem(id: item.id, text: item.text, status: status)
+                try await emit("response.output_text.done", at.merging(["content_index": .number(0), "text": .string(item.text), "logprobs": .array(item.logprobs)]) { a, _ in a })
+                try await emit("response.content_part.done", at.merging(["content_index": .number(0), "part": ResponseShape.textPart(item.text, logprobs: item.logprobs)]) { a, _ in a })
+                final = ResponseShape.messageItem(id: item.id, text: item.text, status: status, logprobs: item.logprobs)
             case .call(_, let callID, let name):
                 try await emit("response.function_call_arguments.done", at.merging(["name": .string(name), "arguments": .string(item.text)]) { a, _ in a })
                 final = ResponseShape.functionCallItem(id: item.id, callID: callID, name: name, arguments: item.text, status: status)
@@ -82,8 +86,12 @@ struct ResponsesEventStream: Sendable {
             open = OpenItem(kind: kind, id: id, outputIndex: index)
         }
 
+        // Token logprobs not yet sent: a token whose text the detokenizer holds back goes with the next text.
+        var pending: [TokenLogprobs] = []
+
         func apply(_ delta: JSONObject) async throws {
             if let text = delta["reasoning"]?.string, !text.isEmpty {
+                pending = []  // the reasoning's tokens: the API gives reasoning text no logprobs
                 try await begin(.reasoning)
                 open?.text += text
                 try await emit("response.reasoning_text.delta", ["item_id": .string(open!.id), "output_index": Responses.number(open!.outputIndex),
@@ -91,9 +99,12 @@ struct ResponsesEventStream: Sendable {
             }
             if let text = delta["content"]?.string, !text.isEmpty {
                 try await begin(.message)
+                let entries = logprobs(pending)
+                pending = []
                 open?.text += text
+                open?.logprobs += entries
                 try await emit("response.output_text.delta", ["item_id": .string(open!.id), "output_index": Responses.number(open!.outputIndex),
-                                                              "content_index": .number(0), "delta": .string(text), "logprobs": .array([])])
+                                                              "content_index": .number(0), "delta": .string(text), "logprobs": .array(entries)])
             }
             for call in delta["tool_calls"]?.array ?? [] {
                 let object = call.object ?? [:], function = object["function"]?.object ?? [:]
@@ -113,6 +124,7 @@ struct ResponsesEventStream: Sendable {
             for try await (_, output) in outputs {
                 tokens += output.tokenIDs.count
                 cached = output.cachedPromptTokenCount
+                pending += output.logprobs
                 try await apply(stream.feed(output.text))
                 if let reason = output.finishReason {
                     finish = reason
@@ -126,6 +138,8 @@ struct ResponsesEventStream: Sendable {
         }
         if done.isEmpty && open == nil { try await begin(.message) }
         let status = finish == .length ? "incomplete" : "completed"
+        // A last token with no text (the end of sequence) still has its entry in the finished text's logprobs.
+        if open?.kind == .message { open?.logprobs += logprobs(pending) }
         try await close(status: status)
         let usage = ResponseShape.Usage(output: tokens, cached: cached, reasoning: reasoningTokens(reasoning))
         try await emit(status == "incomplete" ? "response.incomplete" : "response.completed",

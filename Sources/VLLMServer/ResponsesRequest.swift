@@ -4,7 +4,8 @@ import VLLMJSON
 /// machinery too): `input` and `instructions` become `messages`, flat function `tools` become chat tools,
 /// `text.format` becomes `response_format`, `max_output_tokens` becomes `max_tokens`, `reasoning.effort` becomes
 /// `reasoning_effort`; the sampling fields pass through. What cannot be served is refused by name: stored
-/// responses (`previous_response_id`, `background`), built-in tools, non-text inputs, `include`, `truncation: auto`.
+/// responses (`previous_response_id`, `background`), built-in tools, non-text inputs, `include` values other than
+/// `message.output_text.logprobs`, `truncation: auto`.
 struct ResponsesRequest {
     /// The chat request's fields.
     let chat: RequestFields
@@ -18,6 +19,9 @@ struct ResponsesRequest {
     let metadata: JSONValue
     let user: JSONValue
     let stream: Bool
+    /// Top alternatives a token for the output text's logprobs (`include: ["message.output_text.logprobs"]` or
+    /// `top_logprobs`), nil when none are asked for.
+    let logprobs: Int?
 
     static let knownKeys = RequestFields.samplingKeys.union([
         "input", "instructions", "max_output_tokens", "tools", "tool_choice", "parallel_tool_calls", "text", "reasoning",
@@ -39,13 +43,22 @@ struct ResponsesRequest {
         if try fields.bool("background") == true {
             throw APIError.invalid("background mode needs stored responses, which this server does not keep", param: "background")
         }
-        if let include = fields["include"], include != .array([]) {
-            throw APIError.invalid("'include' is not supported (\(include.serialized()))", param: "include")
+        var wantsLogprobs = false
+        if let include = fields["include"] {
+            guard let values = include.array else { throw RequestFields.type("include", "a list of strings", include) }
+            for value in values {
+                guard value == .string("message.output_text.logprobs") else {
+                    throw APIError.invalid("include \(value.serialized()) is not supported ('message.output_text.logprobs' is)", param: "include")
+                }
+                wantsLogprobs = true
+            }
         }
+        let top = try fields.int("top_logprobs")
+        logprobs = wantsLogprobs || (top ?? 0) > 0 ? (top ?? 0) : nil
         if let truncation = try fields.string("truncation"), truncation != "disabled" {
             throw APIError.invalid("truncation '\(truncation)' is not supported: a prompt over the context length is refused ('disabled')", param: "truncation")
         }
-        for key in ["prompt", "max_tool_calls", "top_logprobs"] where fields[key] != nil && fields[key] != .number(0) {
+        for key in ["prompt", "max_tool_calls"] where fields[key] != nil {
             throw APIError.invalid("'\(key)' is not supported by this server's Responses API", param: key)
         }
         var chat = fields.values

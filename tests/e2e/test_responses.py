@@ -100,7 +100,7 @@ def test_input_items_carry_the_conversation(client):
     ({"background": True}, 400, "background"),
     ({"tools": [{"type": "web_search"}]}, 400, "tools"),
     ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "http://x/y.png"}]}]}, 400, "input"),
-    ({"include": ["message.output_text.logprobs"]}, 400, "include"),
+    ({"include": ["reasoning.encrypted_content"]}, 400, "include"),
     ({"truncation": "auto"}, 400, "truncation"),
     ({"n": 2}, 400, "n"),
     ({"reasoning": {"effort": "extreme"}}, 400, "reasoning_effort"),
@@ -110,3 +110,21 @@ def test_what_cannot_be_served_is_refused_by_name(server, extra, status, param):
     r = requests.post(server.url + "/v1/responses", json=body)
     assert r.status_code == status, r.text
     assert r.json()["error"]["param"] == param
+
+
+def test_output_text_logprobs(client):
+    """include message.output_text.logprobs with top_logprobs: one entry a generated token, each with its top
+    alternatives, the greedy token first; the streamed deltas carry the same entries."""
+    kwargs = dict(model="smollm2", instructions=INSTRUCTIONS, input=QUESTION, temperature=0, max_output_tokens=100,
+                  include=["message.output_text.logprobs"], top_logprobs=3)
+    response = client.responses.create(**kwargs)
+    part = response.output[0].content[0]
+    assert len(part.logprobs) == response.usage.output_tokens
+    for entry in part.logprobs:
+        assert len(entry.top_logprobs) == 3 and entry.top_logprobs[0].logprob == entry.logprob <= 0
+    assert "".join(entry.token for entry in part.logprobs).startswith(part.text)
+    events = list(client.responses.create(stream=True, **kwargs))
+    streamed = [entry for e in events if e.type == "response.output_text.delta" for entry in e.logprobs]
+    final = events[-1].response.output[0].content[0].logprobs
+    assert [e.token for e in final] == [e.token for e in part.logprobs]
+    assert [e.token for e in streamed] == [e.token for e in final][:len(streamed)] and len(streamed) >= len(final) - 1
