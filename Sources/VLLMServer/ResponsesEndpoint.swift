@@ -26,10 +26,8 @@ struct ResponsesEndpoint: Sendable {
         let shape = ResponseShape(id: id, createdAt: created, model: prepared.model, request: request,
                                   parameters: prepared.parameters, promptTokens: prepared.promptIDs.count)
         if request.stream {
-            let backend = server.backend
-            let events = ResponsesEventStream(shape: shape, reader: prepared.reader, logprobs: { chat.outputTextLogprobs($0) }) { text in
-                text.isEmpty ? 0 : backend.tokenize(text, addSpecialTokens: false).count
-            }
+            let events = ResponsesEventStream(shape: shape, reader: prepared.reader, logprobs: { chat.outputTextLogprobs($0) },
+                                              reasoningTokens: { reasoningTokens($0) })
             let runner = server.runner
             return Responses.eventStream(named: true) { send in
                 try await events.run(runner.merged(choices, priority: priority), send: send)

@@ -23,11 +23,14 @@ struct ResponsesRequest {
     /// `top_logprobs`), nil when none are asked for.
     let logprobs: Int?
 
-    static let knownKeys = RequestFields.samplingKeys.union([
-        "input", "instructions", "max_output_tokens", "tools", "tool_choice", "parallel_tool_calls", "text", "reasoning",
-        "store", "metadata", "previous_response_id", "background", "include", "truncation", "top_logprobs",
-        "max_tool_calls", "prompt", "chat_template_kwargs",
-    ]).union(chatOnlyKeys)
+    static let knownKeys = RequestFields.samplingKeys.union(responsesKeys).union(chatOnlyKeys)
+        .union(["parallel_tool_calls", "chat_template_kwargs"])  // the chat request takes these as they are
+
+    /// The Responses API's own fields: read here, none passed on as they are.
+    static let responsesKeys: Set<String> = [
+        "input", "instructions", "max_output_tokens", "tools", "tool_choice", "text", "reasoning", "store", "metadata",
+        "previous_response_id", "background", "include", "truncation", "top_logprobs", "max_tool_calls", "prompt",
+    ]
 
     /// Chat and completions fields a Responses request is refused for, by name: their Responses counterparts
     /// (`input`, `max_output_tokens`, `text.format`), or what a response has no place for (several choices, beams,
@@ -62,9 +65,7 @@ struct ResponsesRequest {
             throw APIError.invalid("'\(key)' is not supported by this server's Responses API", param: key)
         }
         var chat = fields.values
-        for key in Self.knownKeys.subtracting(RequestFields.samplingKeys) {
-            chat[key] = nil
-        }
+        for key in Self.responsesKeys { chat[key] = nil }
         for key in Self.chatOnlyKeys where fields[key] != nil {
             throw APIError.invalid("'\(key)' is a Chat Completions field; the Responses API does not take it", param: key)
         }
@@ -78,7 +79,6 @@ struct ResponsesRequest {
         if !chatTools.isEmpty { chat["tools"] = .array(chatTools) }
         toolChoice = fields["tool_choice"] ?? .string("auto")
         if let choice = fields["tool_choice"] { chat["tool_choice"] = try Self.chatToolChoice(choice) }
-        if let parallel = fields["parallel_tool_calls"] { chat["parallel_tool_calls"] = parallel }
         textFormat = try fields.object("text")?["format"] ?? .object(["type": .string("text")])
         if let format = try Self.responseFormat(textFormat) { chat["response_format"] = format }
         reasoning = fields["reasoning"] ?? .object(["effort": .null, "summary": .null])
@@ -86,7 +86,6 @@ struct ResponsesRequest {
         if let summary = reasoning.object?["summary"]?.string, summary != "auto" {
             throw APIError.invalid("reasoning.summary '\(summary)' is not supported: this server writes no summaries ('auto' leaves them out)", param: "reasoning")
         }
-        if let kwargs = fields["chat_template_kwargs"] { chat["chat_template_kwargs"] = kwargs }
         maxOutputTokens = try fields.int("max_output_tokens")
         if let maxOutputTokens { chat["max_tokens"] = .number(Double(maxOutputTokens)) }
         self.instructions = instructions
