@@ -68,10 +68,12 @@ int64_t vk_type_block_bytes(int type) {
 }
 
 int64_t vk_row_bytes(int type, int64_t n) {
-    // P8: int8 q[n], then f32 d, f32 s, int32 sum, int32 sum of the first 16 quants per 32-block; padded to
+    // P8: int8 q[n], then f32 d, f32 s, int32 sum per 32-block; padded to
     // 64 bytes so rows stay aligned.
-    if (type == VK_P8) return (n + 16 * (n / 32) + 63) / 64 * 64;
+    if (type == VK_P8) return (n + 12 * (n / 32) + 63) / 64 * 64;
     if (type == VK_PB16) return (2 * n + 63) / 64 * 64;
+    // P8K: int8 q[n], f32 d per 256, int16 sums per 16 and per 32 columns; padded to 64 bytes.
+    if (type == VK_P8K) return (n + 4 * (n / 256) + 2 * (n / 16) + 2 * (n / 32) + 63) / 64 * 64;
     int64_t bs = vk_type_block_size(type);
     return bs ? n / bs * vk_type_block_bytes(type) : 0;
 }
@@ -279,19 +281,6 @@ static void vk_quantize_q8k_block(const float *x, uint8_t *out) {
     memcpy(out + 260, bsums, 32);
 }
 
-/// The P8 row's last column: per block, the sum of its first 16 quants (the packed kernels of types with a scale
-/// per 16 columns subtract their offset per half).
-static void vk_p8_half_sums(uint8_t *o, int64_t n) {
-    const int64_t nb = n / 32;
-    const int8_t *q = (const int8_t *)o;
-    int32_t *half = (int32_t *)(void *)(o + n + 12 * nb);
-    for (int64_t b = 0; b < nb; b++) {
-        int32_t sum = 0;
-        for (int j = 0; j < 16; j++) sum += q[32 * b + j];
-        half[b] = sum;
-    }
-}
-
 void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
     uint8_t *o = (uint8_t *)dst;
     switch (act_type) {
@@ -313,6 +302,7 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
         return;
     }
     case VK_Q8_K: for (int64_t i = 0; i < n / 256; i++) vk_quantize_q8k_block(x + 256 * i, o + 292 * i); return;
+    case VK_P8K: vk_quantize_p8k_row(x, o, n); return;
     case VK_PB16: {
         uint16_t *h = (uint16_t *)dst;
 #if VK_X86
@@ -333,10 +323,9 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
 #if VK_X86
         if (vk_get_isa() >= VK_ISA_AVX512) {
             vk_quantize_p8_row_avx512(x, o, n, vk_quantize_p8_groups_avx512(x, o, n));
-            vk_p8_half_sums(o, n);
             return;
         }
-        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n, 0); vk_p8_half_sums(o, n); return; }
+        if (vk_get_isa() >= VK_ISA_AVX2) { vk_quantize_p8_row_avx2(x, o, n, 0); return; }
 #endif
         uint8_t block[36];
         for (int64_t i = 0; i < nb; i++) {
@@ -348,7 +337,6 @@ void vk_quantize_row(int act_type, const float *x, void *dst, int64_t n) {
             for (int j = 0; j < 32; j++) sum += (int8_t)block[4 + j];
             sums[i] = sum;
         }
-        vk_p8_half_sums(o, n);
         return;
     }
     }

@@ -84,6 +84,16 @@ void vk_quantize_pb16_row_bf16(const float *x, uint16_t *dst, int64_t n);
 /// The VK_P8 row's blocks in groups of 16 (quantize_p8_x86.c, AVX-512); returns the blocks done (a multiple of 16).
 int64_t vk_quantize_p8_groups_avx512(const float *x, uint8_t *o, int64_t n);
 
+/// 1 when the calling thread's packed matmuls of quantized types run the VNNI kernel, else the AVX2 kernel (pack.c).
+int vk_packed_runs_vnni(void);
+/// The types whose packed kernels take VK_P8K rows: those whose activations llama.cpp quantizes to Q8_K (every
+/// 256-wide super-block type).
+static inline int vk_p8k_weight(int wtype) {
+    return wtype == VK_Q2_K || wtype == VK_Q3_K || wtype == VK_Q4_K || wtype == VK_Q5_K || wtype == VK_Q6_K || wtype == VK_IQ4_XS;
+}
+/// One VK_P8K row (quantize_p8k.c): AVX2 or scalar, the same bytes.
+void vk_quantize_p8k_row(const float *x, uint8_t *o, int64_t n);
+
 /// The packed kernels: AVX-512 VNNI (matmul_packed_x86.c) and AVX2 (matmul_packed_avx2.c), same bits.
 void vk_matmul_packed_vnni(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                            int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);

@@ -48,41 +48,61 @@ static void vk_matmul_float_ref(int wtype, const void *w, int64_t w_row_bytes, i
     }
 }
 
+/// The Q8_K-activation types (vk_p8k_weight) by VK_P8K rows: one float step (two with a min) a 256-column super-block, its integer sums
+/// exact (CVLLMKernels.h).
+static void vk_matmul_p8k_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
+                              int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
+        const int8_t *xq = (const int8_t *)xr;
+        const float *xd = (const float *)(const void *)(xr + k);
+        const int16_t *x16 = (const int16_t *)(const void *)(xd + k / 256);
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
+            float acc = 0;
+            for (int64_t g = 0; g < k / 256; g++) {
+                int32_t dot = 0, mins = 0;
+                vk_block32 blk;
+                for (int64_t b = 8 * g; b < 8 * g + 8; b++) {
+                    vk_decode_block32(wtype, row, b, &blk);
+                    for (int h = 0; h < 2; h++) {
+                        int32_t half = 0;
+                        for (int j = 16 * h; j < 16 * h + 16; j++) half += blk.q[j] * xq[32 * b + j];
+                        dot += blk.sc[h] * half;
+                        mins += blk.mn[h] * x16[2 * b + h];
+                    }
+                }
+                acc = fmaf((float)dot, vk_f16_to_f32(blk.d) * xd[g], acc);
+                if (vk_pp(wtype).has_min) acc = fmaf((float)mins, vk_f16_to_f32(blk.dm) * xd[g], acc);
+            }
+            out[t * ldo + r] = acc;
+        }
+    }
+}
+
 void vk_matmul_packed_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
                           int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    if (vk_packed_activation_type(wtype) == VK_P8K) { vk_matmul_p8k_ref(wtype, w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
     if (wtype == VK_BF16) { vk_matmul_bf16_ref(w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
     if (wtype == VK_F16 || wtype == VK_F32 || wtype == VK_BF16_F32_PANELS) { vk_matmul_float_ref(wtype, w, w_row_bytes, k, x, x_row_bytes, nt, out, ldo, r0, r1); return; }
     vk_packed_params p;
     if (!vk_packed_params_of(wtype, &p)) return;
+    // The 32-column types by VK_P8 rows: one scale a block (CVLLMKernels.h).
     const int64_t nb = k / 32;
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
         const int8_t *xq = (const int8_t *)xr;
         const float *xd = (const float *)(const void *)(xr + k), *xs = xd + nb;
-        const int32_t *xsum = (const int32_t *)(const void *)(xs + nb), *xhalf = xsum + nb;
         for (int64_t r = r0; r < r1; r++) {
             const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
             float acc = 0;
             for (int64_t b = 0; b < nb; b++) {
                 vk_block32 blk;
                 vk_decode_block32(wtype, row, b, &blk);
-                int32_t half[2] = {0, 0};  // exact: the kernels' unsigned sums less offset x activation sums
-                for (int j = 0; j < 32; j++) half[j / 16] += blk.q[j] * xq[32 * b + j];
-                const float d = vk_f16_to_f32(blk.d), dx = xd[b];
-                if (p.halves == 2) {
-                    acc = fmaf((float)half[0], (d * blk.sc[0]) * dx, acc);
-                    acc = fmaf((float)half[1], (d * blk.sc[1]) * dx, acc);
-                } else {
-                    acc = fmaf((float)(half[0] + half[1]), (p.halves ? d * blk.sc[0] : d) * dx, acc);
-                }
-                if (!p.has_min) continue;
-                const float dm = vk_f16_to_f32(blk.dm);
-                if (p.halves == 2) {
-                    acc = fmaf(dm * blk.mn[0], dx * (float)xhalf[b], acc);
-                    acc = fmaf(dm * blk.mn[1], dx * (float)(xsum[b] - xhalf[b]), acc);
-                } else {
-                    acc = fmaf(p.halves ? dm * blk.mn[0] : dm, xs[b], acc);
-                }
+                int32_t dot = 0;  // exact: the kernels' unsigned sums less offset x activation sums
+                for (int j = 0; j < 32; j++) dot += blk.q[j] * xq[32 * b + j];
+                acc = fmaf((float)dot, vk_f16_to_f32(blk.d) * xd[b], acc);
+                if (p.has_min) acc = fmaf(vk_f16_to_f32(blk.dm), xs[b], acc);
             }
             out[t * ldo + r] = acc;
         }
@@ -95,6 +115,6 @@ void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64
     else if (wtype == VK_F16 || wtype == VK_F32 || wtype == VK_BF16_F32_PANELS) {
         if (vk_get_isa() >= VK_ISA_AVX512) vk_matmul_packed_float512(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
         else vk_matmul_packed_float256(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
-    } else if (vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
+    } else if (vk_packed_runs_vnni()) vk_matmul_packed_vnni(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
     else vk_matmul_packed_avx2(wtype, wp, k, x, x_row_bytes, nt, out, ldo, r0, r1);
 }

@@ -4,12 +4,13 @@
 // panel runs as two halves. For one token and one 32-column block, `vpmaddubsw` multiplies word g (4 quants of
 // each of 8 rows) by the token's 4 activation quants broadcast to every lane:
 //   unsigned quants (2-6 bits): products summed in 16 bits while they cannot overflow, then widened with
-//                `vpmaddwd` (see vk_packed2_tile);
+//                `vpmaddwd` (see vk_packed2_block);
 //   Q8_0, IQ4:   signed quants (Q8_0's stored XOR 0x80, the IQ4 table's values) multiplied as |w| by x with w's
 //                sign (|pair| <= 2 * 128 * 127 < 2^15), widened to 32 bits per word.
 // Either way each half block's integer dot product is exact, then the float steps are those of the scalar
 // reference (CVLLMKernels.h), so this kernel, the VNNI kernel and vk_matmul_packed_ref give the same bits
-// whatever the batch.
+// whatever the batch. The 32-column types take VK_P8 rows (vk_packed2_block); the super-block types (Q2_K to
+// Q6_K, IQ4_XS) VK_P8K rows, in the tile of matmul_packed_avx2_k.h.
 #include "quant_block.h"
 
 #if VK_X86
@@ -54,93 +55,9 @@ VK_P2_INLINE __m256 vk_i8x8(const uint8_t *p) {
 }
 VK_P2_INLINE __m256 vk_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)p)); }
 
-/// One 32-column block of half h (rows 8h..8h+7) for tokens u < n (a constant), added to acc[u * stride].
-/// Integer sums: `vpmaddubsw` pairs summed in 16 bits while they cannot overflow (|pair| <= 2 * 31 * 127; up to
-/// 16 products of 4-bit quants, 8 of 5-bit, 4 of 6-bit), then widened with `vpmaddwd`; signed words one at a time.
-VK_P2_INLINE void vk_packed2_block(const vk_packed_params P, const uint8_t *q, const uint8_t *sec, const int64_t slot,
-                                   const int64_t kd, const uint8_t *x, const int64_t xrb, const int64_t k,
-                                   const int64_t nb, const int64_t b, const int h, const int n, const int stride,
-                                   __m256 *acc) {
-    const int is_signed = P.bits == 8 || P.iq4, off = is_signed ? 0 : P.offset;
-    // Words summed in 16 bits before widening: 8 (4-bit, one scale a block), 4, or 2 (6-bit).
-    const int run = is_signed ? 1 : P.bits == 6 ? 2 : (P.bits <= 4 && P.halves != 2) ? 8 : 4;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i i0[4], i1[4], s16[4];
-    _Pragma("clang loop unroll(full)")
-    for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); i1[u] = i0[u]; s16[u] = i0[u]; }
-    _Pragma("clang loop unroll(full)")
-    for (int s = 0; s < 8; s++) {
-        const __m256i w = vk_word_avx2(P, q, h, s), aw = is_signed ? _mm256_abs_epi8(w) : w;
-        _Pragma("clang loop unroll(full)")
-        for (int u = 0; u < n; u++) {
-            const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
-            s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
-            if ((s + 1) % run == 0) {
-                const __m256i wide = _mm256_madd_epi16(s16[u], ones);
-                if (s < 4) i0[u] = _mm256_add_epi32(i0[u], wide); else i1[u] = _mm256_add_epi32(i1[u], wide);
-                s16[u] = _mm256_setzero_si256();
-            }
-        }
-    }
-    const __m256 d = vk_f16x8(sec + 32 * kd + 16 * h);
-    __m256 dw0 = d, dw1 = d, mw0 = _mm256_setzero_ps(), mw1 = mw0;
-    if (P.halves) {
-        dw0 = _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * P.halves * slot + 8 * h));
-        dw1 = P.halves == 2 ? _mm256_mul_ps(d, vk_i8x8(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1) + 8 * h)) : dw0;
-    }
-    if (P.has_min) {
-        const __m256 dm = vk_f16x8(sec + vk_sec_dm(&P) + 32 * kd + 16 * h);
-        mw0 = P.halves ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * P.halves * slot + 8 * h)) : dm;
-        mw1 = P.halves == 2 ? _mm256_mul_ps(dm, vk_i8x8(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1) + 8 * h)) : mw0;
-    }
-    _Pragma("clang loop unroll(full)")
-    for (int u = 0; u < n; u++) {
-        const float *xd = (const float *)(const void *)(x + u * xrb + k), dx = xd[b];
-        const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
-        const int32_t sum = xsum[b], lo = xsum[nb + b];
-        const __m256 dxv = _mm256_set1_ps(dx);
-        __m256 a = acc[u * stride];
-        if (P.halves == 2) {
-            __m256i a0 = i0[u], a1 = i1[u];
-            if (off) {
-                a0 = _mm256_sub_epi32(a0, _mm256_set1_epi32(off * lo));
-                a1 = _mm256_sub_epi32(a1, _mm256_set1_epi32(off * (sum - lo)));
-            }
-            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(dw0, dxv), a);
-            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(dw1, dxv), a);
-        } else {
-            __m256i isum = _mm256_add_epi32(i0[u], i1[u]);
-            if (off) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(off * sum));
-            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw0, dxv), a);
-        }
-        if (P.has_min && P.halves == 2) {
-            a = _mm256_fmadd_ps(mw0, _mm256_set1_ps(dx * (float)lo), a);
-            a = _mm256_fmadd_ps(mw1, _mm256_set1_ps(dx * (float)(sum - lo)), a);
-        } else if (P.has_min) {
-            a = _mm256_fmadd_ps(mw0, _mm256_set1_ps(xd[nb + b]), a);
-        }
-        acc[u * stride] = a;
-    }
-}
-
-/// out[u * ldo + i] for tokens u < n and the panel's rows i < live of half h0, or of both halves (nh = 2: rows
-/// 0..live-1). n and nh are constants after inlining; n * nh <= 4.
-VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
-                                  const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
-                                  const int h0, const int nh, const int live, const int prefetch, const int n) {
-    const vk_packed_params P = vk_pp(wtype);
-    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
-    __m256 acc[4];
-    _Pragma("clang loop unroll(full)")
-    for (int a = 0; a < n * nh; a++) acc[a] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb, *q = group + (b % G) * qb;
-        const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
-        if (prefetch)
-            for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + VK_PACKED2_PREFETCH + l, _MM_HINT_T1);
-        _Pragma("clang loop unroll(full)")
-        for (int hh = 0; hh < nh; hh++) vk_packed2_block(P, q, sec, slot, kd, x, xrb, k, nb, b, h0 + hh, n, nh, acc + hh);
-    }
+/// Stores the tile's accumulators: tokens u < n, halves h0..h0+nh-1 (rows 0..live-1 of the panel's 16 when nh = 2).
+VK_P2_INLINE void vk_packed2_store(const __m256 *acc, float *out, const int64_t ldo, const int h0, const int nh,
+                                   const int live, const int n) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     _Pragma("clang loop unroll(full)")
     for (int u = 0; u < n; u++) {
@@ -152,6 +69,70 @@ VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const i
             else _mm256_maskstore_ps(o, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), lanes), acc[u * nh + hh]);
         }
     }
+}
+
+#include "matmul_packed_avx2_k.h"
+
+/// One 32-column block of half h (rows 8h..8h+7) of a 32-column type (VK_P8 rows) for tokens u < n (a constant),
+/// added to acc[u * stride]. Integer sums: `vpmaddubsw` pairs summed in 16 bits while they cannot overflow
+/// (|pair| <= 2 * 31 * 127: 8 words of 4-bit quants, 4 of 5-bit), then widened with `vpmaddwd`; signed words one at
+/// a time.
+VK_P2_INLINE void vk_packed2_block(const vk_packed_params P, const uint8_t *q, const uint8_t *sec, const int64_t slot,
+                                   const uint8_t *x, const int64_t xrb, const int64_t k, const int64_t nb,
+                                   const int64_t b, const int h, const int n, const int stride, __m256 *acc) {
+    const int is_signed = P.bits == 8 || P.iq4, off = is_signed ? 0 : P.offset;
+    const int run = is_signed ? 1 : P.bits == 4 ? 8 : 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i i0[4], s16[4];
+    _Pragma("clang loop unroll(full)")
+    for (int u = 0; u < n; u++) { i0[u] = _mm256_setzero_si256(); s16[u] = i0[u]; }
+    _Pragma("clang loop unroll(full)")
+    for (int s = 0; s < 8; s++) {
+        const __m256i w = vk_word_avx2(P, q, h, s), aw = is_signed ? _mm256_abs_epi8(w) : w;
+        _Pragma("clang loop unroll(full)")
+        for (int u = 0; u < n; u++) {
+            const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
+            s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
+            if ((s + 1) % run == 0) {
+                i0[u] = _mm256_add_epi32(i0[u], _mm256_madd_epi16(s16[u], ones));
+                s16[u] = _mm256_setzero_si256();
+            }
+        }
+    }
+    const __m256 d = vk_f16x8(sec + 32 * slot + 16 * h);
+    const __m256 dm = P.has_min ? vk_f16x8(sec + vk_sec_dm(&P) + 32 * slot + 16 * h) : d;
+    _Pragma("clang loop unroll(full)")
+    for (int u = 0; u < n; u++) {
+        const float *xd = (const float *)(const void *)(x + u * xrb + k);
+        const int32_t sum = ((const int32_t *)(const void *)(xd + 2 * nb))[b];
+        __m256i isum = i0[u];
+        if (off) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(off * sum));
+        __m256 a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, _mm256_set1_ps(xd[b])), acc[u * stride]);
+        if (P.has_min) a = _mm256_fmadd_ps(dm, _mm256_set1_ps(xd[nb + b]), a);
+        acc[u * stride] = a;
+    }
+}
+
+/// out[u * ldo + i] for tokens u < n and the panel's rows i < live of half h0, or of both halves (nh = 2: rows
+/// 0..live-1). n and nh are constants after inlining; n * nh <= 4.
+VK_P2_INLINE void vk_packed2_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
+                                  const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
+                                  const int h0, const int nh, const int live, const int prefetch, const int n) {
+    if (vk_p8k_weight(wtype)) { vk_packed2_k_tile(wtype, panel, nb, x, xrb, k, out, ldo, h0, nh, live, prefetch, n); return; }
+    const vk_packed_params P = vk_pp(wtype);
+    const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
+    __m256 acc[4];
+    _Pragma("clang loop unroll(full)")
+    for (int a = 0; a < n * nh; a++) acc[a] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb, *q = group + (b % G) * qb;
+        const int64_t slot = b % G;
+        if (prefetch)
+            for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)panel + b * gb / G + VK_PACKED2_PREFETCH + l, _MM_HINT_T1);
+        _Pragma("clang loop unroll(full)")
+        for (int hh = 0; hh < nh; hh++) vk_packed2_block(P, q, sec, slot, x, xrb, k, nb, b, h0 + hh, n, nh, acc + hh);
+    }
+    vk_packed2_store(acc, out, ldo, h0, nh, live, n);
 }
 
 /// Tiles of up to 4 tokens (the register budget: 4 accumulators, 4 partial sums and the unpacked words). The

@@ -4,8 +4,9 @@
 // each of 16 rows) by 4 activation quants of the token broadcast to every lane, so a 32-column block is 8
 // instructions per token with no horizontal sums. A tile is one panel × up to 8 tokens: the panel block is
 // loaded and unpacked once and used by every token of the tile. Per token and block the operations are
-// fixed (exact integer sums per half, fmas with dw * dx, then the min term; CVLLMKernels.h), so a value never depends on
-// the tile, the batch or the row range: the scalar reference in matmul_packed.c gives the same bits.
+// fixed (an exact integer sum, an fma with d * dx, then the min term; CVLLMKernels.h), so a value never depends on
+// the tile, the batch or the row range: the scalar reference in matmul_packed.c gives the same bits. The
+// super-block types (Q2_K to Q6_K, IQ4_XS) take VK_P8K rows instead, in the tile of matmul_packed_x86_k.h.
 #include "quant_block.h"
 
 #if VK_X86
@@ -64,10 +65,14 @@ VK_PACKED_INLINE __m512 vk_f16x16(const uint8_t *p) {
     return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)p));
 }
 
-/// out[u * ldo + i] for the panel's rows i < popcount(mask) and tokens u < n (n a constant after inlining).
+#include "matmul_packed_x86_k.h"
+
+/// out[u * ldo + i] for the panel's rows i < popcount(mask) and tokens u < n (n a constant after inlining): the
+/// 32-column types by VK_P8 rows here, the super-block types by VK_P8K rows in vk_packed_k_tile.
 VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, const int64_t nb, const uint8_t *x,
                                      const int64_t xrb, const int64_t k, float *out, const int64_t ldo,
                                      const __mmask16 mask, const int n) {
+    if (vk_p8k_weight(wtype)) { vk_packed_k_tile(wtype, panel, nb, x, xrb, k, out, ldo, mask, n); return; }
     const vk_packed_params P = vk_pp(wtype);
     const int64_t qb = vk_panel_quant_bytes_of(&P), gb = vk_panel_group_bytes_of(&P), G = P.group;
     const int32_t off = P.offset;
@@ -76,7 +81,7 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
     for (int u = 0; u < n; u++) acc[u] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *group = panel + (b / G) * gb, *sec = group + G * qb;
-        const int64_t slot = b % G, kd = P.d_per_block ? slot : 0;
+        const int64_t slot = b % G;
         // Streaming a matrix from DRAM: the hardware prefetcher alone leaves most of the bandwidth unused (it stops at
         // 4 KiB boundaries). 8192 bytes ahead, as the AVX2 kernel: a decode step of 8 sequences on the 1.5B Q4_K_M
         // took 90 ms at 512 (a tile of 8 tokens spends 8x longer on each block, so 512 bytes came too late), 50 ms at
@@ -85,49 +90,20 @@ VK_PACKED_INLINE void vk_packed_tile(const int wtype, const uint8_t *panel, cons
         for (int64_t l = 0; l < gb / G; l += 64) _mm_prefetch((const char *)ahead + l, _MM_HINT_T1);
         __m512i w[8];
         vk_unpack(P, group + slot * qb, w);
-        const __m512 d = vk_f16x16(sec + 32 * kd);
-        __m512 dw0 = d, dw1 = d, mw0 = _mm512_setzero_ps(), mw1 = mw0;
-        if (P.halves) {
-            dw0 = _mm512_mul_ps(d, vk_i8x16(sec + vk_sec_sc(&P) + 16 * P.halves * slot));
-            dw1 = P.halves == 2 ? _mm512_mul_ps(d, vk_i8x16(sec + vk_sec_sc(&P) + 16 * (2 * slot + 1))) : dw0;
-        }
-        if (P.has_min) {
-            const __m512 dm = vk_f16x16(sec + vk_sec_dm(&P) + 32 * kd);
-            mw0 = P.halves ? _mm512_mul_ps(dm, vk_i8x16(sec + vk_sec_mn(&P) + 16 * P.halves * slot)) : dm;
-            mw1 = P.halves == 2 ? _mm512_mul_ps(dm, vk_i8x16(sec + vk_sec_mn(&P) + 16 * (2 * slot + 1))) : mw0;
-        }
+        const __m512 d = vk_f16x16(sec + 32 * slot), dm = P.has_min ? vk_f16x16(sec + vk_sec_dm(&P) + 32 * slot) : d;
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
             const uint8_t *xr = x + u * xrb, *xq = xr + 32 * b;
             const float *xd = (const float *)(const void *)(xr + k), dx = xd[b];
-            const int32_t *xsum = (const int32_t *)(const void *)(xd + 2 * nb);
-            const int32_t sum = xsum[b], lo = xsum[nb + b];
-            // Two chains of 4 `vpdpbusd` (columns 0-15 and 16-31), added at the end for one scale a block (an
-            // exact integer sum in any order): one chain of 8 measured 3% slower at prefill sizes.
-            // The unsigned quants' offset enters as each chain's start (an exact integer sum in any order).
-            __m512i i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
-            if (off && P.halves == 2) {
-                i0 = _mm512_set1_epi32(-off * lo);
-                i1 = _mm512_set1_epi32(-off * (sum - lo));
-            } else if (off) {
-                i0 = _mm512_set1_epi32(-off * sum);
-            }
+            const int32_t sum = ((const int32_t *)(const void *)(xd + 2 * nb))[b];
+            // Two chains of 4 `vpdpbusd` (columns 0-15 and 16-31), added at the end (an exact integer sum in any
+            // order): one chain of 8 measured 3% slower at prefill sizes. The unsigned quants' offset enters as
+            // the first chain's start.
+            __m512i i0 = off ? _mm512_set1_epi32(-off * sum) : _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
             for (int g = 0; g < 4; g++) i0 = _mm512_dpbusd_epi32(i0, w[g], _mm512_set1_epi32((int)vk_rd32(xq + 4 * g)));
             for (int g = 0; g < 4; g++) i1 = _mm512_dpbusd_epi32(i1, w[4 + g], _mm512_set1_epi32((int)vk_rd32(xq + 16 + 4 * g)));
-            const __m512 dxv = _mm512_set1_ps(dx);
-            if (P.halves == 2) {
-                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw0, dxv), acc[u]);
-                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw1, dxv), acc[u]);
-            } else {
-                const __m512i isum = _mm512_add_epi32(i0, i1);
-                acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw0, dxv), acc[u]);
-            }
-            if (P.has_min && P.halves == 2) {
-                acc[u] = _mm512_fmadd_ps(mw0, _mm512_set1_ps(dx * (float)lo), acc[u]);
-                acc[u] = _mm512_fmadd_ps(mw1, _mm512_set1_ps(dx * (float)(sum - lo)), acc[u]);
-            } else if (P.has_min) {
-                acc[u] = _mm512_fmadd_ps(mw0, _mm512_set1_ps(xd[nb + b]), acc[u]);
-            }
+            acc[u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), _mm512_mul_ps(d, _mm512_set1_ps(dx)), acc[u]);
+            if (P.has_min) acc[u] = _mm512_fmadd_ps(dm, _mm512_set1_ps(xd[nb + b]), acc[u]);
         }
     }
     _Pragma("clang loop unroll(full)")

@@ -14,7 +14,13 @@ int vk_packed_usable(int wtype) {
     return (vk_is_float_panel(wtype) || vk_packed_params_of(wtype, NULL)) && vk_get_isa() >= VK_ISA_AVX2;
 }
 
-int vk_packed_activation_type(int wtype) { return wtype == VK_BF16 ? VK_PB16 : vk_is_float_panel(wtype) ? VK_F32 : VK_P8; }
+int vk_packed_runs_vnni(void) { return vk_get_isa() >= VK_ISA_AVX512 && vk_cpu_has_avx512_vnni(); }
+
+int vk_packed_activation_type(int wtype) {
+    if (wtype == VK_BF16) return VK_PB16;
+    if (vk_is_float_panel(wtype)) return VK_F32;
+    return vk_p8k_weight(wtype) ? VK_P8K : VK_P8;
+}
 
 int64_t vk_panel_bytes(int wtype, int64_t nb) {
     vk_packed_params p;

@@ -103,11 +103,11 @@ struct PackedMatmulTests {
     @Test(arguments: types)
     func resultsDoNotDependOnTheBatchOrTheRowRange(_ type: Int32) throws {
         try Self.requirePackedKernel(type)
-        let problem = Problem(type: type, rows: 45, columns: 256, tokens: 19, seed: 99)
         for isa in Self.packedISAs(type) {
             vk_set_isa(isa)
             defer { vk_set_isa(-1) }
-            checkBatchAndRowRangeInvariance(problem)
+            // Built under the pin: the activation rows are the pinned kernel's.
+            checkBatchAndRowRangeInvariance(Problem(type: type, rows: 45, columns: 512, tokens: 19, seed: 99))
         }
     }
 
@@ -166,8 +166,17 @@ struct PackedMatmulTests {
     }
 
     /// The packed numerics differ from ggml's only in rounding: same quantized values, fma instead of mul + add.
+    /// Checked on every packed ISA level.
     @Test(arguments: types)
     func referenceIsCloseToTheGGMLOrderReference(_ type: Int32) {
+        for isa in Self.packedISAs(type).isEmpty ? [vk_get_isa()] : Self.packedISAs(type) {
+            vk_set_isa(isa)
+            defer { vk_set_isa(-1) }
+            checkAgainstTheGGMLOrderReference(type)
+        }
+    }
+
+    private func checkAgainstTheGGMLOrderReference(_ type: Int32) {
         let problem = Problem(type: type, rows: 21, columns: 512, tokens: 5, seed: 5)
         let packed = problem.run(reference: true)
         let act = vk_activation_type(problem.rowType)
@@ -196,13 +205,9 @@ struct PackedMatmulTests {
             for (i, (a, b)) in zip(packed, ggml).enumerated() { #expect(abs(a - b) <= bound[i], "output \(i): \(a) vs \(b)") }
             // And it is not the f32 result: the activations really are rounded.
             #expect(worst > 1e-5 * max(1, scale))
-        } else if Self.superBlocks(type) {
-            // ggml's activations for these are Q8_K (one scale per 256 columns), the packed kernels' Q8_1 blocks
-            // of 32: the two differ by the activations' rounding, a few per mille of the scale. A wrong weight
-            // scale, half or offset would be off by the scale itself.
-            #expect(worst <= 1e-2 * max(1, scale), "max difference \(worst) at scale \(scale)")
-            #expect(worst > 0)
         } else {
+            // P8 rows hold ggml's Q8_0 / Q8_1 quants and P8K rows its Q8_K quants: the same integers as ggml's own
+            // activations, only the float steps' rounding differs.
             #expect(worst <= 1e-5 * max(1, scale), "max difference \(worst) at scale \(scale)")
         }
     }
@@ -265,7 +270,6 @@ struct PackedMatmulTests {
                 #expect(d[b] == vk_f16_to_f32(UInt16(block[0]) | UInt16(block[1]) << 8))
                 #expect(d[8 + b] == vk_f16_to_f32(UInt16(block[2]) | UInt16(block[3]) << 8))
                 #expect(sums[b] == block[4...].reduce(Int32(0)) { $0 + Int32(Int8(bitPattern: $1)) })
-                #expect(sums[8 + b] == block[4..<20].reduce(Int32(0)) { $0 + Int32(Int8(bitPattern: $1)) })
             }
         }
     }

@@ -105,20 +105,27 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // the weights' own f16, bf16 or f32 bits), and its matmuls consume f32 activation rows (VK_F32): each out[t, r] is one
 // chain acc = fma(w[r, c], x[t, c], acc) over c in order, in the AVX-512 and AVX2 kernels and the scalar reference.
 //
-// Packed matmuls of the quantized types consume VK_P8 activation rows (vk_quantize_row with VK_P8): the Q8_1 quantization of each
-// 32-block (llama.cpp's x86 numerics, d rounded to f16) laid out as int8 q[k], f32 d[nb], f32 s[nb]
-// (Q8_1's f16 d * sum q), int32 sum q[nb], int32 sum of the first 16 q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
-// For the 256-wide types this is a finer activation scale than llama.cpp's Q8_K (one per 256 columns).
+// Packed matmuls of the quantized types take llama.cpp's activation quantization for each type (its vec_dot_type).
 //
-// Each out[t, r] is, over blocks b in order, with the exact integer dot products I_h of the weights' q with the
-// activation quants over half h (I = I_0 + I_1):
-//   one scale a block: acc = fma((float)I, dw * dx_b, acc)
-//   a scale per half:  acc = fma((float)I_0, dw(0) * dx_b, acc), then the same for half 1
-//   then the min term: acc = fma(mw, sx_b, acc) (Q4_1, Q5_1, Q4_K, Q5_K), or per half (Q2_K)
-//                      acc = fma(mw(h), dx_b * (float)sum_h, acc).
-// dw = f16(d) * sc and mw = f16(dm) * mn are exact. The AVX-512 and AVX2 kernels and the scalar reference agree
-// bit for bit, whatever the batch.
-enum { VK_P8 = 100, VK_PB16 = 101 };
+// The 32-column types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) consume VK_P8 rows (vk_quantize_row with VK_P8): the
+// Q8_1 quantization of each 32-block (llama.cpp's x86 numerics, d rounded to f16; the quants are Q8_0's too) laid
+// out as int8 q[k], f32 d[nb], f32 s[nb] (Q8_1's f16 d * sum q), int32 sum q[nb]. Row bytes: vk_row_bytes(VK_P8, k).
+// Each out[t, r] is, over blocks b in order, with the exact integer dot product I of the weights' q with the
+// activation quants: acc = fma((float)I, f16(d) * dx_b, acc), then (Q4_1, Q5_1) acc = fma(f16(m), s_b, acc).
+//
+// The super-block types (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS) consume VK_P8K rows: llama.cpp's Q8_K quantization
+// of each 256-column super-block (one f32 scale dx_g, quants in -127..127), laid out as int8 q[k], f32 d[k / 256],
+// int16 sum q of each 16 columns [k / 16], int16 sum q of each 32 columns [k / 32]. Row bytes:
+// vk_row_bytes(VK_P8K, k). Each out[t, r] is then, over super-blocks g in order, with exact integers I_g = sum over
+// the super-block's halves h of sc(h) * (its q with the activation quants) and M_g = sum over its halves of
+// mn(h) * (the activation quants' sum over h):
+//   acc = fma((float)I_g, f16(d) * dx_g, acc), then (Q2_K, Q4_K, Q5_K) acc = fma((float)M_g, f16(dm) * dx_g, acc),
+// llama.cpp's own grouping: the kernels sum a super-block in 32-bit integers with the scales applied there
+// (`vpmaddwd` on AVX2, `vpmulld` on VNNI) instead of one float step per 32-column block (13% faster for Q4_K and
+// 22% for Q6_K on Zen 5's VNNI; BENCHMARKS.md).
+//
+// The AVX-512 and AVX2 kernels and the scalar reference agree bit for bit, whatever the batch.
+enum { VK_P8 = 100, VK_PB16 = 101, VK_P8K = 103 };
 /// BF16 weights in the F16 / F32 panel layout and kernels (f32 activations, exact products), for CPUs without
 /// AVX-512 BF16 and for `--dtype float32`: a type id of the packed functions only (vk_packed_*, vk_pack_weights,
 /// vk_matmul_packed[_ref], vk_get_rows_packed), whose unpacked rows are plain BF16 rows.
@@ -127,8 +134,9 @@ enum { VK_BF16_F32_PANELS = 102 };
 int vk_packed_supported(int wtype);
 /// 1 when the calling thread's ISA level (vk_get_isa, which tests may pin lower) runs the packed kernels.
 int vk_packed_usable(int wtype);
-/// The activation rows the packed kernel of `wtype` consumes: VK_PB16 for BF16, VK_F32 for F16, F32 and
-/// VK_BF16_F32_PANELS, else VK_P8.
+/// The activation rows the packed kernel of `wtype` consumes on the calling thread's ISA level: VK_PB16 for BF16,
+/// VK_F32 for F16, F32 and VK_BF16_F32_PANELS, VK_P8K for the super-block types, else VK_P8. vk_matmul_packed and
+/// vk_matmul_packed_ref take `x` in this layout.
 int vk_packed_activation_type(int wtype);
 /// Bytes of the packed copy of a `rows` × `k` matrix of `wtype`.
 int64_t vk_packed_bytes(int wtype, int64_t rows, int64_t k);
@@ -138,8 +146,8 @@ void vk_pack_weights(int wtype, const void *w, int64_t w_row_bytes, int64_t rows
 /// Packs panels [p0, p1) of the row-major F32 matrix `w` into the BF16 layout (vk_packed_supported(VK_BF16)), each
 /// weight rounded to the nearest even bf16: `--dtype bfloat16` on F32 weights. Its matmuls are VK_BF16's.
 void vk_pack_f32_as_bf16(const void *w, int64_t w_row_bytes, int64_t rows, int64_t k, void *dst, int64_t p0, int64_t p1);
-/// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and VK_P8 rows `x`
-/// (VK_PB16 rows for BF16 weights).
+/// out[t * ldo + r] for r in [r0, r1) (r0 a multiple of 16) from packed weights `wp` and activation rows `x` of
+/// vk_packed_activation_type(wtype).
 void vk_matmul_packed(int wtype, const void *wp, int64_t k, const void *x, int64_t x_row_bytes,
                       int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1);
 /// Scalar reference of vk_matmul_packed, computed from the original row-major weights `w`.
