@@ -15,7 +15,7 @@ public struct MatmulJob {
 
 /// Multiplies a batch of f32 activation rows by one or more weight matrices in a single parallel region.
 ///
-/// The input is converted once per activation format (P8, PB16, Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
+/// The input is converted once per activation format (P8, P8K, PB16, Q8_0, Q8_1, Q8_K or f32) into reusable scratch,
 /// then the output rows of every job are split into chunks handed out across the pool. Chunking never
 /// changes a value: each output element is computed by the same kernel sequence whatever the batch.
 ///
