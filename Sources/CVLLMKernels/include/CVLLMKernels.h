@@ -121,8 +121,8 @@ void vk_matmul_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k,
 // mn(h) * (the activation quants' sum over h):
 //   acc = fma((float)I_g, f16(d) * dx_g, acc), then (Q2_K, Q4_K, Q5_K) acc = fma((float)M_g, f16(dm) * dx_g, acc),
 // llama.cpp's own grouping: the kernels sum a super-block in 32-bit integers with the scales applied there
-// (`vpmaddwd` on AVX2, `vpmulld` on VNNI) instead of one float step per 32-column block (13% faster for Q4_K and
-// 22% for Q6_K on Zen 5's VNNI; BENCHMARKS.md).
+// (`vpmaddwd` on AVX2, `vpmulld` on VNNI) instead of one float step per 32-column block (11-48% faster by type on
+// Zen 5, VNNI and AVX2; BENCHMARKS.md, 2026-12-08).
 //
 // The AVX-512 and AVX2 kernels and the scalar reference agree bit for bit, whatever the batch.
 enum { VK_P8 = 100, VK_PB16 = 101, VK_P8K = 103 };
