@@ -84,18 +84,9 @@ static float vk_dot_view(int wtype, const uint8_t *w, const uint8_t *x) {
         for (int j = 0; j < 32; j++) sumi += blk.q[j] * (int8_t)x[2 + j];
         return sumi * (vk_f16_to_f32(blk.d) * vk_rdf16(x));
     }
-    const int8_t *y = (const int8_t *)(x + 4);
     int16_t bsums[16]; memcpy(bsums, x + 260, 32);
-    int sumi = 0, summ = 0;
-    for (int s = 0; s < 8; s++) {
-        vk_decode_block32(wtype, w, s, &blk);
-        for (int h = 0; h < 2; h++) {
-            int part = 0;
-            for (int j = 16 * h; j < 16 * h + 16; j++) part += blk.q[j] * y[32 * s + j];
-            sumi += blk.sc[h] * part;
-            summ += blk.mn[h] * bsums[2 * s + h];
-        }
-    }
+    int32_t sumi, summ;
+    vk_superblock_sums(wtype, w, 0, (const int8_t *)(x + 4), bsums, &sumi, &summ, &blk);
     const float dy = vk_rdf32(x);
     return vk_f16_to_f32(blk.d) * dy * sumi + vk_f16_to_f32(blk.dm) * dy * summ;
 }

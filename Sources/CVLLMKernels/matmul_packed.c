@@ -61,17 +61,9 @@ static void vk_matmul_p8k_ref(int wtype, const void *w, int64_t w_row_bytes, int
             const uint8_t *row = (const uint8_t *)w + r * w_row_bytes;
             float acc = 0;
             for (int64_t g = 0; g < k / 256; g++) {
-                int32_t dot = 0, mins = 0;
+                int32_t dot, mins;
                 vk_block32 blk;
-                for (int64_t b = 8 * g; b < 8 * g + 8; b++) {
-                    vk_decode_block32(wtype, row, b, &blk);
-                    for (int h = 0; h < 2; h++) {
-                        int32_t half = 0;
-                        for (int j = 16 * h; j < 16 * h + 16; j++) half += blk.q[j] * xq[32 * b + j];
-                        dot += blk.sc[h] * half;
-                        mins += blk.mn[h] * x16[2 * b + h];
-                    }
-                }
+                vk_superblock_sums(wtype, row, g, xq + 256 * g, x16 + 16 * g, &dot, &mins, &blk);
                 acc = fmaf((float)dot, vk_f16_to_f32(blk.d) * xd[g], acc);
                 if (vk_pp(wtype).has_min) acc = fmaf((float)mins, vk_f16_to_f32(blk.dm) * xd[g], acc);
             }

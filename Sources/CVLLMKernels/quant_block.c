@@ -104,3 +104,19 @@ void vk_decode_block32(int wtype, const uint8_t *row, int64_t b, vk_block32 *out
     if (bs == 32) vk_decode_32(wtype, row + b * bb, out);
     else vk_decode_256(wtype, row + (b / 8) * bb, (int)(b % 8), out);
 }
+
+void vk_superblock_sums(int wtype, const uint8_t *row, int64_t g, const int8_t *y, const int16_t *sums16,
+                        int32_t *dot, int32_t *mins, vk_block32 *blk) {
+    int32_t sumi = 0, summ = 0;
+    for (int s = 0; s < 8; s++) {
+        vk_decode_block32(wtype, row, 8 * g + s, blk);
+        for (int h = 0; h < 2; h++) {
+            int32_t part = 0;
+            for (int j = 16 * h; j < 16 * h + 16; j++) part += blk->q[j] * y[32 * s + j];
+            sumi += blk->sc[h] * part;
+            summ += blk->mn[h] * sums16[2 * s + h];
+        }
+    }
+    *dot = sumi;
+    *mins = summ;
+}

@@ -23,6 +23,12 @@ typedef struct {
 /// Reads 32-column block `b` of a GGUF row of `wtype` (any quantized weight type of vk_packed_params).
 void vk_decode_block32(int wtype, const uint8_t *row, int64_t b, vk_block32 *out);
 
+/// The exact integers of a 256-column super-block of a GGUF row (blocks 8g..8g+7) against Q8_K activation quants
+/// y[256] with their 16-column sums: *dot = sum over the halves of sc * (q with y), *mins = sum over the halves of
+/// mn * sums16. *blk is left holding the super-block's d and dm.
+void vk_superblock_sums(int wtype, const uint8_t *row, int64_t g, const int8_t *y, const int16_t *sums16,
+                        int32_t *dot, int32_t *mins, vk_block32 *blk);
+
 /// One dequantized weight with ggml's exact bits: y = dw * q + dm for the f16 mins (Q4_1, Q5_1: mn = 1), and
 /// y = dw * q - dm * m with m = -mn for the K types' 6- and 4-bit mins, which ggml subtracts (even when m = 0, so a
 /// zero product keeps the sign ggml gives it).
