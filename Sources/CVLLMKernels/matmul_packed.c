@@ -52,6 +52,7 @@ static void vk_matmul_float_ref(int wtype, const void *w, int64_t w_row_bytes, i
 /// exact (CVLLMKernels.h).
 static void vk_matmul_p8k_ref(int wtype, const void *w, int64_t w_row_bytes, int64_t k, const void *x,
                               int64_t x_row_bytes, int64_t nt, float *out, int64_t ldo, int64_t r0, int64_t r1) {
+    const int has_min = vk_pp(wtype).has_min;
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *xr = (const uint8_t *)x + t * x_row_bytes;
         const int8_t *xq = (const int8_t *)xr;
@@ -65,7 +66,7 @@ static void vk_matmul_p8k_ref(int wtype, const void *w, int64_t w_row_bytes, int
                 vk_block32 blk;
                 vk_superblock_sums(wtype, row, g, xq + 256 * g, x16 + 16 * g, &dot, &mins, &blk);
                 acc = fmaf((float)dot, vk_f16_to_f32(blk.d) * xd[g], acc);
-                if (vk_pp(wtype).has_min) acc = fmaf((float)mins, vk_f16_to_f32(blk.dm) * xd[g], acc);
+                if (has_min) acc = fmaf((float)mins, vk_f16_to_f32(blk.dm) * xd[g], acc);
             }
             out[t * ldo + r] = acc;
         }

@@ -71,6 +71,15 @@ VK_P2_INLINE void vk_packed2_store(const __m256 *acc, float *out, const int64_t 
     }
 }
 
+/// 1 when vk_word_avx2 gives signed words: Q8_0 and the IQ4 tables.
+VK_P2_INLINE int vk_word_signed(const vk_packed_params P) { return P.bits == 8 || P.iq4; }
+
+/// A word's products with a token's 4 activation quants broadcast (`xv`), adjacent pairs summed in 16 bits: unsigned
+/// words as they are, signed ones as |w| (`aw`, taken once a word) by x with w's sign (|pair| <= 2 * 128 * 127).
+VK_P2_INLINE __m256i vk_word_products(const __m256i w, const __m256i aw, const __m256i xv, const int is_signed) {
+    return _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv);
+}
+
 #include "matmul_packed_avx2_k.h"
 
 /// One 32-column block of half h (rows 8h..8h+7) of a 32-column type (VK_P8 rows) for tokens u < n (a constant),
@@ -80,7 +89,7 @@ VK_P2_INLINE void vk_packed2_store(const __m256 *acc, float *out, const int64_t 
 VK_P2_INLINE void vk_packed2_block(const vk_packed_params P, const uint8_t *q, const uint8_t *sec, const int64_t slot,
                                    const uint8_t *x, const int64_t xrb, const int64_t k, const int64_t nb,
                                    const int64_t b, const int h, const int n, const int stride, __m256 *acc) {
-    const int is_signed = P.bits == 8 || P.iq4, off = is_signed ? 0 : P.offset;
+    const int is_signed = vk_word_signed(P), off = is_signed ? 0 : P.offset;
     const int run = is_signed ? 1 : P.bits == 4 ? 8 : 4;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i i0[4], s16[4];
@@ -92,7 +101,7 @@ VK_P2_INLINE void vk_packed2_block(const vk_packed_params P, const uint8_t *q, c
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
             const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
-            s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
+            s16[u] = _mm256_add_epi16(s16[u], vk_word_products(w, aw, xv, is_signed));
             if ((s + 1) % run == 0) {
                 i0[u] = _mm256_add_epi32(i0[u], _mm256_madd_epi16(s16[u], ones));
                 s16[u] = _mm256_setzero_si256();

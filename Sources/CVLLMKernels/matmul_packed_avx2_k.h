@@ -26,7 +26,7 @@ VK_P2_INLINE void vk_packed2_k_tile(const int wtype, const uint8_t *panel, const
     const int64_t scs = vk_sec_sc(&P), mns = vk_sec_mn(&P);
     // Words summed in 16 bits before widening: |pair| <= 2 * 127 * (2^bits - 1), so 8 words at 2-4 bits, 4 at 5, 2 at
     // 6, and never across a half's scale; IQ4_XS's signed table values one word at a time (as |w| by x with w's sign).
-    const int is_signed = P.iq4;
+    const int is_signed = vk_word_signed(P);
     const int run = is_signed ? 1 : P.bits == 6 ? 2 : (P.bits == 5 || P.halves == 2) ? 4 : 8;
     __m256 acc[4];
     _Pragma("clang loop unroll(full)")
@@ -55,7 +55,7 @@ VK_P2_INLINE void vk_packed2_k_tile(const int wtype, const uint8_t *panel, const
                     _Pragma("clang loop unroll(full)")
                     for (int u = 0; u < n; u++) {
                         const __m256i xv = _mm256_set1_epi32((int)vk_rd32(x + u * xrb + 32 * b + 4 * s));
-                        s16[u] = _mm256_add_epi16(s16[u], _mm256_maddubs_epi16(aw, is_signed ? _mm256_sign_epi8(xv, w) : xv));
+                        s16[u] = _mm256_add_epi16(s16[u], vk_word_products(w, aw, xv, is_signed));
                         if ((s + 1) % run == 0) {
                             isb[u * nh + hh] = _mm256_add_epi32(isb[u * nh + hh], _mm256_madd_epi16(s16[u], s < 4 ? sc0 : sc1));
                             s16[u] = _mm256_setzero_si256();
@@ -78,7 +78,7 @@ VK_P2_INLINE void vk_packed2_k_tile(const int wtype, const uint8_t *panel, const
                 _Pragma("clang loop unroll(full)")
                 for (int p = 0; p < np; p++) pairs[p] = vk_sc_pair(sec + ps + 32 * p + 8 * h, sec + ps + 32 * p + 16 + 8 * h);
             }
-            const __m256 d = vk_f16x8(sec + 16 * h);
+            const __m256 d = vk_f16x8(sec + 16 * h), dm = P.has_min ? vk_f16x8(sec + vk_sec_dm(&P) + 16 * h) : d;
             _Pragma("clang loop unroll(full)")
             for (int u = 0; u < n; u++) {
                 const uint8_t *xr = x + u * xrb, *x16 = xr + k + 4 * (k / 256), *x32 = x16 + 2 * (k / 16);
@@ -92,7 +92,7 @@ VK_P2_INLINE void vk_packed2_k_tile(const int wtype, const uint8_t *panel, const
                 }
                 if (off) dot = _mm256_sub_epi32(dot, _mm256_mullo_epi32(c, _mm256_set1_epi32(off)));
                 __m256 a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, dx), acc[u * nh + hh]);
-                if (P.has_min) a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), _mm256_mul_ps(vk_f16x8(sec + vk_sec_dm(&P) + 16 * h), dx), a);
+                if (P.has_min) a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), _mm256_mul_ps(dm, dx), a);
                 acc[u * nh + hh] = a;
             }
         }

@@ -62,7 +62,7 @@ VK_PACKED_INLINE void vk_packed_k_tile(const int wtype, const uint8_t *panel, co
             _Pragma("clang loop unroll(full)")
             for (int p = 0; p < np; p++) pairs[p] = vk_pair16(sec + ps + 32 * p, sec + ps + 32 * p + 16);
         }
-        const __m512 d = vk_f16x16(sec);
+        const __m512 d = vk_f16x16(sec), dm = P.has_min ? vk_f16x16(sec + vk_sec_dm(&P)) : d;
         _Pragma("clang loop unroll(full)")
         for (int u = 0; u < n; u++) {
             const uint8_t *xr = x + u * xrb, *x16 = xr + k + 4 * (k / 256), *x32 = x16 + 2 * (k / 16);
@@ -75,7 +75,7 @@ VK_PACKED_INLINE void vk_packed_k_tile(const int wtype, const uint8_t *panel, co
             }
             if (P.offset) dot = _mm512_sub_epi32(dot, _mm512_mullo_epi32(c, _mm512_set1_epi32(P.offset)));
             __m512 a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, dx), acc[u]);
-            if (P.has_min) a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(vk_f16x16(sec + vk_sec_dm(&P)), dx), a);
+            if (P.has_min) a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(dm, dx), a);
             acc[u] = a;
         }
     }

@@ -1,7 +1,7 @@
 import CVLLMKernels
 import Testing
 
-/// VK_P8K activation rows (the AVX2 K-quant tile's input) against llama.cpp's `quantize_row_q8_K_ref`, written out
+/// VK_P8K activation rows (the super-block types' input on both packed kernels) against llama.cpp's `quantize_row_q8_K_ref`, written out
 /// here from ggml's source: every ISA level gives its bytes.
 struct P8KRowTests {
     /// ggml's Q8_K reference for one 256-column super-block: (d, quants).
